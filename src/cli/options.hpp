@@ -1,0 +1,42 @@
+// The command line: `upgrader [OPTIONS] COMMAND [NAME]`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace upgrader {
+
+enum class Command {
+  kApply,
+  kCheck,
+  kStatus,
+  kRollback,
+  kUnquarantine,
+  kList,
+  kHelp,
+  kVersion
+};
+
+struct Options {
+  Command command = Command::kHelp;
+  std::string instance;  ///< not yet validated
+  std::string argument;  ///< unquarantine: the version ("" = all)
+  std::string configFile;
+  std::string configDir = "/etc/upgrader";
+  std::string stateDir = "/var/lib/upgrader";
+  std::string runDir = "/run/upgrader";
+  bool dryRun = false;
+  bool allowDowngrade = false;
+  bool json = false;
+  bool verbose = false;
+};
+
+/// Parses argv. Errors are usage errors, worded for the operator.
+Result<Options> parseOptions(int argc, char** argv);
+
+/// The --help text.
+const char* usageText();
+
+}  // namespace upgrader

@@ -1,0 +1,167 @@
+#include "common/file_util.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace upgrader {
+
+namespace {
+
+// A name next to `path` that no other writer uses: the temp file must be in
+// the same directory (same file system) for the final rename to be atomic.
+std::string tempNameFor(const std::string& path) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  char suffix[17];
+  std::snprintf(suffix, sizeof suffix, "%016llx",
+                static_cast<unsigned long long>(rng()));
+  return parentDirectory(path) + "/." + baseName(path) + ".upgrader-tmp-" +
+         suffix;
+}
+
+Status writeAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return systemError("write", path, errno);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+Error systemError(std::string_view verb, const std::string& path, int err) {
+  return Error("Failed to " + std::string(verb) + " '" + path +
+               "': " + std::strerror(err));
+}
+
+std::string parentDirectory(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string baseName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+Status fsyncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return systemError("open directory", dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc < 0) return systemError("fsync directory", dir, err);
+  return okStatus();
+}
+
+Result<std::string> readFile(const std::string& path, std::size_t maxBytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return systemError("open", path, errno);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return systemError("read", path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > maxBytes) {
+      ::close(fd);
+      return Error("'" + path + "' is larger than " +
+                   std::to_string(maxBytes) + " bytes");
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+Status writeFileAtomically(const std::string& path, std::string_view content,
+                           mode_t mode) {
+  std::string tmp = tempNameFor(path);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return systemError("create", tmp, errno);
+  Status status = writeAll(fd, content, tmp);
+  // The data must be on disk before the rename makes it visible, or a crash
+  // could leave a renamed but empty file (the leveldb CURRENT lesson).
+  if (status && ::fsync(fd) < 0) status = systemError("fsync", tmp, errno);
+  if (::close(fd) < 0 && status) status = systemError("close", tmp, errno);
+  if (status && ::rename(tmp.c_str(), path.c_str()) < 0) {
+    status = systemError("rename '" + tmp + "' to", path, errno);
+  }
+  if (!status) {
+    ::unlink(tmp.c_str());
+    return status;
+  }
+  return fsyncDirectory(parentDirectory(path));
+}
+
+Status hardLinkAtomically(const std::string& existing,
+                          const std::string& linkPath) {
+  std::string tmp = tempNameFor(linkPath);
+  if (::link(existing.c_str(), tmp.c_str()) < 0) {
+    return systemError("link '" + existing + "' to", tmp, errno);
+  }
+  if (::rename(tmp.c_str(), linkPath.c_str()) < 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return systemError("rename '" + tmp + "' to", linkPath, err);
+  }
+  return fsyncDirectory(parentDirectory(linkPath));
+}
+
+Status renameDurably(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) < 0) {
+    return systemError("rename '" + from + "' to", to, errno);
+  }
+  return fsyncDirectory(parentDirectory(to));
+}
+
+Status symlinkAtomically(const std::string& target,
+                         const std::string& linkPath) {
+  std::string tmp = tempNameFor(linkPath);
+  if (::symlink(target.c_str(), tmp.c_str()) < 0) {
+    return systemError("create symlink", tmp, errno);
+  }
+  if (::rename(tmp.c_str(), linkPath.c_str()) < 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return systemError("rename '" + tmp + "' to", linkPath, err);
+  }
+  return fsyncDirectory(parentDirectory(linkPath));
+}
+
+Status removeIfExists(const std::string& path) {
+  if (::unlink(path.c_str()) < 0 && errno != ENOENT) {
+    return systemError("remove", path, errno);
+  }
+  return okStatus();
+}
+
+Status removeTreeIfExists(const std::string& path) {
+  boost::system::error_code ec;
+  boost::filesystem::remove_all(path, ec);
+  if (ec) return Error("Failed to remove '" + path + "': " + ec.message());
+  return okStatus();
+}
+
+bool pathExists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+}  // namespace upgrader

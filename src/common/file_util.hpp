@@ -1,0 +1,58 @@
+// Crash-safe file-system primitives shared by the installers and the state
+// store. Each either completes or leaves the file system as it found it
+// (no temp file behind), and each message names the path and errno's text.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace upgrader {
+
+/// "Failed to VERB 'PATH': strerror(errno)".
+Error systemError(std::string_view verb, const std::string& path, int err);
+
+/// The directory part of `path` ("." if none).
+std::string parentDirectory(const std::string& path);
+/// The last component of `path`.
+std::string baseName(const std::string& path);
+
+/// fsync()s a directory so that renames and links in it are durable.
+Status fsyncDirectory(const std::string& dir);
+
+/// Reads a whole file of at most `maxBytes`.
+Result<std::string> readFile(const std::string& path,
+                             std::size_t maxBytes = 16 * 1024 * 1024);
+
+/// Replaces `path` with `content`: a temp file in the same directory,
+/// written, fsynced, renamed over `path`, directory fsynced. Readers see the
+/// old or the new content, never a mix; on failure the temp file is gone.
+Status writeFileAtomically(const std::string& path, std::string_view content,
+                           mode_t mode = 0644);
+
+/// Makes `linkPath` another name of `existing` (a hard link), replacing what
+/// `linkPath` was atomically: link to a temp name, rename over, fsync dir.
+Status hardLinkAtomically(const std::string& existing,
+                          const std::string& linkPath);
+
+/// rename(2) followed by an fsync of the target's directory.
+Status renameDurably(const std::string& from, const std::string& to);
+
+/// Creates a symlink `linkPath` -> `target`, replacing an existing link
+/// atomically (temp name, rename over, fsync dir).
+Status symlinkAtomically(const std::string& target,
+                         const std::string& linkPath);
+
+/// Removes a file if it exists. Ok if it did not.
+Status removeIfExists(const std::string& path);
+
+/// Removes a directory tree if it exists. Ok if it did not.
+Status removeTreeIfExists(const std::string& path);
+
+/// Whether `path` exists (without following a final symlink).
+bool pathExists(const std::string& path);
+
+}  // namespace upgrader

@@ -1,0 +1,115 @@
+// The typed, validated plan of one managed service: what a configuration
+// file /etc/upgrader/NAME.conf means once parsed. Nothing acts on a file
+// until it has become a Plan, so a bad file never leads to any action.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace upgrader {
+
+using Duration = std::chrono::microseconds;
+
+/// Where releases come from and how they are verified ([Source]).
+struct SourceConfig {
+  /// Release URL (https, http or file); "@v" stands for the version.
+  std::string url;
+  /// A pinned version; when absent the newest version listed in
+  /// checksumsUrl whose file name matches `pattern` is taken.
+  std::optional<Version> version;
+  /// A SHA256SUMS file (GNU coreutils format); "@v" allowed.
+  std::string checksumsUrl;
+  /// File-name pattern with "@v" matched against SHA256SUMS entries; defaults
+  /// to the last path component of `url`.
+  std::string pattern;
+  /// A pinned checksum (only with a pinned version).
+  std::optional<Sha256Digest> checksum;
+  enum class Archive { kAuto, kNone, kTar, kZip };
+  /// How the release is packed; kAuto decides by the URL's suffix.
+  Archive archive = Archive::kAuto;
+  /// Path of the member (binary mode) or tree (symlink mode) in the archive.
+  std::string member;
+  std::uint64_t maxSize = 1024ull * 1024 * 1024;
+  Duration connectTimeout = std::chrono::seconds(10);
+  /// A transfer slower than 1 KiB/s for this long is aborted.
+  Duration lowSpeedTimeout = std::chrono::seconds(30);
+  unsigned retries = 3;
+  /// Extra CA bundle for https (the system store is used otherwise).
+  std::string caFile;
+};
+
+/// How a verified release replaces the running one ([Install]).
+struct InstallConfig {
+  enum class Mode { kBinary, kSymlink };
+  Mode mode = Mode::kBinary;
+  /// binary: the executable (e.g. /usr/bin/progressdb);
+  /// symlink: the `current` link (e.g. /opt/progressdb/current).
+  std::string path;
+  /// symlink: directory holding one directory per version.
+  std::string releasesDirectory;
+  unsigned keepReleases = 3;
+  /// A command run against the staged release before anything stops;
+  /// "@path" stands for the staged file or directory.
+  std::string preflight;
+  Duration preflightTimeout = std::chrono::seconds(30);
+  bool allowDowngrade = false;
+};
+
+/// The systemd units that run the service ([Target]).
+struct TargetConfig {
+  /// Stopped in this order, started in reverse.
+  std::vector<UnitName> units;
+  Duration stopTimeout = std::chrono::seconds(90);
+  Duration startTimeout = std::chrono::seconds(90);
+};
+
+/// What "healthy" means for the new version ([Health]); every check must pass.
+struct HealthConfig {
+  std::vector<std::string> httpUrls;
+  int expectStatus = 200;
+  /// Each: a dotted key path into the JSON body and the expected value as
+  /// text, e.g. {"status", "ok"}, {"checks.db", "true"}.
+  struct JsonExpectation {
+    std::string keyPath;
+    std::string value;
+  };
+  std::vector<JsonExpectation> expectJson;
+  /// "host:port" endpoints that must accept a TCP connection.
+  std::vector<std::string> tcp;
+  /// Commands (run by /bin/sh -c) that must exit 0.
+  std::vector<std::string> exec;
+  /// Units must stay active with NRestarts unchanged for this long.
+  Duration settle = Duration::zero();
+  Duration interval = std::chrono::milliseconds(500);
+  Duration timeout = std::chrono::seconds(60);
+  unsigned successes = 1;
+};
+
+/// Commands run at fixed points of the transaction ([Hooks]); each runs with
+/// /bin/sh -c and UPGRADER_* variables in its environment.
+struct HooksConfig {
+  std::vector<std::string> preStop;
+  std::vector<std::string> migrate;
+  std::vector<std::string> postUpgrade;
+  std::vector<std::string> postRollback;
+  std::vector<std::string> restore;
+  Duration timeout = std::chrono::minutes(5);
+};
+
+/// Everything configured for one instance.
+struct Plan {
+  InstanceName instance;
+  std::string configFile;
+  SourceConfig source;
+  InstallConfig install;
+  TargetConfig target;
+  HealthConfig health;
+  HooksConfig hooks;
+};
+
+}  // namespace upgrader

@@ -1,0 +1,260 @@
+#include "systemd/dbus_service_manager.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace upgrader {
+
+namespace {
+
+constexpr const char* kDestination = "org.freedesktop.systemd1";
+constexpr const char* kManagerPath = "/org/freedesktop/systemd1";
+constexpr const char* kManagerInterface = "org.freedesktop.systemd1.Manager";
+constexpr const char* kUnitInterface = "org.freedesktop.systemd1.Unit";
+constexpr const char* kServiceInterface = "org.freedesktop.systemd1.Service";
+constexpr const char* kJobInterface = "org.freedesktop.systemd1.Job";
+constexpr const char* kPropertiesInterface = "org.freedesktop.DBus.Properties";
+
+// Turns a D-Bus error into a message that names the unit, with the one
+// error operators meet most often spelled plainly.
+Error describe(const sdbus::Error& e, const UnitName& unit) {
+  const std::string& name = e.getName();
+  if (name == "org.freedesktop.systemd1.NoSuchUnit" ||
+      name == "org.freedesktop.systemd1.LoadFailed") {
+    return Error("unit '" + unit.str() + "' not found");
+  }
+  return Error("systemd refused the request for unit '" + unit.str() +
+               "': " + e.getMessage() + " (" + name + ")");
+}
+
+template <typename T>
+T variantOr(const std::map<std::string, sdbus::Variant>& props,
+            const char* key, T fallback) {
+  auto it = props.find(key);
+  if (it == props.end()) return fallback;
+  try {
+    return it->second.get<T>();
+  } catch (const sdbus::Error&) {
+    return fallback;
+  }
+}
+
+std::string jobFailureDetails(const UnitStatus& s) {
+  std::string out = "unit is " + s.activeState + "/" + s.subState;
+  if (!s.result.empty() && s.result != "success") {
+    out += ", unit result '" + s.result + "'";
+  }
+  if (s.execMainStatus != 0) {
+    out += ", main process exited with status " +
+           std::to_string(s.execMainStatus);
+  }
+  return out;
+}
+
+}  // namespace
+
+DbusServiceManager::DbusServiceManager(
+    std::unique_ptr<sdbus::IConnection> connection)
+    : connection_(std::move(connection)) {}
+
+DbusServiceManager::~DbusServiceManager() {
+  // Proxies must go before the connection they use.
+  units_.clear();
+  manager_.reset();
+}
+
+Status DbusServiceManager::init() {
+  try {
+    manager_ = sdbus::createProxy(*connection_, kDestination, kManagerPath);
+    // The JobRemoved match is in place before any job is queued: a job that
+    // finishes quickly cannot slip past us (the race systemctl also avoids).
+    manager_->uponSignal("JobRemoved")
+        .onInterface(kManagerInterface)
+        .call([this](std::uint32_t, const sdbus::ObjectPath& job,
+                     const std::string&, const std::string& result) {
+          removedJobs_[job] = result;
+        });
+    manager_->finishRegistration();
+    // Without a subscriber systemd sends no unit PropertiesChanged signals.
+    manager_->callMethod("Subscribe").onInterface(kManagerInterface);
+  } catch (const sdbus::Error& e) {
+    return Error("cannot talk to systemd on the system bus: " +
+                 e.getMessage() + " (" + e.getName() + ")");
+  }
+  return okStatus();
+}
+
+bool DbusServiceManager::pumpUntil(const std::function<bool()>& done,
+                                   Clock::time_point deadline) {
+  for (;;) {
+    while (connection_->processPendingRequest()) {
+    }
+    if (done()) return true;
+    auto now = Clock::now();
+    if (now >= deadline) return false;
+    auto data = connection_->getEventLoopPollData();
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    if (data.timeout_usec != std::numeric_limits<std::uint64_t>::max()) {
+      // sd-bus wants to be called again at this CLOCK_MONOTONIC instant
+      // (steady_clock is CLOCK_MONOTONIC on Linux).
+      auto busWait = std::chrono::ceil<std::chrono::milliseconds>(
+          data.getAbsoluteTimeout() - now.time_since_epoch());
+      wait = std::max(std::chrono::milliseconds(0), std::min(wait, busWait));
+    }
+    pollfd pfd{data.fd, data.events, 0};
+    int rc = ::poll(&pfd, 1, static_cast<int>(wait.count()));
+    if (rc < 0 && errno != EINTR) return done();
+  }
+}
+
+Status DbusServiceManager::runJob(const char* method, const char* verb,
+                                  const UnitName& unit, Duration timeout) {
+  sdbus::ObjectPath job;
+  try {
+    manager_->callMethod(method)
+        .onInterface(kManagerInterface)
+        .withArguments(unit.str(), std::string("replace"))
+        .storeResultsTo(job);
+  } catch (const sdbus::Error& e) {
+    return describe(e, unit);
+  }
+
+  auto deadline = Clock::now() + timeout;
+  bool finished = false;
+  try {
+    finished = pumpUntil([&] { return removedJobs_.count(job) > 0; }, deadline);
+  } catch (const sdbus::Error& e) {
+    return describe(e, unit);
+  }
+  if (!finished) {
+    // Leave no job queued behind us: the caller decides what happens next.
+    try {
+      auto jobProxy = sdbus::createProxy(*connection_, kDestination, job);
+      jobProxy->callMethod("Cancel").onInterface(kJobInterface);
+    } catch (const sdbus::Error&) {
+      // The job may have finished in the meantime; nothing to cancel.
+    }
+    return Error(std::string(verb) + " job for unit '" + unit.str() +
+                 "' did not finish within " +
+                 std::to_string(timeout.count() / 1000) + " ms; cancelled");
+  }
+  std::string result = removedJobs_[job];
+  removedJobs_.erase(job);
+  if (result == "done") return okStatus();
+
+  std::string details;
+  if (auto status = unitStatus(unit)) details = " (" + jobFailureDetails(*status) + ")";
+  return Error(std::string(verb) + " job for unit '" + unit.str() +
+               "' finished with result '" + result + "'" + details);
+}
+
+Status DbusServiceManager::startUnit(const UnitName& unit, Duration timeout) {
+  return runJob("StartUnit", "start", unit, timeout);
+}
+
+Status DbusServiceManager::stopUnit(const UnitName& unit, Duration timeout) {
+  return runJob("StopUnit", "stop", unit, timeout);
+}
+
+Status DbusServiceManager::restartUnit(const UnitName& unit,
+                                       Duration timeout) {
+  return runJob("RestartUnit", "restart", unit, timeout);
+}
+
+Result<sdbus::IProxy*> DbusServiceManager::unitProxy(const UnitName& unit) {
+  auto it = units_.find(unit.str());
+  if (it != units_.end()) return it->second.proxy.get();
+  try {
+    sdbus::ObjectPath path;
+    // LoadUnit, unlike GetUnit, also answers for units that are inactive and
+    // so not loaded at the moment.
+    manager_->callMethod("LoadUnit")
+        .onInterface(kManagerInterface)
+        .withArguments(unit.str())
+        .storeResultsTo(path);
+    WatchedUnit watched;
+    watched.proxy = sdbus::createProxy(*connection_, kDestination, path);
+    auto& slot = units_[unit.str()];
+    slot = std::move(watched);
+    slot.proxy->uponSignal("PropertiesChanged")
+        .onInterface(kPropertiesInterface)
+        .call([&slot](const std::string&,
+                      const std::map<std::string, sdbus::Variant>&,
+                      const std::vector<std::string>&) { ++slot.changes; });
+    slot.proxy->finishRegistration();
+    return slot.proxy.get();
+  } catch (const sdbus::Error& e) {
+    units_.erase(unit.str());
+    return describe(e, unit);
+  }
+}
+
+Result<UnitStatus> DbusServiceManager::unitStatus(const UnitName& unit) {
+  auto proxy = unitProxy(unit);
+  if (!proxy) return proxy.error();
+  UnitStatus s;
+  try {
+    std::map<std::string, sdbus::Variant> props;
+    (*proxy)->callMethod("GetAll")
+        .onInterface(kPropertiesInterface)
+        .withArguments(std::string(kUnitInterface))
+        .storeResultsTo(props);
+    s.loadState = variantOr<std::string>(props, "LoadState", "");
+    s.activeState = variantOr<std::string>(props, "ActiveState", "");
+    s.subState = variantOr<std::string>(props, "SubState", "");
+    s.activeEnterTimestampUs =
+        variantOr<std::uint64_t>(props, "ActiveEnterTimestamp", 0);
+  } catch (const sdbus::Error& e) {
+    return describe(e, unit);
+  }
+  if (s.loadState == "not-found") {
+    return Error("unit '" + unit.str() + "' not found");
+  }
+  try {
+    std::map<std::string, sdbus::Variant> props;
+    (*proxy)->callMethod("GetAll")
+        .onInterface(kPropertiesInterface)
+        .withArguments(std::string(kServiceInterface))
+        .storeResultsTo(props);
+    s.result = variantOr<std::string>(props, "Result", "");
+    s.nRestarts = variantOr<std::uint32_t>(props, "NRestarts", 0);
+    s.mainPid = variantOr<std::uint32_t>(props, "MainPID", 0);
+    s.execMainStatus = variantOr<std::int32_t>(props, "ExecMainStatus", 0);
+  } catch (const sdbus::Error&) {
+    // Not a service (a socket or target): it has no service properties.
+  }
+  return s;
+}
+
+Result<UnitStatus> DbusServiceManager::waitForChange(const UnitName& unit,
+                                                     Duration timeout) {
+  auto proxy = unitProxy(unit);
+  if (!proxy) return proxy.error();
+  auto& watched = units_[unit.str()];
+  std::uint64_t before = watched.changes;
+  try {
+    pumpUntil([&] { return watched.changes != before; },
+              Clock::now() + timeout);
+  } catch (const sdbus::Error& e) {
+    return describe(e, unit);
+  }
+  return unitStatus(unit);
+}
+
+Result<std::unique_ptr<ServiceManager>> connectSystemd() {
+  std::unique_ptr<sdbus::IConnection> connection;
+  try {
+    connection = sdbus::createSystemBusConnection();
+  } catch (const sdbus::Error& e) {
+    return Error("cannot connect to the system bus: " + e.getMessage());
+  }
+  auto manager = std::make_unique<DbusServiceManager>(std::move(connection));
+  if (auto status = manager->init(); !status) return status.error();
+  return std::unique_ptr<ServiceManager>(std::move(manager));
+}
+
+}  // namespace upgrader

@@ -1,0 +1,157 @@
+#include "upgrade/state_store.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "common/file_util.hpp"
+
+namespace upgrader {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kStepNames[] = {"staged",   "stopping", "swapping",
+                                      "migrating", "starting", "checking",
+                                      "rolling-back"};
+
+json refToJson(const ReleaseRef& r) {
+  return {{"version", r.version}, {"id", r.id}};
+}
+ReleaseRef refFromJson(const json& j) {
+  return {j.value("version", ""), j.value("id", "")};
+}
+
+}  // namespace
+
+const char* stepName(Step step) { return kStepNames[static_cast<int>(step)]; }
+
+std::optional<Step> stepFromName(const std::string& name) {
+  for (int i = 0; i < static_cast<int>(std::size(kStepNames)); ++i) {
+    if (name == kStepNames[i]) return static_cast<Step>(i);
+  }
+  return std::nullopt;
+}
+
+bool InstanceState::isQuarantined(const std::string& version) const {
+  for (const auto& q : quarantined) {
+    if (q.version == version) return true;
+  }
+  return false;
+}
+
+std::string stateToJson(const InstanceState& s) {
+  json j = json::object();
+  j["format"] = 1;
+  if (s.installed) j["installed"] = refToJson(*s.installed);
+  if (s.previous) j["previous"] = refToJson(*s.previous);
+  if (s.last) {
+    j["last"] = {{"result", s.last->result}, {"time", s.last->time},
+                 {"from", s.last->from},     {"to", s.last->to},
+                 {"message", s.last->message}};
+  }
+  j["quarantined"] = json::array();
+  for (const auto& q : s.quarantined) {
+    j["quarantined"].push_back(
+        {{"version", q.version}, {"time", q.time}, {"reason", q.reason}});
+  }
+  if (s.transaction) {
+    const auto& t = *s.transaction;
+    j["transaction"] = {{"kind", t.kind},
+                        {"step", stepName(t.step)},
+                        {"from", refToJson(t.from)},
+                        {"to", refToJson(t.to)},
+                        {"staged", t.stagedPath},
+                        {"migrated", t.migrated},
+                        {"started", t.started},
+                        {"failure", t.failure}};
+  }
+  return j.dump(2) + "\n";
+}
+
+Result<InstanceState> stateFromJson(const std::string& text,
+                                    const std::string& source) {
+  InstanceState s;
+  try {
+    json j = json::parse(text);
+    if (j.contains("installed")) s.installed = refFromJson(j["installed"]);
+    if (j.contains("previous")) s.previous = refFromJson(j["previous"]);
+    if (j.contains("last")) {
+      const auto& l = j["last"];
+      s.last = LastResult{l.value("result", ""), l.value("time", ""),
+                          l.value("from", ""), l.value("to", ""),
+                          l.value("message", "")};
+    }
+    for (const auto& q : j.value("quarantined", json::array())) {
+      s.quarantined.push_back({q.value("version", ""), q.value("time", ""),
+                               q.value("reason", "")});
+    }
+    if (j.contains("transaction")) {
+      const auto& tj = j["transaction"];
+      Transaction t;
+      t.kind = tj.value("kind", "upgrade");
+      auto step = stepFromName(tj.value("step", ""));
+      if (!step) {
+        return Error(source + ": unknown transaction step '" +
+                     tj.value("step", "") + "'");
+      }
+      t.step = *step;
+      t.from = refFromJson(tj.value("from", json::object()));
+      t.to = refFromJson(tj.value("to", json::object()));
+      t.stagedPath = tj.value("staged", "");
+      t.migrated = tj.value("migrated", false);
+      t.started = tj.value("started", "");
+      t.failure = tj.value("failure", "");
+      s.transaction = t;
+    }
+  } catch (const json::exception& e) {
+    return Error(source + ": corrupt state file: " + e.what());
+  }
+  return s;
+}
+
+std::string isoTimeNow() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+
+class FileStateStore final : public StateStore {
+ public:
+  explicit FileStateStore(std::string dir)
+      : dir_(std::move(dir)), path_(dir_ + "/state.json") {}
+
+  Result<InstanceState> load() override {
+    if (!pathExists(path_)) return InstanceState{};
+    auto text = readFile(path_);
+    if (!text) return text.error();
+    return stateFromJson(*text, path_);
+  }
+
+  Status save(const InstanceState& state) override {
+    if (::mkdir(dir_.c_str(), 0700) < 0 && errno != EEXIST) {
+      return systemError("create directory", dir_, errno);
+    }
+    return writeFileAtomically(path_, stateToJson(state), 0600);
+  }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<StateStore> makeFileStateStore(const std::string& dir) {
+  return std::make_unique<FileStateStore>(dir);
+}
+
+}  // namespace upgrader

@@ -1,0 +1,98 @@
+// The per-instance state file, /var/lib/upgrader/NAME/state.json: what is
+// installed, what came before, the last result, the quarantined versions,
+// and the step of a transaction in progress. It is written (atomically)
+// before every irreversible action, so a process that dies at any point
+// leaves enough behind for the next run to finish or undo its work.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace upgrader {
+
+/// A release on this machine: its version and what identifies it on disk
+/// (the SHA-256 of the executable in binary mode, the release directory in
+/// symlink mode). Recovery compares identities, never assumes.
+struct ReleaseRef {
+  std::string version;
+  std::string id;
+  bool operator==(const ReleaseRef&) const = default;
+};
+
+/// The steps of a transaction as recorded on disk, in the order they happen.
+/// See docs/on-disk-states.md.
+enum class Step {
+  kStaged,       ///< release verified and staged; service untouched
+  kStopping,     ///< stopping the units; the old release is still in place
+  kSwapping,     ///< units stopped; the new release may be partly in place
+  kMigrating,    ///< new release in place; Migrate= hooks running
+  kStarting,     ///< starting the units on the new release
+  kChecking,     ///< new release running; health checks under way
+  kRollingBack,  ///< putting the old release back
+};
+
+const char* stepName(Step step);
+std::optional<Step> stepFromName(const std::string& name);
+
+/// An unfinished transaction.
+struct Transaction {
+  std::string kind = "upgrade";  ///< "upgrade" or "rollback"
+  Step step = Step::kStaged;
+  ReleaseRef from;
+  ReleaseRef to;
+  std::string stagedPath;
+  bool migrated = false;  ///< Migrate= ran (so a rollback must Restore=)
+  std::string started;    ///< ISO 8601 UTC
+  std::string failure;    ///< why a rollback began, if one did
+};
+
+struct QuarantineEntry {
+  std::string version;
+  std::string time;
+  std::string reason;
+};
+
+struct LastResult {
+  std::string result;  ///< "upgraded", "rolled-back", "rollback-failed", ...
+  std::string time;
+  std::string from;
+  std::string to;
+  std::string message;
+};
+
+struct InstanceState {
+  std::optional<ReleaseRef> installed;
+  std::optional<ReleaseRef> previous;
+  std::optional<LastResult> last;
+  std::vector<QuarantineEntry> quarantined;
+  std::optional<Transaction> transaction;
+
+  bool isQuarantined(const std::string& version) const;
+};
+
+/// Abstract so the transaction can be unit-tested with an in-memory store.
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  /// The saved state; an empty state if none was ever saved.
+  virtual Result<InstanceState> load() = 0;
+  /// Replaces the saved state atomically and durably.
+  virtual Status save(const InstanceState& state) = 0;
+};
+
+/// The state file DIR/state.json; DIR is created (0700) on first save.
+std::unique_ptr<StateStore> makeFileStateStore(const std::string& dir);
+
+/// JSON text of a state, and back (the file format; also for --json).
+std::string stateToJson(const InstanceState& state);
+Result<InstanceState> stateFromJson(const std::string& text,
+                                    const std::string& source);
+
+/// The current time as ISO 8601 UTC ("2026-11-22T15:40:00Z").
+std::string isoTimeNow();
+
+}  // namespace upgrader

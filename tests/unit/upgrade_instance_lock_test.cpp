@@ -1,0 +1,42 @@
+#include "upgrade/instance_lock.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/temp_dir.hpp"
+
+namespace upgrader {
+namespace {
+
+using testing::TempDir;
+
+TEST(InstanceLock, ASecondHolderIsToldItIsAlreadyRunning) {
+  TempDir dir;
+  auto first = InstanceLock::acquire(dir.path(), "demo");
+  ASSERT_TRUE(first);
+  // flock conflicts between open file descriptions, even in one process.
+  auto second = InstanceLock::acquire(dir.path(), "demo");
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message().find("already running"),
+            std::string::npos);
+  EXPECT_NE(second.error().message().find(std::to_string(::getpid())),
+            std::string::npos);
+}
+
+TEST(InstanceLock, DifferentInstancesDoNotConflict) {
+  TempDir dir;
+  auto a = InstanceLock::acquire(dir.path(), "a");
+  auto b = InstanceLock::acquire(dir.path(), "b");
+  EXPECT_TRUE(a);
+  EXPECT_TRUE(b);
+}
+
+TEST(InstanceLock, IsReleasedWhenTheHolderGoesAway) {
+  TempDir dir;
+  { auto first = InstanceLock::acquire(dir.path(), "demo"); ASSERT_TRUE(first); }
+  EXPECT_TRUE(InstanceLock::acquire(dir.path(), "demo"));
+}
+
+}  // namespace
+}  // namespace upgrader

@@ -1,0 +1,79 @@
+#include "upgrade/state_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/file_util.hpp"
+#include "support/temp_dir.hpp"
+
+namespace upgrader {
+namespace {
+
+using testing::TempDir;
+
+TEST(FileStateStore, LoadsAnEmptyStateWhenNothingWasSaved) {
+  TempDir dir;
+  auto state = makeFileStateStore(dir / "demo")->load();
+  ASSERT_TRUE(state);
+  EXPECT_FALSE(state->installed);
+  EXPECT_FALSE(state->transaction);
+}
+
+TEST(FileStateStore, RoundTripsEveryField) {
+  TempDir dir;
+  auto store = makeFileStateStore(dir / "demo");
+  InstanceState s;
+  s.installed = ReleaseRef{"2", "abc"};
+  s.previous = ReleaseRef{"1", "def"};
+  s.last = LastResult{"rolled-back", "T", "2", "3", "health"};
+  s.quarantined.push_back({"3", "T", "health check failed"});
+  Transaction t;
+  t.step = Step::kMigrating;
+  t.from = {"2", "abc"};
+  t.to = {"3", "fff"};
+  t.stagedPath = "/usr/bin/.x.upgrader-staged";
+  t.migrated = true;
+  t.failure = "boom";
+  s.transaction = t;
+  ASSERT_TRUE(store->save(s));
+
+  auto back = store->load();
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->installed, s.installed);
+  EXPECT_EQ(back->previous, s.previous);
+  ASSERT_TRUE(back->last);
+  EXPECT_EQ(back->last->message, "health");
+  ASSERT_EQ(back->quarantined.size(), 1u);
+  EXPECT_TRUE(back->isQuarantined("3"));
+  EXPECT_FALSE(back->isQuarantined("2"));
+  ASSERT_TRUE(back->transaction);
+  EXPECT_EQ(back->transaction->step, Step::kMigrating);
+  EXPECT_TRUE(back->transaction->migrated);
+  EXPECT_EQ(back->transaction->to, (ReleaseRef{"3", "fff"}));
+  EXPECT_EQ(back->transaction->failure, "boom");
+}
+
+TEST(FileStateStore, ReportsACorruptFileByName) {
+  TempDir dir;
+  ASSERT_TRUE(writeFileAtomically(dir / "state.json", "{not json"));
+  auto state = makeFileStateStore(dir.path())->load();
+  ASSERT_FALSE(state);
+  EXPECT_NE(state.error().message().find(dir / "state.json"),
+            std::string::npos);
+}
+
+TEST(FileStateStore, RejectsAnUnknownStep) {
+  auto state = stateFromJson(R"({"transaction":{"step":"dancing"}})", "f");
+  ASSERT_FALSE(state);
+  EXPECT_NE(state.error().message().find("dancing"), std::string::npos);
+}
+
+TEST(StepNames, RoundTrip) {
+  for (Step s : {Step::kStaged, Step::kStopping, Step::kSwapping,
+                 Step::kMigrating, Step::kStarting, Step::kChecking,
+                 Step::kRollingBack}) {
+    EXPECT_EQ(stepFromName(stepName(s)), s);
+  }
+}
+
+}  // namespace
+}  // namespace upgrader
