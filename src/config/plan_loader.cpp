@@ -1,0 +1,699 @@
+#include "config/plan_loader.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "config/ini_file.hpp"
+#include "config/names.hpp"
+#include "config/values.hpp"
+
+namespace upgrader {
+
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+constexpr auto npos = std::string_view::npos;
+
+bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != npos;
+}
+
+bool isControl(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
+std::string asciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  auto begin = s.find_first_not_of(" \t");
+  if (begin == npos) return {};
+  return s.substr(begin, s.find_last_not_of(" \t") - begin + 1);
+}
+
+// The last path component of a URL, query and fragment ignored: the name a
+// release has in SHA256SUMS (fetch/release_source reads it the same way).
+std::string_view fileNameOfUrl(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  auto slash = url.rfind('/');
+  return slash == npos ? url : url.substr(slash + 1);
+}
+
+// Same suffixes as looksLikeArchive() in fetch/archive.hpp, which config
+// cannot call without depending on the fetch module.
+bool looksLikeArchive(std::string_view url) {
+  std::string name = asciiLower(fileNameOfUrl(url));
+  for (std::string_view suffix :
+       {".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".zip"}) {
+    if (name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// --- Parsers of the value types that only configuration files have. Each
+// error is the text after "[Section] Key=: ". They never see an empty value:
+// an empty assignment resets the key instead (see scalar() and list()).
+
+Result<std::string> parseUrl(std::string_view text, bool allowFile) {
+  std::string schemes = allowFile ? "http, https or file" : "http or https";
+  auto invalid = [&](const std::string& why) {
+    return Error("invalid URL " + quoteValue(text) + ": " + why);
+  };
+  if (text.find_first_of(" \t") != npos) return invalid("contains whitespace");
+  auto separator = text.find("://");
+  if (separator == npos) {
+    return invalid("expected SCHEME://... with scheme " + schemes);
+  }
+  std::string scheme = asciiLower(text.substr(0, separator));
+  std::string_view rest = text.substr(separator + 3);
+  if (allowFile && scheme == "file") {
+    if (rest.empty() || rest.front() != '/') {
+      return invalid("a file URL names an absolute path: file:///path");
+    }
+  } else if (scheme == "http" || scheme == "https") {
+    if (rest.substr(0, rest.find_first_of("/?#")).empty()) {
+      return invalid("has no host");
+    }
+  } else {
+    return invalid("scheme must be " + schemes);
+  }
+  return std::string(text);
+}
+
+Result<std::string> parseAnyUrl(std::string_view text) {
+  return parseUrl(text, true);
+}
+
+Result<std::string> parseHttpUrl(std::string_view text) {
+  return parseUrl(text, false);
+}
+
+// The release is looked up in SHA256SUMS by its file name, so it needs one.
+Result<std::string> parseReleaseUrl(std::string_view text) {
+  auto url = parseUrl(text, true);
+  if (url && fileNameOfUrl(*url).empty()) {
+    return Error("invalid URL " + quoteValue(text) + ": has no file name");
+  }
+  return url;
+}
+
+Result<std::string> parseAbsolutePath(std::string_view text) {
+  auto invalid = [&](const std::string& why) {
+    return Error("invalid path " + quoteValue(text) + ": " + why);
+  };
+  if (text.front() != '/') return invalid("must be absolute");
+  // A path with ".." may point somewhere other than it reads; upgrader
+  // replaces what is there as root.
+  for (std::string_view rest = text; !rest.empty();) {
+    auto slash = rest.find('/');
+    if (rest.substr(0, slash) == "..") return invalid("must not contain '..'");
+    rest.remove_prefix(slash == npos ? rest.size() : slash + 1);
+  }
+  return std::string(text);
+}
+
+// Path= is replaced as a whole, so it must name a file or link, not a
+// directory spelled with a trailing "/" or ".".
+Result<std::string> parseFilePath(std::string_view text) {
+  auto path = parseAbsolutePath(text);
+  if (path && (text.back() == '/' || text.ends_with("/."))) {
+    return Error("invalid path " + quoteValue(text) +
+                 ": must name a file, not end in '/' or '/.'");
+  }
+  return path;
+}
+
+// Commands are kept as written: /bin/sh -c interprets them when they run.
+Result<std::string> parseCommand(std::string_view text) {
+  return std::string(text);
+}
+
+// The rule of isValidVersion() in fetch/version.hpp: a version goes into
+// URLs, paths and command lines.
+Result<Version> parseVersion(std::string_view text) {
+  auto isAlnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9');
+  };
+  bool valid = isAlnum(text.front());
+  for (char c : text) {
+    valid = valid && (isAlnum(c) || contains("._~+-", std::string_view(&c, 1)));
+  }
+  if (!valid) {
+    return Error("invalid version " + quoteValue(text) +
+                 ": expected letters, digits and . _ ~ + -, starting with a "
+                 "letter or digit");
+  }
+  return Version(std::string(text));
+}
+
+Result<Sha256Digest> parseChecksum(std::string_view text) {
+  constexpr std::string_view kPrefix = "sha256:";
+  if (text.substr(0, kPrefix.size()) != kPrefix) {
+    return Error("invalid checksum " + quoteValue(text) +
+                 ": expected 'sha256:' and 64 hex digits");
+  }
+  auto digest = Sha256Digest::fromHex(text.substr(kPrefix.size()));
+  if (!digest) {
+    return Error("invalid checksum " + quoteValue(text) + ": " +
+                 digest.error().message());
+  }
+  return digest;
+}
+
+Result<std::string> parsePattern(std::string_view text) {
+  auto first = text.find("@v");
+  if (first == npos || text.find("@v", first + 2) != npos) {
+    return Error("invalid pattern " + quoteValue(text) +
+                 ": must contain '@v' exactly once");
+  }
+  return std::string(text);
+}
+
+Result<std::string> parseMember(std::string_view text) {
+  auto invalid = [&](const std::string& why) {
+    return Error("invalid member " + quoteValue(text) + ": " + why);
+  };
+  if (text.front() == '/') return invalid("must be relative to the archive");
+  for (std::string_view rest = text; !rest.empty();) {
+    auto slash = rest.find('/');
+    if (rest.substr(0, slash) == "..") return invalid("must not contain '..'");
+    rest.remove_prefix(slash == npos ? rest.size() : slash + 1);
+  }
+  return std::string(text);
+}
+
+template <typename E>
+struct Choice {
+  std::string_view name;
+  E value;
+};
+
+template <typename E, std::size_t N>
+Result<E> parseChoice(std::string_view text, const Choice<E> (&choices)[N]) {
+  std::string names;
+  for (const auto& choice : choices) {
+    if (choice.name == text) return choice.value;
+    names += names.empty() ? "" : ", ";
+    names += choice.name;
+  }
+  return Error("invalid value " + quoteValue(text) + ": expected one of " +
+               names);
+}
+
+Result<SourceConfig::Archive> parseArchive(std::string_view text) {
+  using A = SourceConfig::Archive;
+  static constexpr Choice<A> kChoices[] = {{"auto", A::kAuto},
+                                           {"none", A::kNone},
+                                           {"tar", A::kTar},
+                                           {"zip", A::kZip}};
+  return parseChoice(text, kChoices);
+}
+
+Result<InstallConfig::Mode> parseMode(std::string_view text) {
+  using M = InstallConfig::Mode;
+  static constexpr Choice<M> kChoices[] = {{"binary", M::kBinary},
+                                           {"symlink", M::kSymlink}};
+  return parseChoice(text, kChoices);
+}
+
+// Timeouts and intervals of zero would mean "no time at all" (or, for
+// systemd's own timeouts, "no limit"), never what was meant.
+Result<Duration> parsePositiveTimeSpan(std::string_view text) {
+  auto span = parseTimeSpan(text);
+  if (span && span->count() == 0) {
+    return Error("invalid time span " + quoteValue(text) +
+                 ": must be greater than 0");
+  }
+  return span;
+}
+
+Result<std::uint64_t> parseMaxSize(std::string_view text) {
+  auto size = parseSize(text);
+  if (size && *size == 0) {
+    return Error("invalid size " + quoteValue(text) +
+                 ": must be at least 1 byte");
+  }
+  return size;
+}
+
+// "host:port", with an IPv6 host in brackets: "[::1]:8080".
+Result<std::string> parseTcpEndpoint(std::string_view text) {
+  auto invalid = [&](const std::string& why) {
+    return Error("invalid TCP endpoint " + quoteValue(text) + ": " + why);
+  };
+  std::string_view host;
+  std::string_view port;
+  if (text.front() == '[') {
+    auto close = text.find(']');
+    if (close == npos) return invalid("missing ']' after the IPv6 address");
+    host = text.substr(1, close - 1);
+    if (text.substr(close + 1, 1) != ":") {
+      return invalid("expected ':PORT' after ']'");
+    }
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == npos) return invalid("expected HOST:PORT");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (contains(host, ":")) {
+      return invalid("an IPv6 address goes in brackets, as in [::1]:8080");
+    }
+  }
+  if (host.empty()) return invalid("empty host");
+  if (host.find_first_of(" \t") != npos) return invalid("host has whitespace");
+  if (!parseUnsigned(port, 1, 65535)) {
+    return invalid("port " + quoteValue(port) + " is not a number in 1..65535");
+  }
+  return std::string(text);
+}
+
+// "key.path=value": the value may be empty, the key path and its dotted
+// components may not.
+Result<HealthConfig::JsonExpectation> parseJsonExpectation(
+    std::string_view text) {
+  auto invalid = [&](const std::string& why) {
+    return Error("invalid JSON expectation " + quoteValue(text) + ": " + why);
+  };
+  auto eq = text.find('=');
+  if (eq == npos) return invalid("expected KEY.PATH=VALUE");
+  std::string_view keyPath = trim(text.substr(0, eq));
+  if (keyPath.empty()) return invalid("empty key path");
+  if (keyPath.front() == '.' || keyPath.back() == '.' ||
+      contains(keyPath, "..")) {
+    return invalid("key path " + quoteValue(keyPath) +
+                   " has an empty component");
+  }
+  return HealthConfig::JsonExpectation{std::string(keyPath),
+                                       std::string(trim(text.substr(eq + 1)))};
+}
+
+// --- The key table: which (section, key) sets which Plan field, how.
+
+using Setter = std::function<Status(Plan&, std::string_view)>;
+
+template <typename Section, typename Field>
+auto field(Section Plan::*section, Field Section::*member) {
+  return [section, member](Plan& plan) -> Field& {
+    return (plan.*section).*member;
+  };
+}
+
+// A key that holds one value: the last assignment wins and an empty one
+// restores the default (systemd semantics).
+template <typename Get, typename Parse>
+Setter scalar(Get get, Parse parse) {
+  return [get, parse](Plan& plan, std::string_view value) -> Status {
+    if (value.empty()) {
+      Plan defaults;
+      get(plan) = get(defaults);
+      return okStatus();
+    }
+    auto parsed = parse(value);
+    if (!parsed) return parsed.error();
+    get(plan) = std::move(*parsed);
+    return okStatus();
+  };
+}
+
+// A key that may be given many times, each adding an item; an empty
+// assignment empties the list (systemd semantics).
+template <typename Get, typename Parse>
+Setter list(Get get, Parse parse) {
+  return [get, parse](Plan& plan, std::string_view value) -> Status {
+    if (value.empty()) {
+      get(plan).clear();
+      return okStatus();
+    }
+    auto parsed = parse(value);
+    if (!parsed) return parsed.error();
+    get(plan).push_back(std::move(*parsed));
+    return okStatus();
+  };
+}
+
+struct KeySpec {
+  std::string_view section;
+  std::string_view key;
+  Setter set;
+};
+
+const std::vector<KeySpec>& keySpecs() {
+  auto unsignedIn = [](unsigned min, unsigned max) {
+    return [min, max](std::string_view text) {
+      return parseUnsigned(text, min, max);
+    };
+  };
+  constexpr unsigned kNoMax = std::numeric_limits<unsigned>::max();
+  auto httpStatus = [](std::string_view text) -> Result<int> {
+    auto status = parseUnsigned(text, 100, 599);
+    if (!status) return status.error();
+    return static_cast<int>(*status);
+  };
+
+  using S = SourceConfig;
+  using I = InstallConfig;
+  using T = TargetConfig;
+  using H = HealthConfig;
+  using K = HooksConfig;
+  const auto source = &Plan::source;
+  const auto install = &Plan::install;
+  const auto target = &Plan::target;
+  const auto health = &Plan::health;
+  const auto hooks = &Plan::hooks;
+  static const std::vector<KeySpec> specs = {
+      {"Source", "URL", scalar(field(source, &S::url), parseReleaseUrl)},
+      {"Source", "Version", scalar(field(source, &S::version), parseVersion)},
+      {"Source", "ChecksumsURL",
+       scalar(field(source, &S::checksumsUrl), parseAnyUrl)},
+      {"Source", "Pattern", scalar(field(source, &S::pattern), parsePattern)},
+      {"Source", "Checksum",
+       scalar(field(source, &S::checksum), parseChecksum)},
+      {"Source", "Archive", scalar(field(source, &S::archive), parseArchive)},
+      {"Source", "Member", scalar(field(source, &S::member), parseMember)},
+      {"Source", "MaxSize", scalar(field(source, &S::maxSize), parseMaxSize)},
+      {"Source", "ConnectTimeoutSec",
+       scalar(field(source, &S::connectTimeout), parsePositiveTimeSpan)},
+      {"Source", "LowSpeedTimeoutSec",
+       scalar(field(source, &S::lowSpeedTimeout), parsePositiveTimeSpan)},
+      {"Source", "Retries",
+       scalar(field(source, &S::retries), unsignedIn(0, 10))},
+      {"Source", "CAFile",
+       scalar(field(source, &S::caFile), parseAbsolutePath)},
+
+      {"Install", "Mode", scalar(field(install, &I::mode), parseMode)},
+      {"Install", "Path", scalar(field(install, &I::path), parseFilePath)},
+      {"Install", "ReleasesDirectory",
+       scalar(field(install, &I::releasesDirectory), parseAbsolutePath)},
+      {"Install", "KeepReleases",
+       scalar(field(install, &I::keepReleases), unsignedIn(2, kNoMax))},
+      {"Install", "Preflight",
+       scalar(field(install, &I::preflight), parseCommand)},
+      {"Install", "PreflightTimeoutSec",
+       scalar(field(install, &I::preflightTimeout), parsePositiveTimeSpan)},
+      {"Install", "AllowDowngrade",
+       scalar(field(install, &I::allowDowngrade), parseBoolean)},
+
+      {"Target", "Unit", list(field(target, &T::units), parseUnitName)},
+      {"Target", "StopTimeoutSec",
+       scalar(field(target, &T::stopTimeout), parsePositiveTimeSpan)},
+      {"Target", "StartTimeoutSec",
+       scalar(field(target, &T::startTimeout), parsePositiveTimeSpan)},
+
+      {"Health", "HTTP", list(field(health, &H::httpUrls), parseHttpUrl)},
+      {"Health", "ExpectStatus",
+       scalar(field(health, &H::expectStatus), httpStatus)},
+      {"Health", "ExpectJSON",
+       list(field(health, &H::expectJson), parseJsonExpectation)},
+      {"Health", "TCP", list(field(health, &H::tcp), parseTcpEndpoint)},
+      {"Health", "Exec", list(field(health, &H::exec), parseCommand)},
+      {"Health", "SettleSec", scalar(field(health, &H::settle), parseTimeSpan)},
+      {"Health", "IntervalSec",
+       scalar(field(health, &H::interval), parsePositiveTimeSpan)},
+      {"Health", "TimeoutSec",
+       scalar(field(health, &H::timeout), parsePositiveTimeSpan)},
+      {"Health", "Successes",
+       scalar(field(health, &H::successes), unsignedIn(1, kNoMax))},
+
+      {"Hooks", "PreStop", list(field(hooks, &K::preStop), parseCommand)},
+      {"Hooks", "Migrate", list(field(hooks, &K::migrate), parseCommand)},
+      {"Hooks", "PostUpgrade",
+       list(field(hooks, &K::postUpgrade), parseCommand)},
+      {"Hooks", "PostRollback",
+       list(field(hooks, &K::postRollback), parseCommand)},
+      {"Hooks", "Restore", list(field(hooks, &K::restore), parseCommand)},
+      {"Hooks", "TimeoutSec",
+       scalar(field(hooks, &K::timeout), parsePositiveTimeSpan)},
+  };
+  return specs;
+}
+
+const KeySpec* findKey(std::string_view section, std::string_view key) {
+  for (const auto& spec : keySpecs()) {
+    if (spec.section == section && spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+bool isKnownSection(std::string_view section) {
+  for (const auto& spec : keySpecs()) {
+    if (spec.section == section) return true;
+  }
+  return false;
+}
+
+// The line of the last non-empty assignment of each key: what a key that is
+// set looks like to the cross-key checks, and where their messages point.
+using KeyLines =
+    std::map<std::pair<std::string_view, std::string_view>, unsigned>;
+
+// The rules that span several keys, checked once every key is read.
+class CrossKeyCheck {
+ public:
+  CrossKeyCheck(const std::string& fileName, const KeyLines& lines)
+      : fileName_(fileName), lines_(lines) {}
+
+  Status run(const Plan& plan) const {
+    if (auto st = checkSource(plan.source); !st) return st;
+    if (auto st = checkInstall(plan); !st) return st;
+    if (plan.target.units.empty()) return required("Target", "Unit=");
+    return checkHealth(plan.health);
+  }
+
+ private:
+  bool isSet(std::string_view section, std::string_view key) const {
+    return lines_.count({section, key}) > 0;
+  }
+
+  // "FILE:LINE: [Section] Key=: why", without ":LINE" if the key is unset.
+  Error atKey(std::string_view section, std::string_view key,
+              const std::string& why) const {
+    auto it = lines_.find({section, key});
+    std::string where = it == lines_.end()
+                            ? fileName_
+                            : fileName_ + ":" + std::to_string(it->second);
+    return Error(where + ": [" + std::string(section) + "] " +
+                 std::string(key) + "=: " + why);
+  }
+
+  Error required(std::string_view section, std::string_view keys,
+                 const std::string& why = "") const {
+    return Error(fileName_ + ": [" + std::string(section) + "] " +
+                 std::string(keys) + " is required" +
+                 (why.empty() ? "" : ": " + why));
+  }
+
+  Status checkSource(const SourceConfig& source) const {
+    if (source.url.empty()) return required("Source", "URL=");
+    if (!source.version && source.checksumsUrl.empty()) {
+      return required("Source", "Version= or ChecksumsURL=",
+                      "without a pinned version, versions are discovered "
+                      "from the ChecksumsURL= listing");
+    }
+    if (!source.checksum && source.checksumsUrl.empty()) {
+      return required("Source", "Checksum= or ChecksumsURL=",
+                      "a release is verified before it is installed");
+    }
+    if (source.checksum && !source.version) {
+      return atKey("Source", "Checksum",
+                   "requires Version=: a pinned checksum fits only a pinned "
+                   "version");
+    }
+    if (!source.version && contains(source.checksumsUrl, "@v")) {
+      return atKey("Source", "ChecksumsURL",
+                   "contains '@v' but Version= is not set: the listing "
+                   "versions are discovered from cannot depend on the version");
+    }
+    // An explicit Pattern= always has "@v", so only the default can lack it.
+    if (!source.version && !contains(source.pattern, "@v")) {
+      return atKey("Source", "URL",
+                   "file name " + quoteValue(source.pattern) +
+                       " has no '@v' and Version= is not set; set Pattern= "
+                       "to the release file names in ChecksumsURL=");
+    }
+    return okStatus();
+  }
+
+  Status checkInstall(const Plan& plan) const {
+    const auto& install = plan.install;
+    if (!isSet("Install", "Mode")) return required("Install", "Mode=");
+    if (install.path.empty()) return required("Install", "Path=");
+    bool symlink = install.mode == InstallConfig::Mode::kSymlink;
+    if (symlink && install.releasesDirectory.empty()) {
+      return required("Install", "ReleasesDirectory=",
+                      "Mode=symlink keeps each release in a directory there");
+    }
+    if (!symlink && !install.releasesDirectory.empty()) {
+      return atKey("Install", "ReleasesDirectory",
+                   "only valid with Mode=symlink");
+    }
+
+    using A = SourceConfig::Archive;
+    const auto& source = plan.source;
+    bool autoArchive =
+        source.archive == A::kAuto && looksLikeArchive(source.url);
+    bool archive =
+        source.archive == A::kTar || source.archive == A::kZip || autoArchive;
+    if (!symlink && archive && source.member.empty()) {
+      return required(
+          "Source", "Member=",
+          std::string("Mode=binary installs one file and the "
+                      "release is an archive (") +
+              (autoArchive ? "by the suffix of URL=)" : "Archive=)"));
+    }
+    if (!archive && !source.member.empty()) {
+      return atKey("Source", "Member",
+                   "the release is not an archive (URL= has no archive "
+                   "suffix or Archive=none); set Archive=tar or Archive=zip");
+    }
+    return okStatus();
+  }
+
+  Status checkHealth(const HealthConfig& health) const {
+    if (!health.httpUrls.empty()) return okStatus();
+    if (!health.expectJson.empty()) {
+      return atKey("Health", "ExpectJSON", "requires HTTP=");
+    }
+    if (isSet("Health", "ExpectStatus")) {
+      return atKey("Health", "ExpectStatus", "requires HTTP=");
+    }
+    return okStatus();
+  }
+
+  const std::string& fileName_;
+  const KeyLines& lines_;
+};
+
+// Closes a file descriptor on every return path.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() { ::close(fd_); }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+Result<std::string> readConfigFile(const std::string& path) {
+  auto refuse = [&](const std::string& why) {
+    return Error("refusing to use '" + path + "': " + why);
+  };
+  // O_NONBLOCK: a FIFO in place of the file must not hang the service's
+  // upgrade in open(); it is refused just below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    return Error("cannot read '" + path + "': " + std::strerror(errno));
+  }
+  FdCloser closer(fd);
+  // fstat() of the open file, not stat() of the path: the checks must be
+  // about the very file that is read.
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) {
+    return Error("cannot read '" + path + "': " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
+  if ((st.st_mode & S_IWOTH) != 0) {
+    return refuse(
+        "it is world-writable, so anyone could make upgrader run commands as "
+        "root");
+  }
+  std::string text;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error("cannot read '" + path + "': " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > kMaxConfigBytes) return refuse("larger than 1 MiB");
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string defaultConfigPath(const InstanceName& instance) {
+  return "/etc/upgrader/" + instance.str() + ".conf";
+}
+
+Result<Plan> parsePlan(std::string_view text, const std::string& fileName,
+                       const InstanceName& instance) {
+  auto ini = parseIniFile(text, fileName);
+  if (!ini) return ini.error();
+
+  Plan plan;
+  plan.instance = instance;
+  plan.configFile = fileName;
+  KeyLines lines;
+  for (const auto& section : ini->sections) {
+    if (!isKnownSection(section.name)) {
+      return Error(fileName + ":" + std::to_string(section.line) +
+                   ": unknown section [" + section.name +
+                   "] (expected [Source], [Install], [Target], [Health] or "
+                   "[Hooks])");
+    }
+    for (const auto& entry : section.entries) {
+      std::string where = fileName + ":" + std::to_string(entry.line) + ": [" +
+                          section.name + "] " + entry.key + "=: ";
+      const KeySpec* spec = findKey(section.name, entry.key);
+      if (spec == nullptr) {
+        return Error(where + "unknown key " + quoteValue(entry.key) +
+                     " in section [" + section.name + "]");
+      }
+      // No value has a use for control characters, and a NUL would cut a
+      // path or a command short where it is finally used.
+      for (char c : entry.value) {
+        if (isControl(c) && c != '\t') {
+          return Error(where + "value " + quoteValue(entry.value) +
+                       " contains a control character");
+        }
+      }
+      if (auto st = spec->set(plan, entry.value); !st) {
+        return Error(where + st.error().message());
+      }
+      if (entry.value.empty()) {
+        lines.erase({spec->section, spec->key});
+      } else {
+        lines[{spec->section, spec->key}] = entry.line;
+      }
+    }
+  }
+  if (plan.source.pattern.empty()) {
+    plan.source.pattern = std::string(fileNameOfUrl(plan.source.url));
+  }
+  if (auto st = CrossKeyCheck(fileName, lines).run(plan); !st) {
+    return st.error();
+  }
+  return plan;
+}
+
+Result<Plan> loadPlan(const std::string& path, const InstanceName& instance) {
+  auto text = readConfigFile(path);
+  if (!text) return text.error();
+  return parsePlan(*text, path, instance);
+}
+
+}  // namespace upgrader
