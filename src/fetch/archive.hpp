@@ -1,0 +1,40 @@
+// Unpacking a verified release archive (tar, tar.gz, tar.xz, tar.zst, zip:
+// whatever libarchive recognises). The archive's digest was checked before,
+// but its content is still treated as hostile: nothing in it may land
+// outside the destination, become a device, or gain setuid.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace upgrader {
+
+/// Writes the regular-file member `member` of the archive (names compared
+/// after stripping a leading "./") to `destFile`, which must not exist:
+/// created with O_EXCL, mode 0700 (the caller sets the final mode),
+/// fsynced. The first entry of that name is taken. Error if there is no
+/// such member or it is not a regular file; on any error `destFile` does
+/// not exist afterwards.
+Status extractMember(const std::string& archivePath, const std::string& member,
+                     const std::string& destFile);
+
+/// Extracts the entries under `subtree` ("" for all) into the existing,
+/// empty directory `destDir`, with `subtree/` stripped from their names.
+/// Regular files, directories, symlinks and hard links only; refuses (with
+/// an error naming the entry) absolute names or ".." components anywhere
+/// in the archive, symlinks that are absolute or lead outside the tree,
+/// hard links to anything not extracted before, devices, FIFOs, sockets,
+/// setuid/setgid bits, and entries that would be written through a
+/// symlink. Files and directories are fsynced; ownership is not restored
+/// (everything belongs to the caller). On any error `destDir` is emptied
+/// again.
+Status extractTree(const std::string& archivePath, const std::string& subtree,
+                   const std::string& destDir);
+
+/// Whether `url`'s file name (query and fragment ignored, any case) ends in
+/// .tar, .tar.gz, .tgz, .tar.xz, .txz, .tar.zst or .zip.
+bool looksLikeArchive(std::string_view url);
+
+}  // namespace upgrader
