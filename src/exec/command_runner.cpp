@@ -1,0 +1,367 @@
+#include "exec/command_runner.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/values.hpp"
+
+extern char** environ;
+
+namespace upgrader {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Enough for the last lines of a failing command, small enough for the
+// journal and a terminal.
+constexpr std::size_t kOutputTail = 4096;
+// SIGTERM first so the command can clean up; SIGKILL after this.
+constexpr auto kKillGrace = std::chrono::seconds(2);
+// Without a pidfd the child's exit is noticed by polling this often.
+constexpr auto kExitPollTick = std::chrono::milliseconds(20);
+
+std::string formatDuration(Duration d) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(d).count();
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  std::string text = std::to_string(ms / 1000) + "." +
+                     std::to_string(1000 + ms % 1000).substr(1);
+  while (text.back() == '0') text.pop_back();
+  return text + "s";
+}
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The child's dup2() onto 0/1/2 must always create a new descriptor (dup2
+// of an fd onto itself would keep its close-on-exec flag), so nothing we
+// hand over may itself be 0, 1 or 2 - which happens when our caller runs
+// with a standard stream closed.
+int moveAboveStdio(int fd) {
+  if (fd < 0 || fd > STDERR_FILENO) return fd;
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  int err = errno;
+  ::close(fd);
+  errno = err;
+  return moved;
+}
+
+// Our environment with `env` laid over it; built before fork() because the
+// child may not allocate.
+std::vector<std::string> buildEnvironment(const Environment& env) {
+  std::vector<std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (env.count(std::string(name)) == 0) out.emplace_back(entry);
+  }
+  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
+}
+
+// The kept tail of what the command printed, trimmed, starting at a line
+// boundary when it had to be cut.
+std::string outputTail(const std::string& buffer, bool truncated) {
+  std::string_view text(buffer);
+  if (text.size() > kOutputTail) {
+    text.remove_prefix(text.size() - kOutputTail);
+    truncated = true;
+  }
+  if (truncated) {
+    if (auto nl = text.find('\n'); nl != std::string_view::npos) {
+      text.remove_prefix(nl + 1);
+    }
+  }
+  auto isSpace = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  };
+  while (!text.empty() && isSpace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && isSpace(text.back())) text.remove_suffix(1);
+  std::string out(text);
+  if (truncated && !out.empty()) out = "..." + out;
+  return out;
+}
+
+// One running command: the child, its process group, and the read end of
+// its output pipe.
+class RunningCommand {
+ public:
+  RunningCommand(pid_t pid, Fd output) : pid_(pid), output_(std::move(output)) {
+    // A pidfd makes the child's exit a poll() event; kernels before 5.3
+    // lack it and we poll waitpid() on a tick instead.
+    // (A pidfd is always close-on-exec.)
+    long fd = ::syscall(SYS_pidfd_open, pid_, 0);
+    if (fd >= 0) pidfd_ = Fd(static_cast<int>(fd));
+  }
+
+  // Reads output until the child exits or `deadline`. Returns the wait
+  // status once reaped, nullopt on timeout.
+  Result<std::optional<int>> waitUntil(Clock::time_point deadline) {
+    for (;;) {
+      if (auto reaped = tryReap(); !reaped) {
+        return reaped.error();
+      } else if (*reaped) {
+        drainAvailable();
+        return std::optional<int>(waitStatus_);
+      }
+      auto now = Clock::now();
+      if (now >= deadline) return std::optional<int>();
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+      if (pidfd_.get() < 0) {
+        wait = std::min<std::chrono::milliseconds>(wait, kExitPollTick);
+      }
+      pollfd fds[2];
+      nfds_t n = 0;
+      if (output_.get() >= 0) fds[n++] = {output_.get(), POLLIN, 0};
+      if (pidfd_.get() >= 0) fds[n++] = {pidfd_.get(), POLLIN, 0};
+      int ready = ::poll(fds, n, static_cast<int>(wait.count()));
+      if (ready < 0 && errno != EINTR) {
+        return Error("poll failed: " + errnoText(errno));
+      }
+      // Without a pidfd and with the pipe at EOF, poll() above was a plain
+      // sleep of one tick.
+      if (ready > 0 && output_.get() >= 0 && fds[0].revents != 0) {
+        readOnce();
+      }
+    }
+  }
+
+  // Kills the whole process group: SIGTERM, then SIGKILL for whatever is
+  // left after the grace period, and reaps the child. Members that left
+  // the group (setsid) are beyond reach, as with systemd's KillMode=.
+  void killGroup() {
+    ::kill(-pid_, SIGTERM);
+    auto graceEnd = Clock::now() + kKillGrace;
+    while (Clock::now() < graceEnd) {
+      if (!reaped_) {
+        auto now = Clock::now();
+        if (!waitUntil(
+                std::min<Clock::time_point>(graceEnd, now + kExitPollTick))) {
+          break;
+        }
+      } else {
+        // The group outlives its leader while a grandchild holds on.
+        if (::kill(-pid_, 0) < 0 && errno == ESRCH) return;
+        drainAvailable();
+        ::poll(nullptr, 0, static_cast<int>(kExitPollTick.count()));
+      }
+    }
+    ::kill(-pid_, SIGKILL);
+    if (!reaped_) {
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      reaped_ = true;
+    }
+    drainAvailable();
+  }
+
+  std::string output() const { return outputTail(buffer_, truncated_); }
+
+ private:
+  Result<bool> tryReap() {
+    if (reaped_) return true;
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r < 0) {
+      if (errno == EINTR) return false;
+      return Error("waitpid failed: " + errnoText(errno));
+    }
+    if (r == 0) return false;
+    reaped_ = true;
+    waitStatus_ = status;
+    return true;
+  }
+
+  void readOnce() {
+    char chunk[4096];
+    ssize_t n = ::read(output_.get(), chunk, sizeof chunk);
+    if (n > 0) {
+      append(chunk, static_cast<std::size_t>(n));
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      output_.reset();
+    }
+  }
+
+  // After the child is gone a backgrounded grandchild may still hold the
+  // pipe open, so read only what is there now rather than until EOF.
+  void drainAvailable() {
+    while (output_.get() >= 0) {
+      pollfd fd{output_.get(), POLLIN, 0};
+      if (::poll(&fd, 1, 0) <= 0) return;
+      readOnce();
+    }
+  }
+
+  void append(const char* data, std::size_t n) {
+    buffer_.append(data, n);
+    // Keep memory bounded for chatty commands; the twice-size slack saves
+    // moving the buffer on every read.
+    if (buffer_.size() > 2 * kOutputTail) {
+      buffer_.erase(0, buffer_.size() - kOutputTail);
+      truncated_ = true;
+    }
+  }
+
+  pid_t pid_;
+  Fd output_;
+  Fd pidfd_;
+  bool reaped_ = false;
+  int waitStatus_ = 0;
+  std::string buffer_;
+  bool truncated_ = false;
+};
+
+class ProcessRunner final : public CommandRunner {
+ public:
+  Status run(const std::string& command, const Environment& env,
+             Duration timeout) override {
+    const std::string name = "command " + quoteValue(command);
+    auto deadline = Clock::now() + timeout;
+
+    // Everything the child needs is prepared here: between fork() and
+    // exec() only async-signal-safe calls are allowed (other threads may
+    // hold the allocator's lock at the moment of the fork).
+    std::vector<std::string> envStrings;
+    std::vector<char*> envp;
+    std::string commandCopy = command;
+    try {
+      envStrings = buildEnvironment(env);
+      for (auto& s : envStrings) envp.push_back(s.data());
+      envp.push_back(nullptr);
+    } catch (const std::exception& e) {
+      return Error(name + " could not be started: " + e.what());
+    }
+    char shell[] = "/bin/sh";
+    char shellName[] = "sh";
+    char dashC[] = "-c";
+    char* argv[] = {shellName, dashC, commandCopy.data(), nullptr};
+
+    int pipeFds[2];
+    if (::pipe2(pipeFds, O_CLOEXEC) < 0) {
+      return Error(name + " could not be started: pipe: " + errnoText(errno));
+    }
+    Fd readEnd(moveAboveStdio(pipeFds[0]));
+    Fd writeEnd(moveAboveStdio(pipeFds[1]));
+    Fd devNull(moveAboveStdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+    if (readEnd.get() < 0 || writeEnd.get() < 0 || devNull.get() < 0) {
+      return Error(name + " could not be started: " + errnoText(errno));
+    }
+    sigset_t noSignals;
+    sigemptyset(&noSignals);
+    struct sigaction defaultAction {};
+    defaultAction.sa_handler = SIG_DFL;
+    sigemptyset(&defaultAction.sa_mask);
+
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      return Error(name + " could not be started: fork: " + errnoText(errno));
+    }
+    if (pid == 0) {
+      // Child: async-signal-safe calls only.
+      ::setpgid(0, 0);
+      // Ignored signals and the signal mask survive exec(); a command must
+      // not start with SIGTERM blocked or SIGPIPE ignored just because we
+      // run that way.
+      for (int sig = 1; sig < NSIG; ++sig) {
+        ::sigaction(sig, &defaultAction, nullptr);
+      }
+      ::sigprocmask(SIG_SETMASK, &noSignals, nullptr);
+      if (::dup2(devNull.get(), STDIN_FILENO) < 0 ||
+          ::dup2(writeEnd.get(), STDOUT_FILENO) < 0 ||
+          ::dup2(writeEnd.get(), STDERR_FILENO) < 0) {
+        ::_exit(127);
+      }
+      // Descriptors opened elsewhere without O_CLOEXEC (other threads,
+      // libraries) must not reach the command either.
+      if (::syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+        for (int fd = 3; fd < 4096; ++fd) ::close(fd);
+      }
+      ::execve(shell, argv, envp.data());
+      ::_exit(127);
+    }
+    // Also in the parent, so the group exists before kill(-pid) could be
+    // needed, whichever process runs first.
+    ::setpgid(pid, pid);
+    writeEnd.reset();
+    devNull.reset();
+    ::fcntl(readEnd.get(), F_SETFL, O_NONBLOCK);
+
+    RunningCommand child(pid, std::move(readEnd));
+    auto waited = child.waitUntil(deadline);
+    if (!waited) {
+      child.killGroup();
+      return waited.error().withContext(name);
+    }
+    if (!waited.value()) {
+      child.killGroup();
+      return Error(
+          withOutput(name + " timed out after " + formatDuration(timeout),
+                     child.output()));
+    }
+    int status = **waited;
+    if (WIFEXITED(status)) {
+      if (WEXITSTATUS(status) == 0) return okStatus();
+      return Error(withOutput(
+          name + " exited with status " + std::to_string(WEXITSTATUS(status)),
+          child.output()));
+    }
+    if (WIFSIGNALED(status)) {
+      return Error(withOutput(
+          name + " killed by signal " + std::to_string(WTERMSIG(status)),
+          child.output()));
+    }
+    return Error(name + " ended with wait status " + std::to_string(status));
+  }
+
+ private:
+  static std::string withOutput(std::string message, const std::string& out) {
+    if (!out.empty()) message += ": " + out;
+    return message;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<CommandRunner> makeProcessRunner() {
+  return std::make_unique<ProcessRunner>();
+}
+
+}  // namespace upgrader

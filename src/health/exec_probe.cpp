@@ -1,0 +1,17 @@
+#include "health/exec_probe.hpp"
+
+#include "config/values.hpp"
+
+namespace upgrader {
+
+ExecProbe::ExecProbe(std::string command, CommandRunner& runner)
+    : command_(std::move(command)), runner_(runner) {}
+
+std::string ExecProbe::name() const { return "exec " + quoteValue(command_); }
+
+Status ExecProbe::check(Duration timeout) {
+  // The runner's message already names the command.
+  return runner_.run(command_, {}, timeout);
+}
+
+}  // namespace upgrader

@@ -1,0 +1,44 @@
+#include "health/health_checker.hpp"
+
+#include <exception>
+
+#include "health/health_waiter.hpp"
+#include "health/probe.hpp"
+
+namespace upgrader {
+
+namespace {
+
+class ProbingHealthChecker final : public HealthChecker {
+ public:
+  ProbingHealthChecker(ServiceManager& manager, CommandRunner& runner,
+                       EventLog& log)
+      : manager_(manager), runner_(runner), log_(log) {}
+
+  Status waitHealthy(const HealthConfig& config,
+                     const std::vector<UnitName>& units) override {
+    try {
+      auto probes = makeProbes(config, runner_);
+      return HealthWaiter(manager_, log_).waitHealthy(probes, config, units);
+    } catch (const std::exception& e) {
+      // Only allocation can throw here; still no exception leaves the
+      // module.
+      return Error(std::string("health check failed: ") + e.what());
+    }
+  }
+
+ private:
+  ServiceManager& manager_;
+  CommandRunner& runner_;
+  EventLog& log_;
+};
+
+}  // namespace
+
+std::unique_ptr<HealthChecker> makeHealthChecker(ServiceManager& manager,
+                                                 CommandRunner& runner,
+                                                 EventLog& log) {
+  return std::make_unique<ProbingHealthChecker>(manager, runner, log);
+}
+
+}  // namespace upgrader

@@ -1,0 +1,196 @@
+// The real process runner against real /bin/sh processes.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "common/file_util.hpp"
+#include "exec/command_runner.hpp"
+#include "support/temp_dir.hpp"
+
+namespace upgrader {
+namespace {
+
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using testing::TempDir;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Whether `pid` is gone: no such process, or a zombie waiting for a reaper
+// that is not us (a container's PID 1 may never reap).
+bool processGone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() &&
+         line[close + 2] == 'Z';
+}
+
+pid_t readPid(const std::string& path) {
+  auto text = readFile(path);
+  if (!text || text->empty()) return 0;
+  return static_cast<pid_t>(std::stol(*text));
+}
+
+// Waits briefly: the grandchild dies from our signal asynchronously.
+bool becomesGone(pid_t pid) {
+  for (int i = 0; i < 100; ++i) {
+    if (processGone(pid)) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+TEST(ACommandRunner, SucceedsWhenTheCommandExitsZero) {
+  auto runner = makeProcessRunner();
+  Status s = runner->run("true", {}, 5s);
+  EXPECT_TRUE(s) << s.error().message();
+}
+
+TEST(ACommandRunner, ReportsTheExitStatusWithTheOutputOfBothStreams) {
+  auto runner = makeProcessRunner();
+  Status s = runner->run("echo out; echo err >&2; exit 3", {}, 5s);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(),
+            "command 'echo out; echo err >&2; exit 3' exited with status 3: "
+            "out\nerr");
+}
+
+TEST(ACommandRunner, LeavesOutTheOutputPartWhenThereWasNone) {
+  auto runner = makeProcessRunner();
+  Status s = runner->run("exit 1", {}, 5s);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "command 'exit 1' exited with status 1");
+}
+
+TEST(ACommandRunner, ReportsTheSignalThatKilledTheCommand) {
+  auto runner = makeProcessRunner();
+  Status s = runner->run("kill -9 $$", {}, 5s);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "command 'kill -9 $$' killed by signal 9");
+}
+
+TEST(ACommandRunner, KeepsOnlyTheLastPartOfLongOutput) {
+  auto runner = makeProcessRunner();
+  Status s = runner->run(
+      "i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done; exit 2",
+      {}, 10s);
+  ASSERT_FALSE(s);
+  const std::string& m = s.error().message();
+  EXPECT_THAT(m, EndsWith("line 2999"));
+  EXPECT_THAT(m, HasSubstr("exited with status 2: ...line "));
+  EXPECT_THAT(m, ::testing::Not(HasSubstr("line 1000\n")));
+  EXPECT_LT(m.size(), 4096u + 200u);
+}
+
+TEST(ACommandRunner, PassesTheGivenVariablesAlongWithTheInheritedOnes) {
+  ASSERT_EQ(::setenv("UPGRADER_TEST_INHERITED", "kept", 1), 0);
+  ASSERT_EQ(::setenv("UPGRADER_TEST_OVERRIDDEN", "old", 1), 0);
+  auto runner = makeProcessRunner();
+  Status s = runner->run(
+      "test \"$UPGRADER_TEST_INHERITED\" = kept && "
+      "test \"$UPGRADER_TEST_OVERRIDDEN\" = new && "
+      "test \"$UPGRADER_VERSION\" = '1.2 3' || { env; exit 1; }",
+      {{"UPGRADER_TEST_OVERRIDDEN", "new"}, {"UPGRADER_VERSION", "1.2 3"}}, 5s);
+  EXPECT_TRUE(s) << s.error().message();
+  ::unsetenv("UPGRADER_TEST_INHERITED");
+  ::unsetenv("UPGRADER_TEST_OVERRIDDEN");
+}
+
+TEST(ACommandRunner, GivesTheCommandDevNullAsStdin) {
+  auto runner = makeProcessRunner();
+  Status s = runner->run(
+      "test \"$(readlink /proc/self/fd/0)\" = /dev/null && "
+      "test -z \"$(cat)\"",
+      {}, 5s);
+  EXPECT_TRUE(s) << s.error().message();
+}
+
+TEST(ACommandRunner, LeaksNoDescriptorBeyondTheStandardThree) {
+  // Opened without O_CLOEXEC, as careless code elsewhere in the process
+  // might.
+  int stray = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(stray, 0);
+  auto runner = makeProcessRunner();
+  Status s = runner->run("ls /proc/$$/fd; exit 1", {}, 5s);
+  ::close(stray);
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.error().message(), EndsWith("status 1: 0\n1\n2"));
+}
+
+TEST(ACommandRunner, RunsTheCommandInItsOwnProcessGroup) {
+  auto runner = makeProcessRunner();
+  Status s = runner->run(
+      // Field 5 of stat is the process group ("(sh)" has no space).
+      "test \"$(cut -d' ' -f5 /proc/$$/stat)\" = $$", {}, 5s);
+  EXPECT_TRUE(s) << s.error().message();
+}
+
+TEST(ACommandRunner, KillsTheWholeProcessGroupOnTimeout) {
+  TempDir dir;
+  auto runner = makeProcessRunner();
+  auto start = Clock::now();
+  Status s = runner->run(
+      "echo started; sleep 30 & echo $! > " + (dir / "pid") + "; wait", {},
+      300ms);
+  auto elapsed = Clock::now() - start;
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.error().message(), StartsWith("command 'echo started; "));
+  EXPECT_THAT(s.error().message(), EndsWith("timed out after 300ms: started"));
+  // Within the 2 s grace: SIGTERM was enough. (Not much below it: the
+  // group counts as alive while the dead grandchild waits for PID 1 to
+  // reap it, which some container inits do lazily.)
+  EXPECT_LT(elapsed, 2500ms);
+  pid_t grandchild = readPid(dir / "pid");
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(becomesGone(grandchild)) << "sleep " << grandchild << " lives";
+}
+
+TEST(ACommandRunner, KillsWithSigkillWhatIgnoresSigterm) {
+  TempDir dir;
+  auto runner = makeProcessRunner();
+  auto start = Clock::now();
+  Status s = runner->run(
+      "trap '' TERM; sleep 30 & echo $! > " + (dir / "pid") + "; wait", {},
+      200ms);
+  auto elapsed = Clock::now() - start;
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.error().message(), EndsWith("timed out after 200ms"));
+  EXPECT_GE(elapsed, 2s);
+  EXPECT_LT(elapsed, 4s);
+  pid_t grandchild = readPid(dir / "pid");
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(becomesGone(grandchild)) << "sleep " << grandchild << " lives";
+}
+
+TEST(ACommandRunner,
+     ReturnsWhenTheCommandExitsEvenIfABackgroundChildKeepsTheOutputOpen) {
+  TempDir dir;
+  auto runner = makeProcessRunner();
+  auto start = Clock::now();
+  Status s =
+      runner->run("sleep 5 & echo $! > " + (dir / "pid") + "; exit 0", {}, 10s);
+  EXPECT_TRUE(s) << s.error().message();
+  EXPECT_LT(Clock::now() - start, 2s);
+  if (pid_t pid = readPid(dir / "pid"); pid > 0) ::kill(pid, SIGKILL);
+}
+
+TEST(ACommandRunner, NamesACommandWithControlCharactersSafely) {
+  auto runner = makeProcessRunner();
+  Status s = runner->run("exit 4\n", {}, 5s);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "command 'exit 4\\x0a' exited with status 4");
+}
+
+}  // namespace
+}  // namespace upgrader
