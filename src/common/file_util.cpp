@@ -112,6 +112,14 @@ Status writeFileAtomically(const std::string& path, std::string_view content,
 
 Status hardLinkAtomically(const std::string& existing,
                           const std::string& linkPath) {
+  // Already one file (a step repeated after a crash): rename(2) of one link
+  // over another of the same inode does nothing and would leave the temp
+  // name behind.
+  struct stat a {}, b {};
+  if (::stat(existing.c_str(), &a) == 0 && ::lstat(linkPath.c_str(), &b) == 0 &&
+      a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+    return okStatus();
+  }
   std::string tmp = tempNameFor(linkPath);
   if (::link(existing.c_str(), tmp.c_str()) < 0) {
     return systemError("link '" + existing + "' to", tmp, errno);
@@ -156,6 +164,49 @@ Status removeTreeIfExists(const std::string& path) {
   boost::system::error_code ec;
   boost::filesystem::remove_all(path, ec);
   if (ec) return Error("Failed to remove '" + path + "': " + ec.message());
+  return okStatus();
+}
+
+Status copyFile(const std::string& from, const std::string& to) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return systemError("open", from, errno);
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    int err = errno;
+    ::close(in);
+    return systemError("create", to, err);
+  }
+  Status status;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = systemError("read", from, errno);
+      break;
+    }
+    if (n == 0) break;
+    status = writeAll(out, std::string_view(buf, static_cast<std::size_t>(n)), to);
+    if (!status) break;
+  }
+  if (status && ::fsync(out) < 0) status = systemError("fsync", to, errno);
+  if (::close(out) < 0 && status) status = systemError("close", to, errno);
+  ::close(in);
+  if (!status) ::unlink(to.c_str());
+  return status;
+}
+
+Status removeStaleTempFiles(const std::string& path) {
+  std::string prefix = "." + baseName(path) + ".upgrader-tmp-";
+  std::string dir = parentDirectory(path);
+  boost::system::error_code ec;
+  for (boost::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    if (auto st = removeIfExists(it->path().string()); !st) return st;
+  }
+  if (ec) return Error("Failed to list '" + dir + "': " + ec.message());
   return okStatus();
 }
 

@@ -52,6 +52,14 @@ Status removeIfExists(const std::string& path);
 /// Removes a directory tree if it exists. Ok if it did not.
 Status removeTreeIfExists(const std::string& path);
 
+/// Copies the regular file `from` to the new file `to` (O_EXCL, mode 0600,
+/// fsynced). On failure `to` does not exist.
+Status copyFile(const std::string& from, const std::string& to);
+
+/// Removes the temp names that the atomic operations above use for `path`
+/// (".NAME.upgrader-tmp-*" beside it), left behind only by a crash.
+Status removeStaleTempFiles(const std::string& path);
+
 /// Whether `path` exists (without following a final symlink).
 bool pathExists(const std::string& path);
 

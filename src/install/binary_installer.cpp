@@ -1,0 +1,176 @@
+// Mode=binary: one executable at Path=, the previous one kept as Path.old.
+//
+// The swap is two atomic steps, so that the path always names a complete
+// executable, old or new, and never nothing:
+//   1. hard-link PATH to PATH.old (a temp name renamed over PATH.old);
+//   2. rename the staged file over PATH, then fsync the directory.
+// A process running the old executable keeps its inode: no ETXTBSY, and it
+// is never overwritten in place.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+#include <cerrno>
+
+#include "common/file_util.hpp"
+#include "fetch/archive.hpp"
+#include "fetch/sha256.hpp"
+#include "install/installer.hpp"
+#include "install/installers.hpp"
+#include "upgrade/fault_injection.hpp"
+
+namespace upgrader {
+
+namespace {
+
+class BinaryInstaller final : public Installer {
+ public:
+  explicit BinaryInstaller(const Plan& plan)
+      : source_(plan.source),
+        path_(plan.install.path),
+        dir_(parentDirectory(path_)),
+        old_(path_ + ".old"),
+        staged_(dir_ + "/." + baseName(path_) + ".upgrader-staged") {}
+
+  std::string downloadDirectory() const override { return dir_; }
+
+  Result<std::string> currentId() const override { return idOf(path_); }
+
+  Result<ReleaseRef> stage(const FetchedFile& fetched,
+                           const Release& release) override {
+    // A staged file left by an abandoned run is never trusted.
+    if (auto st = removeIfExists(staged_); !st) {
+      (void)removeIfExists(fetched.path);
+      return st.error();
+    }
+    ReleaseRef ref{release.version.str(), fetched.digest.hex()};
+    if (isArchiveRelease(source_)) {
+      auto st = extractMember(fetched.path, source_.member, staged_);
+      (void)removeIfExists(fetched.path);
+      if (!st) return st.error();
+      auto digest = sha256OfFile(staged_);
+      if (!digest) return failStaging(digest.error());
+      ref.id = digest->hex();
+    } else if (::rename(fetched.path.c_str(), staged_.c_str()) != 0) {
+      int err = errno;
+      (void)removeIfExists(fetched.path);
+      return systemError("rename", fetched.path, err);
+    }
+    if (auto st = takeOwnerAndMode(); !st) return failStaging(st.error());
+    return ref;
+  }
+
+  Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
+    auto oldId = idOf(old_);
+    if (!oldId || *oldId != previous.id) {
+      return Error("the previous release " + previous.version + " is no longer at '" +
+                   old_ + "'");
+    }
+    if (auto st = removeIfExists(staged_); !st) return st.error();
+    if (auto st = copyFile(old_, staged_); !st) return failStaging(st.error());
+    if (auto st = takeOwnerAndMode(); !st) return failStaging(st.error());
+    return previous;
+  }
+
+  std::string stagedPath(const ReleaseRef&) const override { return staged_; }
+
+  std::string previousPath(const ReleaseRef&) const override { return old_; }
+
+  Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
+    auto current = idOf(path_);
+    if (current && *current == to.id) {
+      // Already swapped (a repeated swap after a crash): drop the copy.
+      return removeIfExists(staged_);
+    }
+    if (!pathExists(staged_)) {
+      return Error("the staged release '" + staged_ + "' is missing");
+    }
+    if (current) {
+      if (*current != from.id) {
+        return Error("'" + path_ + "' is neither the release to replace (" +
+                     from.version + ") nor the new one (" + to.version +
+                     "); refusing to overwrite it");
+      }
+      if (auto st = hardLinkAtomically(path_, old_); !st) return st;
+      faultPoint("swap-kept-old");
+    }
+    return renameDurably(staged_, path_);
+  }
+
+  Status revert(const ReleaseRef& from) override {
+    auto current = idOf(path_);
+    if (current && *current == from.id) return okStatus();
+    auto old = idOf(old_);
+    if (!old || *old != from.id) {
+      return Error("cannot restore " + from.version + ": neither '" + path_ +
+                   "' nor '" + old_ + "' holds it (sha256 " + from.id + ")");
+    }
+    // PATH.old stays as it is: a second copy of the restored release.
+    return hardLinkAtomically(old_, path_);
+  }
+
+  Status discard(const ReleaseRef&) override {
+    if (auto st = removeIfExists(staged_); !st) return st;
+    if (auto st = removeStaleTempFiles(path_); !st) return st;
+    if (auto st = removeStaleTempFiles(old_); !st) return st;
+    return removeStalePartialDownloads(dir_, source_);
+  }
+
+  Status prune(const ReleaseRef&, const ReleaseRef&) override {
+    return removeIfExists(staged_);
+  }
+
+ private:
+  static Result<std::string> idOf(const std::string& path) {
+    auto digest = sha256OfFile(path);
+    if (!digest) return digest.error();
+    return digest->hex();
+  }
+
+  Error failStaging(const Error& error) {
+    (void)removeIfExists(staged_);
+    return error.withContext("Failed to stage '" + staged_ + "'");
+  }
+
+  // The staged file gets what the current executable has, so the service's
+  // User= can run it exactly as before; a first install gets 0755 root.
+  Status takeOwnerAndMode() {
+    struct stat st {};
+    mode_t mode = 0755;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    if (::stat(path_.c_str(), &st) == 0) {
+      mode = st.st_mode & 07777;
+      uid = st.st_uid;
+      gid = st.st_gid;
+    }
+    int fd = ::open(staged_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return systemError("open", staged_, errno);
+    Status result;
+    if (::fchown(fd, uid, gid) != 0) {
+      result = systemError("chown", staged_, errno);
+    } else if (::fchmod(fd, mode) != 0) {
+      result = systemError("chmod", staged_, errno);
+    } else if (::fsync(fd) != 0) {
+      result = systemError("fsync", staged_, errno);
+    }
+    ::close(fd);
+    if (!result) return result;
+    return fsyncDirectory(dir_);
+  }
+
+  const SourceConfig& source_;
+  std::string path_;
+  std::string dir_;
+  std::string old_;
+  std::string staged_;
+};
+
+}  // namespace
+
+std::unique_ptr<Installer> makeBinaryInstaller(const Plan& plan) {
+  return std::make_unique<BinaryInstaller>(plan);
+}
+
+}  // namespace upgrader

@@ -1,0 +1,195 @@
+// Mode=symlink: one directory per release under ReleasesDirectory=, and a
+// `current` symlink at Path= naming the one in service.
+//
+// A release directory appears only by renaming a complete, fsynced staging
+// directory, and the link is replaced by renaming a new link over it, so
+// `current` always names a complete release, old or new. The previous
+// release stays where it is: reverting is flipping the link back.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/filesystem.hpp>
+#include <cerrno>
+#include <vector>
+
+#include "common/file_util.hpp"
+#include "fetch/archive.hpp"
+#include "fetch/version.hpp"
+#include "install/installer.hpp"
+#include "install/installers.hpp"
+
+namespace upgrader {
+
+namespace fs = boost::filesystem;
+
+namespace {
+
+constexpr std::string_view kStagingSuffix = ".upgrader-staging";
+
+class SymlinkInstaller final : public Installer {
+ public:
+  explicit SymlinkInstaller(const Plan& plan)
+      : source_(plan.source),
+        link_(plan.install.path),
+        releases_(plan.install.releasesDirectory),
+        keep_(plan.install.keepReleases) {}
+
+  std::string downloadDirectory() const override { return releases_; }
+
+  Result<std::string> currentId() const override {
+    char buf[4096];
+    ssize_t n = ::readlink(link_.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return systemError("read symlink", link_, errno);
+    std::string target(buf, static_cast<std::size_t>(n));
+    if (target.empty() || target[0] != '/') {
+      target = parentDirectory(link_) + "/" + target;
+    }
+    return fs::path(target).lexically_normal().string();
+  }
+
+  Result<ReleaseRef> stage(const FetchedFile& fetched,
+                           const Release& release) override {
+    const std::string& version = release.version.str();
+    std::string staging = releases_ + "/." + version + std::string(kStagingSuffix);
+    std::string final = releaseDir(version);
+    auto fail = [&](const Error& e) -> Error {
+      (void)removeIfExists(fetched.path);
+      (void)removeTreeIfExists(staging);
+      return e.withContext("Failed to stage release " + version + " in '" +
+                           staging + "'");
+    };
+    auto current = currentId();
+    if (current && *current == final) {
+      return fail(Error("it is the release in service"));
+    }
+    if (auto st = removeTreeIfExists(staging); !st) return fail(st.error());
+    if (::mkdir(staging.c_str(), 0755) != 0) {
+      return fail(systemError("create directory", staging, errno));
+    }
+    if (isArchiveRelease(source_)) {
+      if (auto st = extractTree(fetched.path, source_.member, staging); !st) {
+        return fail(st.error());
+      }
+      (void)removeIfExists(fetched.path);
+    } else {
+      std::string file = staging + "/" + release.fileName;
+      if (::rename(fetched.path.c_str(), file.c_str()) != 0) {
+        return fail(systemError("rename", fetched.path, errno));
+      }
+      if (::chmod(file.c_str(), 0755) != 0) {
+        return fail(systemError("chmod", file, errno));
+      }
+    }
+    if (auto st = fsyncDirectory(staging); !st) return fail(st.error());
+    // A directory of that version that is not in service is a leftover (a
+    // quarantined or pruned-in-part release): the verified one replaces it.
+    if (auto st = removeTreeIfExists(final); !st) return fail(st.error());
+    if (auto st = renameDurably(staging, final); !st) return fail(st.error());
+    return ReleaseRef{version, final};
+  }
+
+  Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
+    if (!fs::is_directory(previous.id)) {
+      return Error("the previous release " + previous.version +
+                   " is no longer at '" + previous.id + "'");
+    }
+    return previous;
+  }
+
+  std::string stagedPath(const ReleaseRef& staged) const override {
+    return staged.id;
+  }
+
+  std::string previousPath(const ReleaseRef& from) const override {
+    return from.id;
+  }
+
+  Status swap(const ReleaseRef&, const ReleaseRef& to) override {
+    if (!fs::is_directory(to.id)) {
+      return Error("the staged release '" + to.id + "' is missing");
+    }
+    auto current = currentId();
+    if (current && *current == to.id) return okStatus();
+    return symlinkAtomically(to.id, link_);
+  }
+
+  Status revert(const ReleaseRef& from) override {
+    auto current = currentId();
+    if (current && *current == from.id) return okStatus();
+    if (!fs::is_directory(from.id)) {
+      return Error("cannot restore " + from.version + ": '" + from.id +
+                   "' is gone");
+    }
+    return symlinkAtomically(from.id, link_);
+  }
+
+  Status discard(const ReleaseRef& to) override {
+    if (auto st = removeStaleTempFiles(link_); !st) return st;
+    if (auto st = removeStagingDirectories(); !st) return st;
+    if (auto st = removeStalePartialDownloads(releases_, source_); !st) {
+      return st;
+    }
+    auto current = currentId();
+    if (to.id.empty() || (current && *current == to.id)) return okStatus();
+    return removeTreeIfExists(to.id);
+  }
+
+  Status prune(const ReleaseRef& installed,
+               const ReleaseRef& previous) override {
+    if (auto st = removeStagingDirectories(); !st) return st;
+    std::vector<std::string> versions;
+    boost::system::error_code ec;
+    for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.empty() || name[0] == '.' || !fs::is_directory(it->path())) {
+        continue;
+      }
+      versions.push_back(name);
+    }
+    if (ec) return Error("Failed to list '" + releases_ + "': " + ec.message());
+    // Newest first; the newest KeepReleases= stay, and so do the releases
+    // in service and the rollback point, whatever their age.
+    std::sort(versions.begin(), versions.end(),
+              [](const auto& a, const auto& b) { return compareVersions(a, b) > 0; });
+    for (std::size_t i = keep_; i < versions.size(); ++i) {
+      std::string dir = releaseDir(versions[i]);
+      if (dir == installed.id || dir == previous.id) continue;
+      if (auto st = removeTreeIfExists(dir); !st) return st;
+    }
+    return okStatus();
+  }
+
+ private:
+  std::string releaseDir(const std::string& version) const {
+    return fs::path(releases_ + "/" + version).lexically_normal().string();
+  }
+
+  Status removeStagingDirectories() {
+    boost::system::error_code ec;
+    for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.size() > kStagingSuffix.size() && name[0] == '.' &&
+          name.ends_with(kStagingSuffix)) {
+        if (auto st = removeTreeIfExists(it->path().string()); !st) return st;
+      }
+    }
+    if (ec) return Error("Failed to list '" + releases_ + "': " + ec.message());
+    return okStatus();
+  }
+
+  const SourceConfig& source_;
+  std::string link_;
+  std::string releases_;
+  unsigned keep_;
+};
+
+}  // namespace
+
+std::unique_ptr<Installer> makeSymlinkInstaller(const Plan& plan) {
+  return std::make_unique<SymlinkInstaller>(plan);
+}
+
+}  // namespace upgrader
