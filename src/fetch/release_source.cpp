@@ -38,6 +38,13 @@ Result<Release> releaseFromSums(const SourceConfig& source,
                  "'");
   }
   release.expected = entry->digest;
+  std::string pattern =
+      source.pattern.empty() ? fileNameOfUrl(source.url) : source.pattern;
+  for (const auto& e : sums) {
+    if (auto v = matchVersionPattern(pattern, e.fileName)) {
+      release.listed.emplace_back(Version(*v), e.digest);
+    }
+  }
   return release;
 }
 

@@ -5,6 +5,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/types.hpp"
@@ -23,6 +25,10 @@ struct Release {
   /// The last path component of `url`, query stripped: the name looked up
   /// in SHA256SUMS.
   std::string fileName;
+  /// Every version the SHA256SUMS listing offers (file names matching
+  /// Pattern=) with its digest: lets the caller recognise an installed
+  /// release it has no record of. Empty with a pinned Checksum=.
+  std::vector<std::pair<Version, Sha256Digest>> listed;
 };
 
 /// The most a SHA256SUMS file may weigh.

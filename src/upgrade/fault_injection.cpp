@@ -9,11 +9,11 @@ namespace upgrader {
 
 const std::vector<std::string>& faultPointNames() {
   static const std::vector<std::string> names = {
-      "staged",          "stopping",         "stopped",
-      "swapped",         "migrated",         "started",
-      "checked",         "committed",        "rollback-begun",
-      "rollback-stopped", "rollback-reverted", "rollback-started",
-      "rollback-checked",
+      "staged",         "stopping",          "stopped",
+      "swap-kept-old",  "swapped",           "migrated",
+      "started",        "checked",           "committed",
+      "rollback-begun", "rollback-stopped",  "rollback-reverted",
+      "rollback-started", "rollback-checked",
   };
   return names;
 }

@@ -137,6 +137,12 @@ class FileStateStore final : public StateStore {
   }
 
   Status save(const InstanceState& state) override {
+    // /var/lib/upgrader itself exists when run by upgrade@.service
+    // (StateDirectory=), not always when run by hand.
+    std::string parent = parentDirectory(dir_);
+    if (::mkdir(parent.c_str(), 0700) < 0 && errno != EEXIST) {
+      return systemError("create directory", parent, errno);
+    }
     if (::mkdir(dir_.c_str(), 0700) < 0 && errno != EEXIST) {
       return systemError("create directory", dir_, errno);
     }

@@ -1,0 +1,98 @@
+// The upgrade transaction: verify, stage, stop, swap, start, health-check,
+// commit or roll back, and recover what a killed run left. Written once for
+// every install strategy; every side effect comes in through Effects, so
+// the same logic runs against fakes in unit tests and against real systemd
+// in the test bed.
+#pragma once
+
+#include <string>
+
+#include "config/plan.hpp"
+#include "exec/command_runner.hpp"
+#include "fetch/fetcher.hpp"
+#include "fetch/release_source.hpp"
+#include "health/health_checker.hpp"
+#include "install/installer.hpp"
+#include "systemd/event_log.hpp"
+#include "systemd/service_manager.hpp"
+#include "upgrade/state_store.hpp"
+
+namespace upgrader {
+
+/// The side effects a transaction acts through.
+struct Effects {
+  ServiceManager& units;
+  Fetcher& fetcher;
+  Installer& installer;
+  HealthChecker& health;
+  CommandRunner& commands;
+  StateStore& state;
+  EventLog& log;
+};
+
+/// How a command ended, in the terms of the documented exit codes.
+enum class OutcomeCode {
+  kDone,             ///< upgraded (or rolled back on request) and committed
+  kNothingToDo,      ///< already current, no newer or only quarantined
+  kFailedUnchanged,  ///< failed before the service was touched
+  kRolledBack,       ///< failed, and the old release is back and healthy
+  kRollbackFailed,   ///< failed, and the old release could not be restored
+};
+
+struct Outcome {
+  OutcomeCode code = OutcomeCode::kDone;
+  std::string message;
+  std::string fromVersion;
+  std::string toVersion;
+};
+
+struct ApplyOptions {
+  /// Stop once the release is verified and staged; then discard it.
+  bool dryRun = false;
+  bool allowDowngrade = false;
+};
+
+class UpgradeTransaction {
+ public:
+  /// `plan` and `effects` must outlive the transaction. The caller holds the
+  /// instance lock.
+  UpgradeTransaction(const Plan& plan, Effects effects);
+
+  /// Upgrades to the release the plan points at (after recovering an
+  /// interrupted run). Never leaves the service stopped if it can be
+  /// started: every failure after the first stop ends in a rollback.
+  Outcome apply(const ApplyOptions& options);
+
+  /// Goes back to the previous release with the same safety as apply, and
+  /// quarantines the release it leaves so a timer does not bring it back.
+  Outcome rollback();
+
+  /// Whether a newer, not quarantined release is available (kDone) or not
+  /// (kNothingToDo). Changes nothing.
+  Outcome check();
+
+ private:
+  struct Decision;
+  Result<Decision> decide();
+  std::string recogniseVersion(const Release& release,
+                               const std::string& id) const;
+  /// Finishes or undoes a transaction a killed run left in the state file.
+  Outcome recover();
+  /// Stop, swap, start, check, commit; rollBack() on any failure.
+  Outcome install(Transaction t);
+  Outcome rollBack(Transaction t, const std::string& cause, bool blameNew);
+  Status restoreOld(const Transaction& t);
+  Status record(Transaction& t, Step step);
+  Status stopUnits();
+  Status startUnits();
+  Status runHooks(const std::vector<std::string>& hooks, const char* what,
+                  const Transaction& t);
+  Status preflight(const ReleaseRef& staged);
+  Outcome failUnchanged(const std::string& message);
+
+  const Plan& plan_;
+  Effects fx_;
+  InstanceState state_;
+};
+
+}  // namespace upgrader

@@ -1,0 +1,357 @@
+// The upgrade transaction with every side effect faked: the order of the
+// steps, what is recorded before each, and every failure branch.
+#include "upgrade/transaction.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/fake_service_manager.hpp"
+#include "support/transaction_fakes.hpp"
+
+namespace upgrader {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using namespace upgrader::testing;
+
+Sha256Digest digestOf(char c) {
+  return *Sha256Digest::fromHex(std::string(64, c));
+}
+
+class AnUpgrade : public ::testing::Test {
+ protected:
+  AnUpgrade() {
+    plan_.instance = InstanceName("demo");
+    plan_.source.url = "https://releases.example/demo-@v";
+    plan_.source.version = Version("2");
+    plan_.source.checksum = digestOf('a');
+    plan_.install.path = "/usr/bin/demo";
+    plan_.target.units = {UnitName("front.service"), UnitName("db.service")};
+    fetcher_.digest = digestOf('a');
+    for (const auto& u : plan_.target.units) units_.setStatus(u, activeStatus());
+    // What upgrader recorded when it installed version 1.
+    store_.state.installed = ReleaseRef{"1", "id-1"};
+  }
+
+  Outcome apply(ApplyOptions options = {}) {
+    UpgradeTransaction t(plan_, effects());
+    return t.apply(options);
+  }
+  Outcome rollback() {
+    UpgradeTransaction t(plan_, effects());
+    return t.rollback();
+  }
+  Effects effects() {
+    return Effects{units_, fetcher_, installer_, health_, commands_, store_, log_};
+  }
+  void expectUntouched(const Outcome& out) {
+    EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged) << out.message;
+    EXPECT_TRUE(units_.jobs().empty());
+    EXPECT_EQ(installer_.current, "id-1");
+    EXPECT_FALSE(store_.state.transaction.has_value());
+  }
+
+  Plan plan_;
+  FakeServiceManager units_;
+  FakeFetcher fetcher_;
+  FakeInstaller installer_;
+  FakeHealth health_;
+  FakeCommands commands_;
+  MemoryStateStore store_;
+  RecordingEventLog log_;
+};
+
+TEST_F(AnUpgrade, StopsSwapsStartsChecksAndCommits) {
+  Outcome out = apply();
+  ASSERT_EQ(out.code, OutcomeCode::kDone) << out.message;
+  EXPECT_EQ(installer_.current, "id-2");
+  EXPECT_EQ(installer_.old, "id-1");
+  // Stopped in order, started in reverse.
+  EXPECT_THAT(units_.jobs(), ElementsAre("stop front.service", "stop db.service",
+                                         "start db.service", "start front.service"));
+  EXPECT_EQ(store_.state.installed, (ReleaseRef{"2", "id-2"}));
+  EXPECT_EQ(store_.state.previous, (ReleaseRef{"1", "id-1"}));
+  EXPECT_EQ(store_.state.last->result, "upgraded");
+  EXPECT_FALSE(store_.state.transaction.has_value());
+  EXPECT_THAT(log_.events, ElementsAre("started", "verified", "stopped", "swapped",
+                                       "started-new", "healthy", "committed"));
+}
+
+TEST_F(AnUpgrade, RecordsEachStepBeforeTakingIt) {
+  plan_.hooks.migrate = {"migrate-db"};
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  EXPECT_THAT(store_.steps, ElementsAre("staged", "stopping", "swapping", "migrating",
+                                        "starting", "checking", "-"));
+}
+
+TEST_F(AnUpgrade, DoesNothingWhenAlreadyAtTheTargetVersion) {
+  store_.state.installed = ReleaseRef{"2", "id-1"};
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kNothingToDo);
+  EXPECT_TRUE(fetcher_.urls.empty());
+  EXPECT_TRUE(units_.jobs().empty());
+}
+
+TEST_F(AnUpgrade, RecognisesAnUnrecordedBinaryAlreadyAtTheTarget) {
+  store_.state.installed.reset();
+  installer_.current = digestOf('a').hex();
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kNothingToDo);
+  EXPECT_EQ(store_.state.installed->version, "2");
+}
+
+TEST_F(AnUpgrade, SkipsAQuarantinedVersion) {
+  store_.state.quarantined.push_back({"2", "t", "unhealthy"});
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kNothingToDo);
+  EXPECT_THAT(out.message, HasSubstr("quarantined"));
+  EXPECT_TRUE(units_.jobs().empty());
+}
+
+TEST_F(AnUpgrade, LeavesAnUnrecordedVersionUnknownWithoutAListing) {
+  store_.state.installed.reset();
+  installer_.current = digestOf('c').hex();
+  Outcome out = apply();
+  // No listing with a pinned Checksum=: the version stays unknown.
+  EXPECT_EQ(out.fromVersion, "");
+  ASSERT_EQ(out.code, OutcomeCode::kDone);
+}
+
+TEST_F(AnUpgrade, NeedsAnOperatorWhenTheOldVersionDoesNotStartEither) {
+  units_.failStart(UnitName("db.service"));
+  EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
+}
+
+TEST_F(AnUpgrade, RefusesADowngradeUnlessAllowed) {
+  store_.state.installed = ReleaseRef{"3", "id-1"};
+  Outcome out = apply();
+  expectUntouched(out);
+  EXPECT_THAT(out.message, HasSubstr("refusing to downgrade from 3 to 2"));
+  EXPECT_EQ(apply({false, true}).code, OutcomeCode::kDone);
+}
+
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenTheDownloadFails) {
+  fetcher_.failure = "Failed to fetch 'https://releases.example/demo-2': HTTP 404";
+  Outcome out = apply();
+  expectUntouched(out);
+  EXPECT_THAT(out.message, HasSubstr("HTTP 404"));
+}
+
+TEST_F(AnUpgrade, LeavesTheServiceAloneOnAChecksumMismatch) {
+  fetcher_.digest = digestOf('b');
+  Outcome out = apply();
+  expectUntouched(out);
+  EXPECT_THAT(out.message, HasSubstr("checksum mismatch for 'https://releases.example/demo-2'"));
+  EXPECT_TRUE(installer_.calls.empty());
+}
+
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenStagingFails) {
+  installer_.fail = {"stage"};
+  expectUntouched(apply());
+}
+
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreflightFails) {
+  plan_.install.preflight = "@path --version";
+  commands_.failing = {"--version"};
+  Outcome out = apply();
+  expectUntouched(out);
+  EXPECT_EQ(commands_.ran.front(), "/staged/2 --version");
+  EXPECT_THAT(installer_.calls, ElementsAre("stage 2", "discard 2"));
+}
+
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreStopFails) {
+  plan_.hooks.preStop = {"backup"};
+  commands_.failing = {"backup"};
+  Outcome out = apply();
+  expectUntouched(out);
+  EXPECT_THAT(out.message, HasSubstr("PreStop= hook failed"));
+}
+
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenTheStateCannotBeRecorded) {
+  store_.failSaveNumber = 1;
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged);
+  EXPECT_TRUE(units_.jobs().empty());
+  EXPECT_THAT(out.message, HasSubstr("disk full"));
+}
+
+TEST_F(AnUpgrade, DryRunVerifiesAndStagesButTouchesNothing) {
+  Outcome out = apply({true, false});
+  EXPECT_EQ(out.code, OutcomeCode::kDone);
+  EXPECT_THAT(out.message, HasSubstr("dry run"));
+  EXPECT_TRUE(units_.jobs().empty());
+  EXPECT_THAT(installer_.calls, ElementsAre("stage 2", "discard 2"));
+  EXPECT_EQ(store_.saves, 0);
+}
+
+TEST_F(AnUpgrade, RollsBackWithoutQuarantineWhenAStopFails) {
+  units_.failStop(UnitName("db.service"));
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
+  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_TRUE(store_.state.quarantined.empty());
+  EXPECT_EQ(store_.state.last->result, "rolled-back");
+}
+
+TEST_F(AnUpgrade, RollsBackWhenTheSwapFails) {
+  installer_.fail = {"swap"};
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kRolledBack);
+  EXPECT_THAT(out.message, HasSubstr("swap failed"));
+  EXPECT_EQ(units_.jobs().back(), "start front.service");
+}
+
+TEST_F(AnUpgrade, RestoresDataWhenAMigrationFails) {
+  plan_.hooks.migrate = {"upgradedb"};
+  plan_.hooks.restore = {"restore-backup"};
+  plan_.hooks.postRollback = {"notify"};
+  commands_.failing = {"upgradedb"};
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kRolledBack);
+  EXPECT_THAT(commands_.ran, ElementsAre("upgradedb", "restore-backup", "notify"));
+  EXPECT_TRUE(store_.state.isQuarantined("2"));
+  EXPECT_EQ(commands_.envs[0].at("UPGRADER_FROM_VERSION"), "1");
+  EXPECT_EQ(commands_.envs[0].at("UPGRADER_TO_VERSION"), "2");
+  EXPECT_EQ(commands_.envs[0].at("UPGRADER_STAGED_PATH"), "/staged/2");
+}
+
+TEST_F(AnUpgrade, QuarantinesAVersionThatDoesNotStart) {
+  units_.failStart(UnitName("db.service"), "", std::nullopt, 1);
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
+  EXPECT_TRUE(store_.state.isQuarantined("2"));
+  EXPECT_EQ(installer_.current, "id-1");
+}
+
+TEST_F(AnUpgrade, QuarantinesAnUnhealthyVersionAndBringsTheOldOneBack) {
+  health_.script = {"GET /healthz: 500", ""};
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kRolledBack);
+  EXPECT_THAT(out.message, HasSubstr("GET /healthz: 500"));
+  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(health_.calls, 2);  // the new version, then the old one
+  EXPECT_TRUE(store_.state.isQuarantined("2"));
+  EXPECT_FALSE(store_.state.transaction.has_value());
+  EXPECT_EQ(store_.state.installed->version, "1");
+  EXPECT_THAT(log_.events, ::testing::Contains("rolled-back"));
+}
+
+TEST_F(AnUpgrade, NeedsAnOperatorWhenTheOldVersionIsUnhealthyToo) {
+  health_.script = {"new is sick", "old is sick"};
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kRollbackFailed);
+  EXPECT_THAT(out.message, HasSubstr("old is sick"));
+  EXPECT_THAT(out.message, HasSubstr("new is sick"));
+  // Kept, so that the next run tries the rollback again.
+  ASSERT_TRUE(store_.state.transaction.has_value());
+  EXPECT_EQ(store_.state.transaction->step, Step::kRollingBack);
+  EXPECT_EQ(store_.state.last->result, "rollback-failed");
+}
+
+TEST_F(AnUpgrade, NeedsAnOperatorWhenTheRevertFails) {
+  health_.script = {"sick", ""};
+  installer_.fail = {"revert"};
+  EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
+}
+
+TEST_F(AnUpgrade, NeedsAnOperatorWhenRestoreFails) {
+  plan_.hooks.migrate = {"upgradedb"};
+  plan_.hooks.restore = {"restore-backup"};
+  commands_.failing = {"upgradedb", "restore-backup"};
+  EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
+}
+
+TEST_F(AnUpgrade, DiscardsWhatAKilledRunStagedThenUpgrades) {
+  Transaction t;
+  t.step = Step::kStaged;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  store_.state.transaction = t;
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kDone);
+  EXPECT_EQ(installer_.calls.front(), "discard 2");
+  EXPECT_EQ(installer_.current, "id-2");
+}
+
+TEST_F(AnUpgrade, RollsBackARunKilledMidSwapThenTriesAgain) {
+  // Killed after the swap: the new release is in place, units stopped.
+  installer_.current = "id-2";
+  installer_.old = "id-1";
+  Transaction t;
+  t.step = Step::kSwapping;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  store_.state.transaction = t;
+  Outcome out = apply();
+  ASSERT_EQ(out.code, OutcomeCode::kDone) << out.message;
+  EXPECT_EQ(installer_.calls[0], "revert 1");
+  EXPECT_FALSE(store_.state.isQuarantined("2"));  // a crash is not its fault
+  EXPECT_EQ(store_.state.installed->version, "2");
+}
+
+TEST_F(AnUpgrade, FinishesAnInterruptedRollbackBeforeAnythingElse) {
+  health_.script = {"", "sick"};  // the old one is fine, the retry of 2 is not
+  installer_.current = "id-2";
+  installer_.old = "id-1";
+  Transaction t;
+  t.step = Step::kRollingBack;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  t.failure = "unhealthy";
+  store_.state.transaction = t;
+  store_.state.quarantined.push_back({"2", "t", "unhealthy"});
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kNothingToDo);  // 2 stays quarantined
+  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_FALSE(store_.state.transaction.has_value());
+}
+
+TEST_F(AnUpgrade, StopsAtARecoveryThatFails) {
+  installer_.fail = {"revert"};
+  Transaction t;
+  t.step = Step::kStarting;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  store_.state.transaction = t;
+  EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
+  EXPECT_TRUE(fetcher_.urls.empty());
+}
+
+TEST_F(AnUpgrade, RollbackOnRequestGoesBackAndKeepsTheNewerOneOut) {
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  Outcome out = rollback();
+  ASSERT_EQ(out.code, OutcomeCode::kDone) << out.message;
+  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(store_.state.installed->version, "1");
+  EXPECT_EQ(store_.state.previous->version, "2");
+  EXPECT_TRUE(store_.state.isQuarantined("2"));
+  // The timer's next run does not bring 2 back.
+  EXPECT_EQ(apply().code, OutcomeCode::kNothingToDo);
+}
+
+TEST_F(AnUpgrade, RollbackOnRequestNeedsAPreviousRelease) {
+  Outcome out = rollback();
+  EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged);
+  EXPECT_THAT(out.message, HasSubstr("no previous release"));
+  EXPECT_TRUE(units_.jobs().empty());
+}
+
+TEST_F(AnUpgrade, RollbackOnRequestRefusesWhenThePathChangedBehindItsBack) {
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  installer_.current = "id-x";
+  Outcome out = rollback();
+  EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged);
+  EXPECT_THAT(out.message, HasSubstr("no longer holds"));
+}
+
+TEST_F(AnUpgrade, CheckTellsWhetherANewerReleaseIsAvailable) {
+  UpgradeTransaction t(plan_, effects());
+  EXPECT_EQ(t.check().code, OutcomeCode::kDone);
+  store_.state.installed = ReleaseRef{"2", "id-1"};
+  EXPECT_EQ(t.check().code, OutcomeCode::kNothingToDo);
+  EXPECT_TRUE(units_.jobs().empty());
+}
+
+}  // namespace
+}  // namespace upgrader
