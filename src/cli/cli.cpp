@@ -1,0 +1,261 @@
+// Wiring: the only place that chooses real implementations for the
+// interfaces the transaction acts through.
+#include "cli/cli.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <boost/filesystem.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/exit_codes.hpp"
+#include "cli/options.hpp"
+#include "config/names.hpp"
+#include "config/plan_loader.hpp"
+#include "exec/command_runner.hpp"
+#include "fetch/fetcher.hpp"
+#include "health/health_checker.hpp"
+#include "install/installer.hpp"
+#include "systemd/event_log.hpp"
+#include "systemd/service_manager.hpp"
+#include "upgrade/instance_lock.hpp"
+#include "upgrade/state_store.hpp"
+#include "upgrade/transaction.hpp"
+
+namespace upgrader {
+
+namespace {
+
+using json = nlohmann::json;
+
+int exitCodeOf(OutcomeCode code) {
+  switch (code) {
+    case OutcomeCode::kDone: return kExitOk;
+    case OutcomeCode::kNothingToDo: return kExitNothingToDo;
+    case OutcomeCode::kFailedUnchanged: return kExitFailedUnchanged;
+    case OutcomeCode::kRolledBack: return kExitRolledBack;
+    case OutcomeCode::kRollbackFailed: return kExitRollbackFailed;
+  }
+  return kExitFailedUnchanged;
+}
+
+const char* resultName(OutcomeCode code) {  // for --json
+  switch (code) {
+    case OutcomeCode::kDone: return "done";
+    case OutcomeCode::kNothingToDo: return "nothing-to-do";
+    case OutcomeCode::kFailedUnchanged: return "failed-unchanged";
+    case OutcomeCode::kRolledBack: return "rolled-back";
+    case OutcomeCode::kRollbackFailed: return "rollback-failed";
+  }
+  return "failed";
+}
+
+int usageError(const std::string& message) {
+  std::fprintf(stderr, "upgrader: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+int report(const Options& o, const Outcome& out) {
+  int code = exitCodeOf(out.code);
+  if (o.json) {
+    json j = {{"result", resultName(out.code)},
+              {"exit_code", code},
+              {"message", out.message},
+              {"from", out.fromVersion},
+              {"to", out.toVersion}};
+    std::cout << j.dump() << "\n";
+  } else if (!out.message.empty()) {
+    std::FILE* stream = code == kExitOk || code == kExitNothingToDo ? stdout : stderr;
+    std::fprintf(stream, "%s\n", out.message.c_str());
+  }
+  return code;
+}
+
+std::string stateDirOf(const Options& o, const InstanceName& name) {
+  return o.stateDir + "/" + name.str();
+}
+
+// The Plan, or the exit code of a usage or configuration error.
+struct Loaded {
+  InstanceName name;
+  Plan plan;
+};
+Result<Loaded> loadInstance(const Options& o) {
+  auto name = parseInstanceName(o.instance);
+  if (!name) return name.error();
+  std::string path =
+      o.configFile.empty() ? o.configDir + "/" + name->str() + ".conf" : o.configFile;
+  auto plan = loadPlan(path, *name);
+  if (!plan) return plan.error();
+  return Loaded{*name, std::move(*plan)};
+}
+
+int runTransaction(const Options& o, bool rollback) {
+  auto loaded = loadInstance(o);
+  if (!loaded) return usageError(loaded.error().message());
+  const Plan& plan = loaded->plan;
+  auto log = makeEventLog(o.verbose);
+  log->setContext({loaded->name.str(), "", ""});
+
+  // One run per instance; a second one says so at once instead of waiting.
+  auto lock = InstanceLock::acquire(o.runDir, loaded->name.str());
+  if (!lock) {
+    log->log(Severity::kError, lock.error().message());
+    return report(o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
+  }
+  std::unique_ptr<ServiceManager> units;
+  if (o.dryRun) {
+    units = makeRefusingServiceManager();
+  } else {
+    auto connected = connectSystemd();
+    if (!connected) {
+      log->log(Severity::kError, connected.error().message());
+      return report(o, {OutcomeCode::kFailedUnchanged, connected.error().message(), {}, {}});
+    }
+    units = std::move(*connected);
+  }
+  auto fetcher = makeCurlFetcher();
+  auto installer = makeInstaller(plan);
+  auto commands = makeProcessRunner();
+  auto health = makeHealthChecker(*units, *commands, *log);
+  auto state = makeFileStateStore(stateDirOf(o, loaded->name));
+  UpgradeTransaction transaction(
+      plan, Effects{*units, *fetcher, *installer, *health, *commands, *state, *log});
+  Outcome out = rollback ? transaction.rollback()
+                         : transaction.apply({o.dryRun, o.allowDowngrade});
+  if (out.code == OutcomeCode::kNothingToDo) log->log(Severity::kInfo, out.message);
+  // Under systemd the journal already has the message.
+  if (!o.json && runningUnderSystemd()) return exitCodeOf(out.code);
+  return report(o, out);
+}
+
+int runCheck(const Options& o) {
+  auto loaded = loadInstance(o);
+  if (!loaded) return usageError(loaded.error().message());
+  auto log = makeEventLog(o.verbose);
+  auto units = makeRefusingServiceManager();
+  auto fetcher = makeCurlFetcher();
+  auto installer = makeInstaller(loaded->plan);
+  auto commands = makeProcessRunner();
+  auto health = makeHealthChecker(*units, *commands, *log);
+  auto state = makeFileStateStore(stateDirOf(o, loaded->name));
+  UpgradeTransaction transaction(
+      loaded->plan, Effects{*units, *fetcher, *installer, *health, *commands, *state, *log});
+  return report(o, transaction.check());
+}
+
+int runStatus(const Options& o) {
+  auto name = parseInstanceName(o.instance);
+  if (!name) return usageError(name.error().message());
+  auto state = makeFileStateStore(stateDirOf(o, *name))->load();
+  if (!state) return usageError(state.error().message());
+  if (o.json) {
+    json j = json::parse(stateToJson(*state));
+    j["instance"] = name->str();
+    std::cout << j.dump() << "\n";
+    return kExitOk;
+  }
+  const InstanceState& s = *state;
+  auto version = [](const std::optional<ReleaseRef>& r) {
+    return r ? (r->version.empty() ? "unknown" : r->version) : "-";
+  };
+  std::printf("instance:    %s\n", name->str().c_str());
+  std::printf("installed:   %s\n", version(s.installed).c_str());
+  std::printf("previous:    %s\n", version(s.previous).c_str());
+  if (s.last) {
+    std::printf("last result: %s at %s (%s -> %s)\n", s.last->result.c_str(),
+                s.last->time.c_str(), s.last->from.c_str(), s.last->to.c_str());
+    if (s.last->message != "ok") std::printf("             %s\n", s.last->message.c_str());
+  } else {
+    std::printf("last result: -\n");
+  }
+  for (const auto& q : s.quarantined) {
+    std::printf("quarantined: %s since %s: %s\n", q.version.c_str(), q.time.c_str(),
+                q.reason.c_str());
+  }
+  if (s.transaction) {
+    std::printf("in progress: %s to %s, step %s (finished by the next run)\n",
+                s.transaction->kind.c_str(), s.transaction->to.version.c_str(),
+                stepName(s.transaction->step));
+  }
+  return kExitOk;
+}
+
+int runUnquarantine(const Options& o) {
+  auto name = parseInstanceName(o.instance);
+  if (!name) return usageError(name.error().message());
+  auto lock = InstanceLock::acquire(o.runDir, name->str());
+  if (!lock) return report(o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
+  auto store = makeFileStateStore(stateDirOf(o, *name));
+  auto state = store->load();
+  if (!state) return usageError(state.error().message());
+  auto& q = state->quarantined;
+  auto before = q.size();
+  std::erase_if(q, [&](const QuarantineEntry& e) {
+    return o.argument.empty() || e.version == o.argument;
+  });
+  if (q.size() == before) {
+    return report(o, {OutcomeCode::kNothingToDo,
+                      o.argument.empty() ? "no version is quarantined"
+                                         : o.argument + " is not quarantined",
+                      {}, {}});
+  }
+  if (auto st = store->save(*state); !st) {
+    return report(o, {OutcomeCode::kFailedUnchanged, st.error().message(), {}, {}});
+  }
+  return report(o, {OutcomeCode::kDone, "released from quarantine", {}, {}});
+}
+
+int runList(const Options& o) {
+  namespace fs = boost::filesystem;
+  std::vector<std::string> names;
+  boost::system::error_code ec;
+  for (fs::directory_iterator it(o.configDir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() != ".conf") continue;
+    std::string stem = it->path().stem().string();
+    if (parseInstanceName(stem)) names.push_back(stem);
+  }
+  if (ec && ec != boost::system::errc::no_such_file_or_directory) {
+    return usageError("cannot list '" + o.configDir + "': " + ec.message());
+  }
+  std::sort(names.begin(), names.end());
+  if (o.json) {
+    json j = json::array();
+    for (const auto& n : names) {
+      json entry = {{"instance", n}, {"config", o.configDir + "/" + n + ".conf"}};
+      auto state = makeFileStateStore(o.stateDir + "/" + n)->load();
+      if (state && state->installed) entry["installed"] = state->installed->version;
+      j.push_back(entry);
+    }
+    std::cout << j.dump() << "\n";
+  } else {
+    for (const auto& n : names) std::printf("%s\n", n.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int runCli(int argc, char** argv) {
+  auto options = parseOptions(argc, argv);
+  if (!options) return usageError(options.error().message());
+  const Options& o = *options;
+  switch (o.command) {
+    case Command::kHelp: std::fputs(usageText(), stdout); return kExitOk;
+    case Command::kVersion: std::printf("upgrader %s\n", UPGRADER_VERSION); return kExitOk;
+    case Command::kList: return runList(o);
+    case Command::kStatus: return runStatus(o);
+    case Command::kUnquarantine: return runUnquarantine(o);
+    case Command::kCheck: return runCheck(o);
+    case Command::kApply:
+    case Command::kRollback: break;
+  }
+  int code = runTransaction(o, o.command == Command::kRollback);
+  if (runningUnderSystemd()) {
+    // systemd keeps no trace of an exit status it counts as success (5); this
+    // line does, for operators and scripts reading the journal.
+    std::fprintf(stderr, "exit status %d\n", code);
+  }
+  return code;
+}
+
+}  // namespace upgrader
