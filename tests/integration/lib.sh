@@ -1,0 +1,176 @@
+# Shared by the integration scenarios and the demo. Sourced inside the test
+# bed (tests/testbed/testbed.sh), where systemctl, journalctl and curl talk
+# to the throwaway systemd and its private loopback.
+#
+# Needs: BUILD (the CMake build directory), SRC (the source tree).
+set -euo pipefail
+
+: "${BUILD:?BUILD must name the build directory}"
+: "${SRC:?SRC must name the source tree}"
+FIXTURES=$BUILD/tests/fixtures
+RELEASES=/srv/releases
+RELEASE_PORT=8000
+DEMO_PORT=8080
+DEMO_DIR=/opt/demo/bin
+DEMO_BIN=$DEMO_DIR/demo
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() {
+  if [ "$2" == "$3" ]; then
+    echo "ok: $1 ($3)"
+  else
+    fail "$1: expected '$2', got '$3'"
+  fi
+}
+
+# assert_true WHAT COMMAND...
+assert_true() {
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else fail "$what"; fi
+}
+
+# wait_for TIMEOUT_S COMMAND...: polls every 50 ms until COMMAND succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+
+# journalctl, after making sure everything logged so far is readable.
+journal() {
+  journalctl --sync
+  journalctl "$@"
+}
+
+# Ends a scenario: exit status says whether every assertion held.
+finish() {
+  if [ "$failures" -ne 0 ]; then
+    echo "== $failures assertion(s) failed; journal of this boot:" >&2
+    journalctl -b --no-pager -o short-precise | tail -n 80 >&2 || true
+    exit 1
+  fi
+  echo "== all assertions held"
+}
+
+# The upgrader and its units, installed as the packages install them.
+install_upgrader() {
+  install -m 0755 "$BUILD/upgrader" /usr/bin/upgrader
+  install -m 0644 "$SRC/units/upgrade@.service" "$SRC/units/upgrade@.timer" \
+    /etc/systemd/system/
+  mkdir -p /etc/upgrader
+  systemctl daemon-reload
+}
+
+# A real HTTP server for releases: nginx on 127.0.0.1:8000 serving
+# $RELEASES, as a unit of the booted system.
+start_release_server() {
+  mkdir -p "$RELEASES" /run/release-server
+  cat >/run/release-server/nginx.conf <<CONF
+worker_processes 1;
+pid /run/release-server/nginx.pid;
+error_log stderr;
+events {}
+http {
+  access_log off;
+  default_type application/octet-stream;
+  client_body_temp_path /run/release-server;
+  server { listen 127.0.0.1:$RELEASE_PORT; root $RELEASES; }
+}
+CONF
+  cat >/etc/systemd/system/release-server.service <<UNIT
+[Service]
+ExecStart=/usr/sbin/nginx -c /run/release-server/nginx.conf -g 'daemon off; user root;'
+UNIT
+  systemctl daemon-reload
+  systemctl start release-server.service
+  # Any HTTP answer (403 for the bare directory) means it listens.
+  wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$RELEASE_PORT/"
+}
+
+# publish VERSION FIXTURE: serves tests/fixtures/FIXTURE as test_service-VERSION
+# and lists it in SHA256SUMS.
+publish() {
+  local version=$1 fixture=$2
+  install -m 0644 "$FIXTURES/$fixture" "$RELEASES/test_service-$version"
+  (cd "$RELEASES" && sha256sum test_service-* >SHA256SUMS)
+}
+
+# The demo service at version 1 (the fixture test_service_v1).
+install_demo_service() {
+  mkdir -p "$DEMO_DIR"
+  install -m 0755 "$FIXTURES/${1:-test_service_v1}" "$DEMO_BIN"
+  cat >/etc/systemd/system/demo.service <<UNIT
+[Unit]
+Description=Demo service standing in for progressdb
+[Service]
+Type=exec
+ExecStart=$DEMO_BIN --port $DEMO_PORT
+Restart=on-failure
+RestartSec=1s
+UNIT
+  systemctl daemon-reload
+  systemctl start demo.service
+  wait_for 10 demo_healthy
+}
+
+demo_config() {
+  cat >/etc/upgrader/demo.conf <<CONF
+# The ProgressDB runbook: binary + .old + /healthz.
+[Source]
+URL=http://127.0.0.1:$RELEASE_PORT/test_service-@v
+ChecksumsURL=http://127.0.0.1:$RELEASE_PORT/SHA256SUMS
+
+[Install]
+Mode=binary
+Path=$DEMO_BIN
+Preflight=@path --version
+
+[Target]
+Unit=demo.service
+
+[Health]
+HTTP=http://127.0.0.1:$DEMO_PORT/healthz
+ExpectJSON=status=ok
+IntervalSec=100ms
+TimeoutSec=8s
+Successes=3
+SettleSec=1s
+CONF
+}
+
+demo_version() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$DEMO_PORT/healthz" 2>/dev/null |
+    sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
+}
+demo_healthy() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$DEMO_PORT/healthz" 2>/dev/null |
+    grep -q '"status":"ok"'
+}
+
+# upgrade_status NAME: `systemctl start upgrade@NAME` (which waits for the
+# oneshot to finish) and prints the upgrader's exit status, read from the
+# journal (systemd forgets a status it counts as success, like 5). Runs are
+# sequential, so the last such line is this run's.
+upgrade_status() {
+  systemctl start "upgrade@$1.service" >/dev/null 2>&1 || true
+  journal -b -o cat "_SYSTEMD_UNIT=upgrade@$1.service" |
+    sed -n 's/^exit status \([0-9]*\)$/\1/p' | tail -n 1
+}
+
+# Journal lines of the upgrader with the given event name.
+journal_events() {
+  journalctl --sync
+  journalctl -b --no-pager -o cat SYSLOG_IDENTIFIER=upgrader \
+    --output-fields=UPGRADER_EVENT -o json 2>/dev/null |
+    sed -n 's/.*"UPGRADER_EVENT":"\([^"]*\)".*/\1/p' | tr '\n' ' '
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Checksum mismatch, truncated download, 404: nothing changes, the unit is
+# never stopped, no temp file remains, and the error names the URL.
+source "$(dirname "$0")/../lib.sh"
+install_upgrader
+start_release_server
+publish 1 test_service_v1
+publish 2 test_service_v2
+install_demo_service
+demo_config
+pid=$(systemctl show -p MainPID --value demo.service)
+v1=$(sha256sum <"$DEMO_BIN")
+
+unchanged() {
+  assert_eq "$1: exit status (failed before any change)" 1 "$(upgrade_status demo)"
+  assert_eq "$1: same process still serving" "$pid" \
+    "$(systemctl show -p MainPID --value demo.service)"
+  assert_eq "$1: still v1" 1 "$(demo_version)"
+  assert_eq "$1: binary untouched" "$v1" "$(sha256sum <"$DEMO_BIN")"
+  assert_eq "$1: no temp files" "" "$(ls -A "$DEMO_DIR" | grep -v -x demo || true)"
+  assert_eq "$1: never stopped" 0 \
+    "$(journal -b -o cat UPGRADER_EVENT=stopped | wc -l)"
+}
+
+# 1. The served file is not what SHA256SUMS says.
+cp "$FIXTURES/test_service_v3" "$RELEASES/test_service-2"
+unchanged "checksum mismatch"
+assert_true "mismatch error names the URL" \
+  journal -b -o cat -u upgrade@demo.service --grep "checksum mismatch for 'http://127.0.0.1:8000/test_service-2'"
+
+# 2. Truncated: the server sends half the file.
+head -c 100000 "$FIXTURES/test_service_v2" >"$RELEASES/test_service-2"
+unchanged "truncated download"
+
+# 3. 404: listed in SHA256SUMS but not on the server.
+rm "$RELEASES/test_service-2"
+unchanged "404"
+assert_true "404 error names the URL" \
+  journal -b -o cat -u upgrade@demo.service --grep "test_service-2.*404"
+
+# 4. A bad configuration: usage error, named file:line, nothing done.
+echo "Bogus=1" >>/etc/upgrader/demo.conf
+assert_eq "bad config: exit status" 2 "$(upgrade_status demo)"
+assert_true "bad config error names file and line" \
+  journal -b -o cat -u upgrade@demo.service --grep "/etc/upgrader/demo.conf:[0-9]+: \\[Health\\] Bogus=: unknown key"
+assert_eq "bad config: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
+finish

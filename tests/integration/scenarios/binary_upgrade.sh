@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `systemctl start upgrade@demo` upgrades v1 -> v2 from a real nginx with a
+# SHA256SUMS listing; .old keeps v1; the journal has the structured events.
+source "$(dirname "$0")/../lib.sh"
+install_upgrader
+start_release_server
+publish 1 test_service_v1
+publish 2 test_service_v2
+install_demo_service
+demo_config
+assert_eq "version before" 1 "$(demo_version)"
+
+assert_eq "exit status of upgrade@demo" 0 "$(upgrade_status demo)"
+assert_eq "version served after" 2 "$(demo_version)"
+assert_eq "demo.service state" active "$(systemctl is-active demo.service)"
+assert_eq "$DEMO_BIN.old is v1" "$(sha256sum <"$FIXTURES/test_service_v1")" \
+  "$(sha256sum <"$DEMO_BIN.old")"
+assert_eq "$DEMO_BIN is v2" "$(sha256sum <"$FIXTURES/test_service_v2")" \
+  "$(sha256sum <"$DEMO_BIN")"
+assert_eq "journal events" \
+  "started verified stopped swapped started-new healthy committed " \
+  "$(journal_events)"
+assert_eq "status installed" 2 \
+  "$(upgrader status demo --json | sed -n 's/.*"installed":{[^}]*"version":"\([^"]*\)".*/\1/p')"
+assert_eq "journal carries the versions" 1 \
+  "$(journal -b -o cat UPGRADER_EVENT=committed UPGRADER_FROM_VERSION=1 UPGRADER_TO_VERSION=2 | wc -l)"
+assert_eq "no temp files left" "" \
+  "$(ls -A "$DEMO_DIR" | grep -v -x -e demo -e demo.old || true)"
+
+# Running again: nothing to do (exit 5), service untouched.
+pid=$(systemctl show -p MainPID --value demo.service)
+assert_eq "second run: nothing to do" 5 "$(upgrade_status demo)"
+assert_eq "second run left the process alone" "$pid" \
+  "$(systemctl show -p MainPID --value demo.service)"
+finish

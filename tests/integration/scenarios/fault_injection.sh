@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The process is killed (_exit, no clean-up, as SIGKILL or a power loss
+# would) at every step of apply and of rollback; the next `upgrader apply`
+# must leave the service healthy on the old or the new version, and a
+# watcher checking the path during the whole run must never see it missing
+# or partial. Needs a build with -DUPGRADER_FAULT_INJECTION=ON.
+source "$(dirname "$0")/../lib.sh"
+install_upgrader
+start_release_server
+publish 1 test_service_v1
+publish 2 test_service_v2
+install_demo_service
+demo_config
+sed -i 's/^SettleSec=1s/SettleSec=0/; s/^Successes=3/Successes=1/' /etc/upgrader/demo.conf
+echo "[Hooks]" >>/etc/upgrader/demo.conf
+echo "Migrate=true" >>/etc/upgrader/demo.conf
+v1=$(sha256sum <"$FIXTURES/test_service_v1")
+v2=$(sha256sum <"$FIXTURES/test_service_v2")
+v3=$(sha256sum <"$FIXTURES/test_service_v3_http_500")
+
+# Checks the path as fast as it can until told to stop; records anything
+# that is not a complete release.
+watch_path() {
+  local h
+  while [ ! -e /run/watch-stop ]; do
+    h=$(sha256sum <"$DEMO_BIN" 2>/dev/null) || h=missing
+    case "$h" in "$v1" | "$v2" | "$v3") ;; *) echo "$h" >>/run/watch-bad ;; esac
+  done
+}
+watch_path &
+watcher=$!
+
+reset_to_v1() {
+  systemctl stop demo.service
+  rm -rf /var/lib/upgrader/demo
+  cp "$FIXTURES/test_service_v1" "$DEMO_BIN.new"
+  mv "$DEMO_BIN.new" "$DEMO_BIN"
+  rm -f "$DEMO_BIN.old"
+  systemctl reset-failed demo.service 2>/dev/null || true
+  systemctl start demo.service
+  wait_for 10 demo_healthy
+}
+
+# crash_then_apply POINT EXPECTED_RESULT_VERSIONS
+crash_then_apply() {
+  local point=$1 rc=0
+  reset_to_v1
+  UPGRADER_CRASH_AT=$point upgrader apply demo >/dev/null 2>&1 || rc=$?
+  assert_eq "killed at '$point'" 99 "$rc"
+  rc=0
+  upgrader apply demo >/run/apply.out 2>&1 || rc=$?
+  assert_true "after '$point': the next apply ended in a known state (rc $rc)" \
+    test "$rc" -eq 0 -o "$rc" -eq 3 -o "$rc" -eq 5
+  assert_true "after '$point': demo.service healthy" wait_for 10 demo_healthy
+  local served
+  served=$(demo_version)
+  assert_true "after '$point': serving old or new ($served)" \
+    test "$served" = 1 -o "$served" = 2
+  assert_eq "after '$point': no transaction left" "" \
+    "$(upgrader status demo | grep '^in progress' || true)"
+  assert_eq "after '$point': no temp files" "" \
+    "$(ls -A "$DEMO_DIR" | grep -v -x -e demo -e demo.old || true)"
+}
+
+# Every step of apply: v1 -> v2, which would succeed.
+for point in staged stopping stopped swap-kept-old swapped migrated started \
+    checked committed; do
+  crash_then_apply "$point"
+  assert_eq "after '$point': upgraded to v2 in the end" 2 "$(demo_version)"
+done
+
+# Every step of a rollback: v1 -> v3, which fails its health check.
+publish 3 test_service_v3_http_500
+for point in rollback-begun rollback-stopped rollback-reverted \
+    rollback-started rollback-checked; do
+  crash_then_apply "$point"
+  assert_eq "after '$point': back on v1" 1 "$(demo_version)"
+done
+
+touch /run/watch-stop
+wait "$watcher"
+assert_eq "the watcher never saw the path missing or partial" "" \
+  "$(cat /run/watch-bad 2>/dev/null | sort | uniq -c)"
+finish

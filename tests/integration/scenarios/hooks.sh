@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Hooks: PreStop= runs before the stop (a backup), a failing Migrate= fails
+# the upgrade, and the rollback runs Restore= and PostRollback=; hooks see
+# the UPGRADER_* environment.
+source "$(dirname "$0")/../lib.sh"
+install_upgrader
+start_release_server
+publish 1 test_service_v1
+publish 2 test_service_v2
+install_demo_service
+demo_config
+cat >>/etc/upgrader/demo.conf <<'CONF'
+
+[Hooks]
+PreStop=echo "prestop $UPGRADER_FROM_VERSION->$UPGRADER_TO_VERSION $(systemctl is-active demo.service)" >>/var/log/hooks.log
+Migrate=echo "migrate $UPGRADER_STAGED_PATH" >>/var/log/hooks.log; exit 7
+Restore=echo "restore $UPGRADER_INSTANCE" >>/var/log/hooks.log
+PostRollback=echo postrollback >>/var/log/hooks.log
+PostUpgrade=echo postupgrade >>/var/log/hooks.log
+CONF
+assert_eq "failed migration: rolled back" 3 "$(upgrade_status demo)"
+assert_eq "v1 serving" 1 "$(demo_version)"
+assert_eq "hooks ran in order" \
+  "prestop 1->2 active|migrate /opt/demo/bin/.demo.upgrader-staged|restore demo|postrollback" \
+  "$(paste -sd'|' /var/log/hooks.log)"
+assert_true "failure names the hook and its status" \
+  journal -b -o cat UPGRADER_EVENT=failed --grep "Migrate= hook failed.*exited with status 7"
+
+# A failing PreStop= changes nothing: the service is never stopped.
+sed -i 's/^Migrate=.*/Migrate=true/; s/^PreStop=.*/PreStop=exit 1/' /etc/upgrader/demo.conf
+upgrader unquarantine demo >/dev/null
+pid=$(systemctl show -p MainPID --value demo.service)
+assert_eq "failed PreStop: unchanged" 1 "$(upgrade_status demo)"
+assert_eq "failed PreStop: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
+finish
