@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The demo, run inside the test bed by scripts/demo.
+source "$(dirname "$0")/../integration/lib.sh"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@" || true; }
+
+install_upgrader
+start_release_server
+publish 1 test_service_v1
+publish 2 test_service_v2
+install_demo_service
+demo_config
+
+say "demo.service runs version 1; releases 1 and 2 are on a local nginx"
+show curl -s http://127.0.0.1:$DEMO_PORT/healthz; echo
+show cat /etc/upgrader/demo.conf
+
+say "Upgrade: systemctl start upgrade@demo"
+show systemctl start upgrade@demo
+show curl -s http://127.0.0.1:$DEMO_PORT/healthz; echo
+show ls -l "$DEMO_DIR"
+show upgrader status demo
+show journalctl -b -o short-precise --no-pager -u upgrade@demo.service
+
+say "A broken version 3 (its /healthz answers 500) is published"
+publish 3 test_service_v3_http_500
+show systemctl start upgrade@demo
+printf 'upgrade@demo exit status: %s (3 = failed and rolled back)\n' \
+  "$(systemctl show -p ExecMainStatus --value upgrade@demo.service)"
+show curl -s http://127.0.0.1:$DEMO_PORT/healthz; echo
+show upgrader status demo
+say "The journal, with the upgrader's structured fields for the rollback"
+show journalctl -b -o short-precise --no-pager -u upgrade@demo.service --since=-30s
+show journalctl -b --no-pager -o verbose UPGRADER_EVENT=rolled-back \
+  --output-fields=MESSAGE,MESSAGE_ID,UPGRADER_INSTANCE,UPGRADER_FROM_VERSION,UPGRADER_TO_VERSION,UPGRADER_STEP,UPGRADER_RESULT
+
+say "Running it again: version 3 is quarantined, nothing to do"
+show systemctl start upgrade@demo
+printf 'upgrade@demo exit status: %s (5 = nothing to do)\n' \
+  "$(systemctl show -p ExecMainStatus --value upgrade@demo.service)"
+
+[ "$(demo_version)" = 2 ] || { echo "demo: expected version 2 to be serving" >&2; exit 1; }
+say "Done: version 2 is serving; the test bed powers off now"
