@@ -287,8 +287,9 @@ Outcome UpgradeTransaction::install(Transaction t) {
   faultPoint("swapped");
 
   // Migrations change data the old version may not read: from here on a
-  // rollback must run Restore=, so `migrated` is recorded first.
-  if (!plan_.hooks.migrate.empty()) {
+  // rollback must run Restore=, so `migrated` is recorded first. Going back
+  // on request migrates nothing: Migrate= only knows how to go forward.
+  if (t.kind == "upgrade" && !plan_.hooks.migrate.empty()) {
     t.migrated = true;
     if (auto st = record(t, Step::kMigrating); !st) {
       return rollBack(t, st.error().message(), false);
@@ -336,7 +337,10 @@ Outcome UpgradeTransaction::install(Transaction t) {
   faultPoint("committed");
 
   // After the commit nothing can undo it; failures here are only reported.
-  if (auto st = runHooks(plan_.hooks.postUpgrade, "PostUpgrade", t); !st) {
+  bool upgrade = t.kind == "upgrade";
+  if (auto st = upgrade ? runHooks(plan_.hooks.postUpgrade, "PostUpgrade", t)
+                        : runHooks(plan_.hooks.postRollback, "PostRollback", t);
+      !st) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
   }
   if (auto st = fx_.installer.prune(t.to, t.from); !st) {

@@ -5,12 +5,7 @@ source "$(dirname "$0")/../integration/lib.sh"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@" || true; }
 
-install_upgrader
-start_release_server
-publish 1 test_service_v1
-publish 2 test_service_v2
-install_demo_service
-demo_config
+setup_demo 1 2
 
 say "demo.service runs version 1; releases 1 and 2 are on a local nginx"
 show curl -s http://127.0.0.1:$DEMO_PORT/healthz; echo
@@ -27,7 +22,7 @@ say "A broken version 3 (its /healthz answers 500) is published"
 publish 3 test_service_v3_http_500
 show systemctl start upgrade@demo
 printf 'upgrade@demo exit status: %s (3 = failed and rolled back)\n' \
-  "$(systemctl show -p ExecMainStatus --value upgrade@demo.service)"
+  "$(last_exit_status demo)"
 show curl -s http://127.0.0.1:$DEMO_PORT/healthz; echo
 show upgrader status demo
 say "The journal, with the upgrader's structured fields for the rollback"
@@ -38,7 +33,7 @@ show journalctl -b --no-pager -o verbose UPGRADER_EVENT=rolled-back \
 say "Running it again: version 3 is quarantined, nothing to do"
 show systemctl start upgrade@demo
 printf 'upgrade@demo exit status: %s (5 = nothing to do)\n' \
-  "$(systemctl show -p ExecMainStatus --value upgrade@demo.service)"
+  "$(last_exit_status demo)"
 
 [ "$(demo_version)" = 2 ] || { echo "demo: expected version 2 to be serving" >&2; exit 1; }
 say "Done: version 2 is serving; the test bed powers off now"

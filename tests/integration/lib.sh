@@ -123,6 +123,17 @@ UNIT
   wait_for 10 demo_healthy
 }
 
+# The usual start: the upgrader and its units, nginx serving releases
+# VERSION... of the test service, demo.service at v1, /etc/upgrader/demo.conf.
+setup_demo() {
+  install_upgrader
+  start_release_server
+  local v
+  for v in "$@"; do publish "$v" "test_service_v$v"; done
+  install_demo_service
+  demo_config
+}
+
 demo_config() {
   cat >/etc/upgrader/demo.conf <<CONF
 # The ProgressDB runbook: binary + .old + /healthz.
@@ -163,6 +174,11 @@ demo_healthy() {
 # sequential, so the last such line is this run's.
 upgrade_status() {
   systemctl start "upgrade@$1.service" >/dev/null 2>&1 || true
+  last_exit_status "$1"
+}
+
+# The exit status of the last run of upgrade@NAME.
+last_exit_status() {
   journal -b -o cat "_SYSTEMD_UNIT=upgrade@$1.service" |
     sed -n 's/^exit status \([0-9]*\)$/\1/p' | tail -n 1
 }

@@ -330,6 +330,15 @@ TEST_F(AnUpgrade, RollbackOnRequestGoesBackAndKeepsTheNewerOneOut) {
   EXPECT_EQ(apply().code, OutcomeCode::kNothingToDo);
 }
 
+TEST_F(AnUpgrade, RollbackOnRequestMigratesNothing) {
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  plan_.hooks.migrate = {"upgradedb"};
+  plan_.hooks.postUpgrade = {"post-upgrade"};
+  plan_.hooks.postRollback = {"post-rollback"};
+  ASSERT_EQ(rollback().code, OutcomeCode::kDone);
+  EXPECT_THAT(commands_.ran, ElementsAre("post-rollback"));
+}
+
 TEST_F(AnUpgrade, RollbackOnRequestNeedsAPreviousRelease) {
   Outcome out = rollback();
   EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged);

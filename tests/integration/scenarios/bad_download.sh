@@ -2,12 +2,7 @@
 # Checksum mismatch, truncated download, 404: nothing changes, the unit is
 # never stopped, no temp file remains, and the error names the URL.
 source "$(dirname "$0")/../lib.sh"
-install_upgrader
-start_release_server
-publish 1 test_service_v1
-publish 2 test_service_v2
-install_demo_service
-demo_config
+setup_demo 1 2
 pid=$(systemctl show -p MainPID --value demo.service)
 v1=$(sha256sum <"$DEMO_BIN")
 

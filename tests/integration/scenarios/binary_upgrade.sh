@@ -2,12 +2,7 @@
 # `systemctl start upgrade@demo` upgrades v1 -> v2 from a real nginx with a
 # SHA256SUMS listing; .old keeps v1; the journal has the structured events.
 source "$(dirname "$0")/../lib.sh"
-install_upgrader
-start_release_server
-publish 1 test_service_v1
-publish 2 test_service_v2
-install_demo_service
-demo_config
+setup_demo 1 2
 assert_eq "version before" 1 "$(demo_version)"
 
 assert_eq "exit status of upgrade@demo" 0 "$(upgrade_status demo)"

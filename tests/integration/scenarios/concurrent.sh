@@ -2,12 +2,7 @@
 # Two concurrent `upgrader apply demo`: one proceeds, the other exits at
 # once with "already running".
 source "$(dirname "$0")/../lib.sh"
-install_upgrader
-start_release_server
-publish 1 test_service_v1
-publish 2 test_service_v2
-install_demo_service
-demo_config
+setup_demo 1 2
 # A PreStop= that waits for a file holds the first run inside its lock.
 cat >>/etc/upgrader/demo.conf <<'CONF'
 [Hooks]

@@ -2,11 +2,7 @@
 # v3 crash-loops after start: the rollback begins within 2 s of the first
 # crash (noticed from systemd's state change, not at the health timeout).
 source "$(dirname "$0")/../lib.sh"
-install_upgrader
-start_release_server
-publish 1 test_service_v1
-install_demo_service
-demo_config
+setup_demo 1
 # Long health timeout: only a prompt crash detection can pass this test.
 sed -i 's/^TimeoutSec=8s/TimeoutSec=60s/; s/^SettleSec=1s/SettleSec=5s/' /etc/upgrader/demo.conf
 publish 3 test_service_v3_crash_loop

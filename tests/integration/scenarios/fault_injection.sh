@@ -5,12 +5,7 @@
 # watcher checking the path during the whole run must never see it missing
 # or partial. Needs a build with -DUPGRADER_FAULT_INJECTION=ON.
 source "$(dirname "$0")/../lib.sh"
-install_upgrader
-start_release_server
-publish 1 test_service_v1
-publish 2 test_service_v2
-install_demo_service
-demo_config
+setup_demo 1 2
 sed -i 's/^SettleSec=1s/SettleSec=0/; s/^Successes=3/Successes=1/' /etc/upgrader/demo.conf
 echo "[Hooks]" >>/etc/upgrader/demo.conf
 echo "Migrate=true" >>/etc/upgrader/demo.conf

@@ -2,12 +2,7 @@
 # v3 fails its health check: rolled back to v2 (serving, healthy), exit
 # status 3, v3 quarantined, and the next run does not retry it.
 source "$(dirname "$0")/../lib.sh"
-install_upgrader
-start_release_server
-publish 1 test_service_v1
-publish 2 test_service_v2
-install_demo_service
-demo_config
+setup_demo 1 2
 assert_eq "v1 -> v2" 0 "$(upgrade_status demo)"
 publish 3 test_service_v3_http_500
 

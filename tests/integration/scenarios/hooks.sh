@@ -3,12 +3,7 @@
 # the upgrade, and the rollback runs Restore= and PostRollback=; hooks see
 # the UPGRADER_* environment.
 source "$(dirname "$0")/../lib.sh"
-install_upgrader
-start_release_server
-publish 1 test_service_v1
-publish 2 test_service_v2
-install_demo_service
-demo_config
+setup_demo 1 2
 cat >>/etc/upgrader/demo.conf <<'CONF'
 
 [Hooks]
