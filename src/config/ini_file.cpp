@@ -8,17 +8,6 @@ namespace upgrader {
 
 namespace {
 
-// systemd's WHITESPACE: '\r' included so that files written on Windows read
-// the same.
-constexpr std::string_view kWhitespace = " \t\n\r";
-
-std::string_view trim(std::string_view s) {
-  auto begin = s.find_first_not_of(kWhitespace);
-  if (begin == std::string_view::npos) return {};
-  auto end = s.find_last_not_of(kWhitespace);
-  return s.substr(begin, end - begin + 1);
-}
-
 // Section and key names are printable ASCII without spaces, so that a
 // message can show them as they are.
 bool isPlainName(std::string_view name) {
@@ -49,7 +38,7 @@ class Lexer {
   explicit Lexer(const std::string& fileName) : fileName_(fileName) {}
 
   Status addLogicalLine(std::string_view raw, unsigned line) {
-    std::string_view text = trim(raw);
+    std::string_view text = trimWhitespace(raw);
     if (text.empty()) return okStatus();
     if (text.front() == '[') return addHeader(text, line);
     return addAssignment(text, line);
@@ -90,8 +79,8 @@ class Lexer {
     if (eq == std::string_view::npos) {
       return errorAt(line, where + "missing '=' in " + quoteValue(text));
     }
-    std::string_view key = trim(text.substr(0, eq));
-    std::string_view value = trim(text.substr(eq + 1));
+    std::string_view key = trimWhitespace(text.substr(0, eq));
+    std::string_view value = trimWhitespace(text.substr(eq + 1));
     if (key.empty()) {
       return errorAt(line,
                      where + "missing key before '=' in " + quoteValue(text));
@@ -134,7 +123,7 @@ Result<IniFile> parseIniFile(std::string_view text,
 
     // Comments end nothing: systemd skips them even inside a continuation,
     // so a commented-out line in a long command does not cut it short.
-    if (isComment(trim(raw))) continue;
+    if (isComment(trimWhitespace(raw))) continue;
 
     // Trailing whitespace after the backslash would otherwise hide it.
     std::string_view line = raw;

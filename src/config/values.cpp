@@ -8,15 +8,6 @@ namespace upgrader {
 
 namespace {
 
-constexpr std::string_view kWhitespace = " \t\n\r";
-
-std::string_view trim(std::string_view s) {
-  auto begin = s.find_first_not_of(kWhitespace);
-  if (begin == std::string_view::npos) return {};
-  auto end = s.find_last_not_of(kWhitespace);
-  return s.substr(begin, end - begin + 1);
-}
-
 void skipWhitespace(std::string_view& s) {
   auto n = s.find_first_not_of(kWhitespace);
   s.remove_prefix(n == std::string_view::npos ? s.size() : n);
@@ -96,6 +87,13 @@ bool addChecked(std::uint64_t& total, std::uint64_t add, std::uint64_t max) {
 
 }  // namespace
 
+std::string_view trimWhitespace(std::string_view s) {
+  auto begin = s.find_first_not_of(kWhitespace);
+  if (begin == std::string_view::npos) return {};
+  auto end = s.find_last_not_of(kWhitespace);
+  return s.substr(begin, end - begin + 1);
+}
+
 std::string quoteValue(std::string_view text) {
   constexpr std::size_t kMaxShown = 200;
   std::string out = "'";
@@ -131,7 +129,7 @@ Result<Duration> parseTimeSpan(std::string_view text) {
   auto invalid = [&](const std::string& why) {
     return Error("invalid time span " + quoteValue(text) + ": " + why);
   };
-  std::string_view rest = trim(text);
+  std::string_view rest = trimWhitespace(text);
   if (rest.empty()) return invalid("empty");
   // systemd would read "infinity" as no timeout at all; a step of an upgrade
   // that may hang forever would hold the service down forever.
@@ -206,7 +204,7 @@ Result<std::uint64_t> parseSize(std::string_view text) {
   auto invalid = [&](const std::string& why) {
     return Error("invalid size " + quoteValue(text) + ": " + why);
   };
-  std::string_view rest = trim(text);
+  std::string_view rest = trimWhitespace(text);
   if (rest.empty()) return invalid("empty");
   if (rest.front() == '-') return invalid("must not be negative");
   std::string_view digits = takeWhile(rest, isDigit);

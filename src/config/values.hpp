@@ -13,6 +13,13 @@
 
 namespace upgrader {
 
+/// systemd's WHITESPACE; '\r' included so that files written on Windows
+/// read the same.
+inline constexpr std::string_view kWhitespace = " \t\n\r";
+
+/// `s` without leading and trailing kWhitespace.
+std::string_view trimWhitespace(std::string_view s);
+
 /// `text` in single quotes for an error message, control characters and
 /// non-ASCII bytes written as \xNN and anything past 200 characters cut to
 /// "...", so that a binary file cannot garble a terminal, the journal or

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/duration_text.hpp"
 #include "config/values.hpp"
 
 extern char** environ;
@@ -33,17 +34,6 @@ constexpr std::size_t kOutputTail = 4096;
 constexpr auto kKillGrace = std::chrono::seconds(2);
 // Without a pidfd the child's exit is noticed by polling this often.
 constexpr auto kExitPollTick = std::chrono::milliseconds(20);
-
-std::string formatDuration(Duration d) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(d).count();
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  std::string text = std::to_string(ms / 1000) + "." +
-                     std::to_string(1000 + ms % 1000).substr(1);
-  while (text.back() == '0') text.pop_back();
-  return text + "s";
-}
 
 std::string errnoText(int err) { return std::strerror(err); }
 
@@ -333,7 +323,7 @@ class ProcessRunner final : public CommandRunner {
     if (!waited.value()) {
       child.killGroup();
       return Error(
-          withOutput(name + " timed out after " + formatDuration(timeout),
+          withOutput(name + " timed out after " + durationText(timeout),
                      child.output()));
     }
     int status = **waited;

@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "health/duration_text.hpp"
+#include "common/duration_text.hpp"
 
 namespace upgrader {
 

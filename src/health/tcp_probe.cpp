@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "health/duration_text.hpp"
+#include "common/duration_text.hpp"
 
 namespace upgrader {
 

@@ -26,6 +26,7 @@
 #include "common/file_util.hpp"
 #include "fetch/fetcher.hpp"
 #include "fetch/sha256.hpp"
+#include "support/loopback.hpp"
 
 namespace upgrader {
 namespace {
@@ -81,18 +82,6 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A port nobody listens on right now: the kernel's pick for port 0.
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool accepts(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -194,8 +183,8 @@ class Nginx {
     }
     caFile = d + "/ca.pem";
 
-    httpPort = freePort();
-    httpsPort = freePort();
+    httpPort = testing::unusedLoopbackPort();
+    httpsPort = testing::unusedLoopbackPort();
     std::string http = "http://127.0.0.1:" + std::to_string(httpPort);
     std::string https = "https://127.0.0.1:" + std::to_string(httpsPort);
     // /chainN/K redirects to /chainN/K+1 until K == N, which redirects to
@@ -430,7 +419,7 @@ TEST(CurlFetcherFileUrl, FetchesAFileUrl) {
 
 TEST(CurlFetcherRefused, FailsAfterRetryingAndLeavesNothing) {
   ScratchDir downloads;
-  std::string url = "http://127.0.0.1:" + std::to_string(freePort()) + "/x";
+  std::string url = "http://127.0.0.1:" + std::to_string(testing::unusedLoopbackPort()) + "/x";
   auto start = std::chrono::steady_clock::now();
   auto f =
       makeCurlFetcher()->fetchToFile(url, downloads.path(), fastOptions(), {});
@@ -451,15 +440,7 @@ class ScriptedServer {
  public:
   explicit ScriptedServer(std::vector<std::string> responses)
       : responses_(std::move(responses)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::listen(fd_, 8);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    fd_ = testing::listenOnLoopback(port_, 8);
     thread_ = std::thread([this] { serve(); });
   }
   ~ScriptedServer() {

@@ -109,12 +109,17 @@ publish() {
 install_demo_service() {
   mkdir -p "$DEMO_DIR"
   install -m 0755 "$FIXTURES/${1:-test_service_v1}" "$DEMO_BIN"
+  start_demo_unit "$DEMO_BIN"
+}
+
+# demo.service running EXECUTABLE on $DEMO_PORT, started and healthy.
+start_demo_unit() {
   cat >/etc/systemd/system/demo.service <<UNIT
 [Unit]
 Description=Demo service standing in for progressdb
 [Service]
 Type=exec
-ExecStart=$DEMO_BIN --port $DEMO_PORT
+ExecStart=$1 --port $DEMO_PORT
 Restart=on-failure
 RestartSec=1s
 UNIT

@@ -16,6 +16,7 @@
 #include "health/exec_probe.hpp"
 #include "health/probe.hpp"
 #include "support/fake_service_manager.hpp"
+#include "support/loopback.hpp"
 
 namespace upgrader {
 namespace {
@@ -90,15 +91,9 @@ TEST_F(AHealthChecker, TimesOutWithTheFailingCommandsOutput) {
 }
 
 TEST_F(AHealthChecker, FailsForARefusedTcpEndpointAtTheTimeout) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  std::string endpoint = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  int port = testing::unusedLoopbackPort();
+  ASSERT_NE(port, 0);
+  std::string endpoint = "127.0.0.1:" + std::to_string(port);
   config.tcp = {endpoint};
   config.timeout = 50ms;
   Status s = wait();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "health/http_probe.hpp"
+#include "support/loopback.hpp"
 
 namespace upgrader {
 namespace {
@@ -32,20 +33,11 @@ class CannedHttpServer {
  public:
   CannedHttpServer(int status, std::string body, bool hang = false)
       : status_(status), body_(std::move(body)), hang_(hang) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;  // ephemeral
-    if (fd_ < 0 ||
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
-        ::listen(fd_, 16) < 0) {
+    fd_ = testing::listenOnLoopback(port_);
+    if (fd_ < 0) {
       ADD_FAILURE() << "cannot listen on 127.0.0.1";
       return;
     }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
     thread_ = std::thread([this] { serve(); });
   }
 
@@ -119,18 +111,6 @@ class CannedHttpServer {
   std::vector<std::string> requestLines_;
 };
 
-// A port on 127.0.0.1 where nothing listens (bound once, then released).
-int closedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 const char* const kHealthBody =
     R"({"status": "ok", "checks": {"db": true, "cache": "warm"},)"
@@ -231,7 +211,7 @@ TEST(AnHttpProbe, ChecksTheStatusBeforeTheBody) {
 
 TEST(AnHttpProbe, ReportsARefusedConnectionWithTheUrl) {
   std::string url =
-      "http://127.0.0.1:" + std::to_string(closedPort()) + "/healthz";
+      "http://127.0.0.1:" + std::to_string(testing::unusedLoopbackPort()) + "/healthz";
   HttpProbe probe(url, 200, {});
   Status s = probe.check(5s);
   ASSERT_FALSE(s);

@@ -22,16 +22,7 @@ publish_tree 1 test_service_v1
 mkdir -p /opt/demo/releases/1/bin
 cp "$FIXTURES/test_service_v1" /opt/demo/releases/1/bin/service
 ln -s /opt/demo/releases/1 /opt/demo/current
-cat >/etc/systemd/system/demo.service <<UNIT
-[Service]
-Type=exec
-ExecStart=/opt/demo/current/bin/service --port $DEMO_PORT
-Restart=on-failure
-RestartSec=1s
-UNIT
-systemctl daemon-reload
-systemctl start demo.service
-wait_for 10 demo_healthy
+start_demo_unit /opt/demo/current/bin/service
 cat >/etc/upgrader/demo.conf <<CONF
 [Source]
 URL=http://127.0.0.1:$RELEASE_PORT/demo-@v.tar.gz

@@ -1,18 +1,15 @@
-// Durations as operators wrote them in the configuration: "30s", "1.5s",
-// "200ms". (command_runner.cpp has the same helper; both belong in common/
-// once a shared formatter exists there.)
+// Durations in messages, as operators write them in configuration files:
+// "200ms", "30s", "2.25s".
 #pragma once
 
 #include <chrono>
 #include <string>
 
-#include "config/plan.hpp"
-
 namespace upgrader {
 
 /// `d` in whole milliseconds below a second, else in seconds with up to
-/// three decimals ("2.25s").
-inline std::string durationText(Duration d) {
+/// three decimals.
+inline std::string durationText(std::chrono::microseconds d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   if (ms < 1000) return std::to_string(ms) + "ms";
   std::string text = std::to_string(ms / 1000);
