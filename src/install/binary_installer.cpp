@@ -12,6 +12,8 @@
 
 #include <boost/filesystem.hpp>
 #include <cerrno>
+#include <map>
+#include <tuple>
 
 #include "common/file_util.hpp"
 #include "fetch/archive.hpp"
@@ -44,21 +46,22 @@ class BinaryInstaller final : public Installer {
       (void)removeIfExists(fetched.path);
       return st.error();
     }
-    ReleaseRef ref{release.version.str(), fetched.digest.hex()};
-    if (isArchiveRelease(source_)) {
+    bool archive = isArchiveRelease(source_);
+    if (archive) {
       auto st = extractMember(fetched.path, source_.member, staged_);
       (void)removeIfExists(fetched.path);
       if (!st) return st.error();
-      auto digest = sha256OfFile(staged_);
-      if (!digest) return failStaging(digest.error());
-      ref.id = digest->hex();
     } else if (::rename(fetched.path.c_str(), staged_.c_str()) != 0) {
       int err = errno;
       (void)removeIfExists(fetched.path);
       return systemError("rename", fetched.path, err);
     }
     if (auto st = takeOwnerAndMode(); !st) return failStaging(st.error());
-    return ref;
+    // A raw release is the verified download itself: its digest is known.
+    if (!archive) remember(staged_, fetched.digest.hex());
+    auto id = idOf(staged_);
+    if (!id) return failStaging(id.error());
+    return ReleaseRef{release.version.str(), *id};
   }
 
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
@@ -122,11 +125,33 @@ class BinaryInstaller final : public Installer {
   }
 
  private:
-  static Result<std::string> idOf(const std::string& path) {
+  // The digest of the file at `path`. The swap and the revert run while
+  // the service is down, so a file already hashed in this run is not read
+  // again: the same inode, size and mtime mean the same content here (the
+  // path, PATH.old and the staged file are links to a few inodes, and
+  // nothing writes them in place).
+  Result<std::string> idOf(const std::string& path) const {
+    auto stamp = stampOf(path);
+    if (!stamp) return stamp.error();
+    if (auto it = hashed_.find(*stamp); it != hashed_.end()) return it->second;
     auto digest = sha256OfFile(path);
     if (!digest) return digest.error();
+    hashed_[*stamp] = digest->hex();
     return digest->hex();
   }
+
+  void remember(const std::string& path, const std::string& id) const {
+    if (auto stamp = stampOf(path)) hashed_[*stamp] = id;
+  }
+
+  using Stamp = std::tuple<dev_t, ino_t, off_t, time_t, long>;
+  static Result<Stamp> stampOf(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return systemError("stat", path, errno);
+    return Stamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                 st.st_mtim.tv_nsec};
+  }
+  mutable std::map<Stamp, std::string> hashed_;
 
   Error failStaging(const Error& error) {
     (void)removeIfExists(staged_);
