@@ -101,15 +101,29 @@ class BinaryInstaller final : public Installer {
     return renameDurably(staged_, path_);
   }
 
-  Status revert(const ReleaseRef& from) override {
+  Status canRevert(const ReleaseRef& from) const override {
     auto current = idOf(path_);
     if (current && *current == from.id) return okStatus();
     auto old = idOf(old_);
-    if (!old || *old != from.id) {
-      return Error("cannot restore " + from.version + ": neither '" + path_ +
-                   "' nor '" + old_ + "' holds it (sha256 " + from.id + ")");
+    if (old && *old == from.id) return okStatus();
+    return Error("cannot restore " + from.version + ": neither '" + path_ +
+                 "' nor '" + old_ + "' holds it (sha256 " + from.id + ")");
+  }
+
+  Status revert(const ReleaseRef& from, bool keepLeft) override {
+    auto current = idOf(path_);
+    if (current && *current == from.id) return okStatus();
+    if (auto st = canRevert(from); !st) return st;
+    // Either way PATH names a complete executable at every instant. An
+    // exchange keeps the release taken out as PATH.old; a link leaves
+    // PATH.old a second copy of the restored one, so `mv PATH.old PATH`
+    // from a vendor's runbook can never bring back a release that failed.
+    if (keepLeft) {
+      if (auto st = exchangePaths(path_, old_); !st) {
+        return st.error().withContext("Failed to restore " + from.version);
+      }
+      return okStatus();
     }
-    // PATH.old stays as it is: a second copy of the restored release.
     return hardLinkAtomically(old_, path_);
   }
 

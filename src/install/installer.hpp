@@ -51,12 +51,21 @@ class Installer {
   /// point. Idempotent: a swap interrupted at any point can be run again.
   virtual Status swap(const ReleaseRef& from, const ReleaseRef& to) = 0;
 
+  /// Ok if revert(from) can succeed: `from` is in place or where a revert
+  /// takes it from. Changes nothing.
+  virtual Status canRevert(const ReleaseRef& from) const = 0;
+
   /// Puts `from` back in place. Idempotent. Error (and nothing changed) if
-  /// `from` can no longer be found by its id.
-  virtual Status revert(const ReleaseRef& from) = 0;
+  /// `from` can no longer be found by its id. With `keepLeft`, the release
+  /// taken out becomes the rollback point (a rollback on request that
+  /// failed must not lose the release it was going back to); otherwise a
+  /// failed new release is never kept where an operator would restore from.
+  virtual Status revert(const ReleaseRef& from, bool keepLeft) = 0;
 
   /// Removes what staging `to` left that is not in place (a staged file or
-  /// directory); ok if there is none.
+  /// directory; with an empty `to.id` none in symlink mode), and what killed
+  /// runs left: temp names, partial downloads of this source. Ok if there is
+  /// none.
   virtual Status discard(const ReleaseRef& to) = 0;
 
   /// After a commit: removes leftovers and releases beyond KeepReleases=,

@@ -27,6 +27,12 @@ namespace {
 
 constexpr std::string_view kStagingSuffix = ".upgrader-staging";
 
+// Without exceptions: a vanished or unreadable entry is simply not one.
+bool isDirectory(const std::string& path) {
+  boost::system::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
 class SymlinkInstaller final : public Installer {
  public:
   explicit SymlinkInstaller(const Plan& plan)
@@ -64,8 +70,13 @@ class SymlinkInstaller final : public Installer {
       return fail(Error("it is the release in service"));
     }
     if (auto st = removeTreeIfExists(staging); !st) return fail(st.error());
+    // chmod too: mkdir's mode is cut by the umask (027 on hardened hosts),
+    // and the service's User= must be able to enter its release.
     if (::mkdir(staging.c_str(), 0755) != 0) {
       return fail(systemError("create directory", staging, errno));
+    }
+    if (::chmod(staging.c_str(), 0755) != 0) {
+      return fail(systemError("chmod", staging, errno));
     }
     if (isArchiveRelease(source_)) {
       if (auto st = extractTree(fetched.path, source_.member, staging); !st) {
@@ -90,7 +101,7 @@ class SymlinkInstaller final : public Installer {
   }
 
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
-    if (!fs::is_directory(previous.id)) {
+    if (!isDirectory(previous.id)) {
       return Error("the previous release " + previous.version +
                    " is no longer at '" + previous.id + "'");
     }
@@ -106,7 +117,7 @@ class SymlinkInstaller final : public Installer {
   }
 
   Status swap(const ReleaseRef&, const ReleaseRef& to) override {
-    if (!fs::is_directory(to.id)) {
+    if (!isDirectory(to.id)) {
       return Error("the staged release '" + to.id + "' is missing");
     }
     auto current = currentId();
@@ -114,13 +125,20 @@ class SymlinkInstaller final : public Installer {
     return symlinkAtomically(to.id, link_);
   }
 
-  Status revert(const ReleaseRef& from) override {
-    auto current = currentId();
-    if (current && *current == from.id) return okStatus();
-    if (!fs::is_directory(from.id)) {
+  Status canRevert(const ReleaseRef& from) const override {
+    if (!isDirectory(from.id)) {
       return Error("cannot restore " + from.version + ": '" + from.id +
                    "' is gone");
     }
+    return okStatus();
+  }
+
+  // The release taken out keeps its directory either way (`keepLeft` needs
+  // nothing more); pruning decides when it goes.
+  Status revert(const ReleaseRef& from, bool) override {
+    auto current = currentId();
+    if (current && *current == from.id) return okStatus();
+    if (auto st = canRevert(from); !st) return st;
     return symlinkAtomically(from.id, link_);
   }
 
@@ -143,7 +161,7 @@ class SymlinkInstaller final : public Installer {
     for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
          it.increment(ec)) {
       std::string name = it->path().filename().string();
-      if (name.empty() || name[0] == '.' || !fs::is_directory(it->path())) {
+      if (name.empty() || name[0] == '.' || !isDirectory(it->path().string())) {
         continue;
       }
       versions.push_back(name);

@@ -66,10 +66,13 @@ std::string stateToJson(const InstanceState& s) {
                         {"to", refToJson(t.to)},
                         {"staged", t.stagedPath},
                         {"migrated", t.migrated},
+                        {"blame_new", t.blameNew},
                         {"started", t.started},
                         {"failure", t.failure}};
   }
-  return j.dump(2) + "\n";
+  // Hook output ends up in messages and may be any bytes: replace what is
+  // not UTF-8 rather than throw half-way through a rollback.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<InstanceState> stateFromJson(const std::string& text,
@@ -103,6 +106,7 @@ Result<InstanceState> stateFromJson(const std::string& text,
       t.to = refFromJson(tj.value("to", json::object()));
       t.stagedPath = tj.value("staged", "");
       t.migrated = tj.value("migrated", false);
+      t.blameNew = tj.value("blame_new", false);
       t.started = tj.value("started", "");
       t.failure = tj.value("failure", "");
       s.transaction = t;

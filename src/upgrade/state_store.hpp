@@ -46,6 +46,9 @@ struct Transaction {
   ReleaseRef to;
   std::string stagedPath;
   bool migrated = false;  ///< Migrate= ran (so a rollback must Restore=)
+  /// The rollback under way is the new release's fault: it is quarantined
+  /// even if the rollback is finished by a later run.
+  bool blameNew = false;
   std::string started;    ///< ISO 8601 UTC
   std::string failure;    ///< why a rollback began, if one did
 };

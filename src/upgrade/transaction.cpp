@@ -90,6 +90,9 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
     Outcome recovered = recover();
     if (recovered.code != OutcomeCode::kDone) return recovered;
   }
+  // A run killed before it recorded anything (during the download, say)
+  // leaves only files: partial downloads, temp names. Nothing uses them now.
+  if (!options.dryRun) removeLeftovers();
 
   // 2. Decide. Nothing on this machine changes until the release is
   //    verified.
@@ -150,11 +153,11 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
                     ") and staged at " + fx_.installer.stagedPath(*staged),
                 "ok");
   if (auto st = preflight(*staged); !st) {
-    (void)fx_.installer.discard(*staged);
+    (void)dropStaged("upgrade", *staged);
     return failUnchanged(st.error().message());
   }
   if (options.dryRun) {
-    (void)fx_.installer.discard(*staged);
+    (void)dropStaged("upgrade", *staged);
     return {OutcomeCode::kDone,
             "dry run: " + to + " verified and staged; nothing changed",
             from.version, to};
@@ -177,6 +180,7 @@ Outcome UpgradeTransaction::rollback() {
     Outcome recovered = recover();
     if (recovered.code != OutcomeCode::kDone) return recovered;
   }
+  removeLeftovers();
   if (!state_.installed || !state_.previous) {
     return failUnchanged("no previous release of '" + plan_.instance.str() +
                          "' to roll back to");
@@ -248,7 +252,7 @@ Outcome UpgradeTransaction::install(Transaction t) {
   // Recorded before anything is stopped: if we die from here on, the next
   // run knows a staged release may be lying around.
   if (auto st = record(t, Step::kStaged); !st) {
-    (void)fx_.installer.discard(t.to);
+    (void)dropStaged(t.kind, t.to);
     return failUnchanged(st.error().message());
   }
   faultPoint("staged");
@@ -256,14 +260,14 @@ Outcome UpgradeTransaction::install(Transaction t) {
   // Backups and the like (PreStop=) run while the old version still serves
   // and before the point of no return: their failure changes nothing.
   if (auto st = runHooks(plan_.hooks.preStop, "PreStop", t); !st) {
-    (void)fx_.installer.discard(t.to);
+    (void)dropStaged(t.kind, t.to);
     state_.transaction.reset();
     (void)fx_.state.save(state_);
     return failUnchanged(st.error().message());
   }
 
   if (auto st = record(t, Step::kStopping); !st) {
-    (void)fx_.installer.discard(t.to);
+    (void)dropStaged(t.kind, t.to);
     state_.transaction.reset();
     (void)fx_.state.save(state_);
     return failUnchanged(st.error().message());
@@ -318,16 +322,17 @@ Outcome UpgradeTransaction::install(Transaction t) {
 
   // The commit point: one atomic save makes the new release the installed
   // one and ends the transaction.
-  state_.previous = t.from;
-  state_.installed = t.to;
-  state_.last = LastResult{t.kind == "upgrade" ? "upgraded" : "rolled-back-on-request",
-                           isoTimeNow(), t.from.version, to, "ok"};
-  state_.transaction.reset();
-  if (auto st = fx_.state.save(state_); !st) {
-    state_.transaction = t;
+  InstanceState committed = state_;
+  committed.previous = t.from;
+  committed.installed = t.to;
+  committed.last = LastResult{t.kind == "upgrade" ? "upgraded" : "rolled-back-on-request",
+                              isoTimeNow(), t.from.version, to, "ok"};
+  committed.transaction.reset();
+  if (auto st = fx_.state.save(committed); !st) {
     return rollBack(t, st.error().withContext("Failed to commit").message(),
                     false);
   }
+  state_ = committed;
   fx_.log.event(Event::kCommitted, "commit",
                 (t.kind == "upgrade" ? "upgraded from " : "rolled back from ") +
                     (t.from.version.empty() ? std::string("an unknown version")
@@ -360,6 +365,7 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
   fx_.log.event(Event::kFailed, t.step == Step::kRollingBack ? "recover" : stepName(t.step),
                 "upgrade to " + t.to.version + " failed: " + cause, cause);
   t.failure = cause;
+  t.blameNew = t.blameNew || blameNew;
   if (auto st = record(t, Step::kRollingBack); !st) {
     fx_.log.log(Severity::kError, st.error().message() + ", rolling back anyway");
   }
@@ -381,7 +387,7 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
             t.to.version};
   }
 
-  if (blameNew && t.kind == "upgrade" && !state_.isQuarantined(t.to.version)) {
+  if (t.blameNew && t.kind == "upgrade" && !state_.isQuarantined(t.to.version)) {
     state_.quarantined.push_back({t.to.version, isoTimeNow(), cause});
   }
   std::string message = what + t.to.version + " failed (" + cause +
@@ -395,7 +401,7 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
   if (auto st = fx_.state.save(state_); !st) {
     fx_.log.log(Severity::kError, st.error().message());
   }
-  if (auto st = fx_.installer.discard(t.to); !st) {
+  if (auto st = dropStaged(t.kind, t.to); !st) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
   }
   fx_.log.event(Event::kRolledBack, "rollback", message, "ok");
@@ -408,13 +414,16 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
 // Each step is idempotent, so a rollback killed half-way is simply run
 // again by the next recover().
 Status UpgradeTransaction::restoreOld(const Transaction& t) {
+  // Nothing is stopped for a rollback that cannot put the old release back:
+  // a stuck transaction must not take the service down on every run.
+  if (auto st = fx_.installer.canRevert(t.from); !st) return st;
   // Stopped first even if it "failed": a unit waiting to auto-restart would
   // otherwise come back on whatever the path holds.
   if (auto st = stopUnits(); !st) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", continuing");
   }
   faultPoint("rollback-stopped");
-  if (auto st = fx_.installer.revert(t.from); !st) return st;
+  if (auto st = fx_.installer.revert(t.from, t.kind != "upgrade"); !st) return st;
   faultPoint("rollback-reverted");
   if (t.migrated) {
     if (auto st = runHooks(plan_.hooks.restore, "Restore", t); !st) return st;
@@ -434,7 +443,7 @@ Outcome UpgradeTransaction::recover() {
   if (t.step == Step::kStaged) {
     // Nothing was stopped: drop the staged release and carry on.
     fx_.log.log(Severity::kInfo, "removing the release a previous run staged");
-    if (auto st = fx_.installer.discard(t.to); !st) {
+    if (auto st = dropStaged(t.kind, t.to); !st) {
       return failUnchanged(st.error().message());
     }
     state_.transaction.reset();
@@ -445,7 +454,8 @@ Outcome UpgradeTransaction::recover() {
   }
   // The service may be stopped, half-swapped or unchecked: put the old
   // release back and make sure it serves. A killed run is not the new
-  // release's fault, so it is not quarantined.
+  // release's fault, so it is not quarantined, unless the run was already
+  // rolling back because of it (t.blameNew, kept in the state file).
   std::string cause = t.failure.empty()
                           ? std::string("a previous run was interrupted at step '") +
                                 stepName(t.step) + "'"
@@ -454,6 +464,23 @@ Outcome UpgradeTransaction::recover() {
   if (out.code != OutcomeCode::kRolledBack) return out;
   fx_.log.log(Severity::kInfo, "recovered: " + out.message);
   return {OutcomeCode::kDone, out.message, {}, {}};
+}
+
+void UpgradeTransaction::removeLeftovers() {
+  if (auto st = fx_.installer.discard({}); !st) {
+    fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
+  }
+}
+
+// Removes what staging t.to left behind, but never a release that is a
+// rollback point: a rollback on request "stages" the previous release
+// itself, and an upgrade to the version of the previous release (allowed
+// downgrade) reuses its place.
+Status UpgradeTransaction::dropStaged(const std::string& kind,
+                                       const ReleaseRef& to) {
+  bool isRollbackPoint =
+      kind != "upgrade" || (state_.previous && state_.previous->id == to.id);
+  return fx_.installer.discard(isRollbackPoint ? ReleaseRef{to.version, ""} : to);
 }
 
 Status UpgradeTransaction::record(Transaction& t, Step step) {

@@ -83,6 +83,8 @@ class UpgradeTransaction {
   Outcome rollBack(Transaction t, const std::string& cause, bool blameNew);
   Status restoreOld(const Transaction& t);
   Status record(Transaction& t, Step step);
+  void removeLeftovers();
+  Status dropStaged(const std::string& kind, const ReleaseRef& to);
   Status stopUnits();
   Status startUnits();
   Status runHooks(const std::vector<std::string>& hooks, const char* what,

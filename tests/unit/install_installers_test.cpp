@@ -103,9 +103,9 @@ TEST_F(ABinaryInstaller, RevertsToTheOldOneAndRepeatsHarmlessly) {
   auto staged = installer_->stage(download(dir_.path(), "version two"), release("2"));
   ASSERT_TRUE(staged);
   ASSERT_TRUE(installer_->swap(from, *staged));
-  ASSERT_TRUE(installer_->revert(from));
+  ASSERT_TRUE(installer_->revert(from, false));
   EXPECT_EQ(read(dir_ / "app"), "version one");
-  ASSERT_TRUE(installer_->revert(from));
+  ASSERT_TRUE(installer_->revert(from, false));
   EXPECT_EQ(read(dir_ / "app"), "version one");
   EXPECT_THAT(entries(dir_.path()), ::testing::ElementsAre("app", "app.old"));
 }
@@ -123,7 +123,7 @@ TEST_F(ABinaryInstaller, RefusesToOverwriteAFileItDoesNotKnow) {
 
 TEST_F(ABinaryInstaller, SaysSoWhenTheReleaseToRestoreIsGone) {
   ReleaseRef from{"1", digest("something else")};
-  auto st = installer_->revert(from);
+  auto st = installer_->revert(from, false);
   ASSERT_FALSE(st);
   EXPECT_THAT(st.error().message(), HasSubstr("cannot restore 1"));
   EXPECT_EQ(read(dir_ / "app"), "version one");
@@ -150,6 +150,32 @@ TEST_F(ABinaryInstaller, StagesACopyOfTheRollbackPointForARollbackOnRequest) {
   ASSERT_TRUE(installer_->swap(*two, *back));
   EXPECT_EQ(read(dir_ / "app"), "version one");
   EXPECT_EQ(read(dir_ / "app.old"), "version two");
+}
+
+TEST_F(ABinaryInstaller, AFailedRollbackOnRequestKeepsTheReleaseItWasGoingBackTo) {
+  ReleaseRef one{"1", *installer_->currentId()};
+  auto two = installer_->stage(download(dir_.path(), "version two"), release("2"));
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(installer_->swap(one, *two));
+  auto back = installer_->stagePrevious(one);
+  ASSERT_TRUE(back);
+  ASSERT_TRUE(installer_->swap(*two, *back));
+  // Version 1 turned out unhealthy: 2 comes back, 1 stays the rollback point.
+  ASSERT_TRUE(installer_->canRevert(*two));
+  ASSERT_TRUE(installer_->revert(*two, true));
+  EXPECT_EQ(read(dir_ / "app"), "version two");
+  EXPECT_EQ(read(dir_ / "app.old"), "version one");
+  EXPECT_THAT(entries(dir_.path()), ::testing::ElementsAre("app", "app.old"));
+}
+
+TEST_F(ABinaryInstaller, NeverKeepsAFailedUpgradeWhereAnOperatorWouldRestoreFrom) {
+  ReleaseRef one{"1", *installer_->currentId()};
+  auto two = installer_->stage(download(dir_.path(), "version two"), release("2"));
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(installer_->swap(one, *two));
+  ASSERT_TRUE(installer_->revert(one, false));
+  EXPECT_EQ(read(dir_ / "app"), "version one");
+  EXPECT_EQ(read(dir_ / "app.old"), "version one");
 }
 
 class ASymlinkInstaller : public ::testing::Test {
@@ -184,7 +210,7 @@ TEST_F(ASymlinkInstaller, StagesADirectoryAndFlipsTheLink) {
   EXPECT_EQ(read(dir_ / "current/app-1"), "version one");  // untouched yet
   ASSERT_TRUE(installer_->swap(one, *two));
   EXPECT_EQ(read(dir_ / "current/app-2"), "version 2");
-  ASSERT_TRUE(installer_->revert(one));
+  ASSERT_TRUE(installer_->revert(one, false));
   EXPECT_EQ(read(dir_ / "current/app-1"), "version one");
   EXPECT_THAT(entries(dir_.path()), ::testing::ElementsAre("current", "releases"));
 }

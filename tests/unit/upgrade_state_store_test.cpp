@@ -18,6 +18,18 @@ TEST(FileStateStore, LoadsAnEmptyStateWhenNothingWasSaved) {
   EXPECT_FALSE(state->transaction);
 }
 
+TEST(FileStateStore, SavesMessagesThatAreNotUtf8) {
+  // A hook's output is any bytes; it reaches the state through messages.
+  TempDir dir;
+  auto store = makeFileStateStore(dir / "demo");
+  InstanceState s;
+  s.last = LastResult{"rolled-back", "T", "2", "3", "Migrate= said \xff\xfe"};
+  ASSERT_TRUE(store->save(s));
+  auto back = store->load();
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->last->message.rfind("Migrate= said ", 0), 0u);
+}
+
 TEST(FileStateStore, RoundTripsEveryField) {
   TempDir dir;
   auto store = makeFileStateStore(dir / "demo");
@@ -32,6 +44,7 @@ TEST(FileStateStore, RoundTripsEveryField) {
   t.to = {"3", "fff"};
   t.stagedPath = "/usr/bin/.x.upgrader-staged";
   t.migrated = true;
+  t.blameNew = true;
   t.failure = "boom";
   s.transaction = t;
   ASSERT_TRUE(store->save(s));
@@ -48,6 +61,7 @@ TEST(FileStateStore, RoundTripsEveryField) {
   ASSERT_TRUE(back->transaction);
   EXPECT_EQ(back->transaction->step, Step::kMigrating);
   EXPECT_TRUE(back->transaction->migrated);
+  EXPECT_TRUE(back->transaction->blameNew);
   EXPECT_EQ(back->transaction->to, (ReleaseRef{"3", "fff"}));
   EXPECT_EQ(back->transaction->failure, "boom");
 }

@@ -143,7 +143,7 @@ TEST_F(AnUpgrade, LeavesTheServiceAloneOnAChecksumMismatch) {
   Outcome out = apply();
   expectUntouched(out);
   EXPECT_THAT(out.message, HasSubstr("checksum mismatch for 'https://releases.example/demo-2'"));
-  EXPECT_TRUE(installer_.calls.empty());
+  EXPECT_THAT(installer_.calls, ElementsAre("clean leftovers"));  // never staged
 }
 
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenStagingFails) {
@@ -157,7 +157,7 @@ TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreflightFails) {
   Outcome out = apply();
   expectUntouched(out);
   EXPECT_EQ(commands_.ran.front(), "/staged/2 --version");
-  EXPECT_THAT(installer_.calls, ElementsAre("stage 2", "discard 2"));
+  EXPECT_THAT(installer_.calls, ElementsAre("clean leftovers", "stage 2", "discard 2"));
 }
 
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreStopFails) {
@@ -337,6 +337,58 @@ TEST_F(AnUpgrade, RollbackOnRequestMigratesNothing) {
   plan_.hooks.postRollback = {"post-rollback"};
   ASSERT_EQ(rollback().code, OutcomeCode::kDone);
   EXPECT_THAT(commands_.ran, ElementsAre("post-rollback"));
+}
+
+TEST_F(AnUpgrade, AFailedRollbackOnRequestKeepsTheReleaseItWasGoingBackTo) {
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  health_.script = {"1 is sick", ""};
+  health_.calls = 0;
+  Outcome out = rollback();
+  EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
+  EXPECT_EQ(installer_.current, "id-2");
+  EXPECT_EQ(installer_.old, "id-1");  // still there for the next attempt
+  EXPECT_THAT(installer_.calls, ::testing::Contains("revert 2 keeping the other"));
+  EXPECT_THAT(installer_.calls, ::testing::Contains("discard 1 (kept)"));
+  EXPECT_FALSE(store_.state.isQuarantined("1"));
+}
+
+TEST_F(AnUpgrade, QuarantinesAFailedVersionEvenWhenALaterRunFinishesTheRollback) {
+  health_.script = {"2 is sick", "1 is sick too", ""};
+  ASSERT_EQ(apply().code, OutcomeCode::kRollbackFailed);
+  EXPECT_FALSE(store_.state.isQuarantined("2"));
+  EXPECT_TRUE(store_.state.transaction->blameNew);
+  // The next run finishes the rollback, and does not try 2 again.
+  EXPECT_EQ(apply().code, OutcomeCode::kNothingToDo);
+  EXPECT_TRUE(store_.state.isQuarantined("2"));
+  EXPECT_EQ(installer_.current, "id-1");
+}
+
+TEST_F(AnUpgrade, StopsNothingForARollbackThatCannotRestore) {
+  installer_.fail = {"revert"};
+  Transaction t;
+  t.step = Step::kRollingBack;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  store_.state.transaction = t;
+  EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
+  EXPECT_TRUE(units_.jobs().empty());
+}
+
+TEST_F(AnUpgrade, AFailedCommitLeavesTheOldReleaseRecorded) {
+  store_.failSaveNumber = 6;  // staged, stopping, swapping, starting, checking, commit
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
+  EXPECT_THAT(out.message, HasSubstr("Failed to commit"));
+  EXPECT_EQ(store_.state.installed, (ReleaseRef{"1", "id-1"}));
+  EXPECT_EQ(installer_.current, "id-1");
+}
+
+TEST_F(AnUpgrade, NeverDiscardsAPreviousReleaseItUpgradesBackTo) {
+  store_.state.installed = ReleaseRef{"3", "id-1"};
+  store_.state.previous = ReleaseRef{"2", "id-2"};
+  health_.script = {"sick", ""};
+  EXPECT_EQ(apply({false, true}).code, OutcomeCode::kRolledBack);
+  EXPECT_THAT(installer_.calls, ::testing::Contains("discard 2 (kept)"));
 }
 
 TEST_F(AnUpgrade, RollbackOnRequestNeedsAPreviousRelease) {

@@ -77,16 +77,25 @@ class FakeInstaller : public Installer {
     staged.clear();
     return okStatus();
   }
-  Status revert(const ReleaseRef& from) override {
-    calls.push_back("revert " + from.version);
+  Status canRevert(const ReleaseRef& from) const override {
     if (fail.count("revert")) return Error("revert failed");
+    if (current != from.id && old != from.id) return Error("cannot restore " + from.version);
+    return okStatus();
+  }
+  Status revert(const ReleaseRef& from, bool keepLeft) override {
+    calls.push_back("revert " + from.version + (keepLeft ? " keeping the other" : ""));
+    if (auto st = canRevert(from); !st) return st;
     if (current == from.id) return okStatus();
-    if (old != from.id) return Error("cannot restore " + from.version);
-    current = old;
+    std::swap(current, old);
+    if (!keepLeft) old = current;
     return okStatus();
   }
   Status discard(const ReleaseRef& to) override {
-    calls.push_back("discard " + to.version);
+    if (to.version.empty()) {
+      calls.push_back("clean leftovers");
+    } else {
+      calls.push_back("discard " + to.version + (to.id.empty() ? " (kept)" : ""));
+    }
     staged.clear();
     return okStatus();
   }
