@@ -2,6 +2,7 @@
 // interfaces the transaction acts through.
 #include "cli/cli.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <boost/filesystem.hpp>
@@ -236,6 +237,9 @@ int runList(const Options& o) {
 }  // namespace
 
 int runCli(int argc, char** argv) {
+  // A reader that went away (`upgrader status | head`) must not kill a
+  // transaction half-way: writes fail with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   auto options = parseOptions(argc, argv);
   if (!options) return usageError(options.error().message());
   const Options& o = *options;

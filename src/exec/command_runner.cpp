@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -36,6 +38,45 @@ constexpr auto kKillGrace = std::chrono::seconds(2);
 constexpr auto kExitPollTick = std::chrono::milliseconds(20);
 
 std::string errnoText(int err) { return std::strerror(err); }
+
+// The process group of the command running now (0: none). If upgrader is
+// interrupted (Ctrl-C, a lost ssh session, kill), that group dies with it:
+// a Migrate= must not go on writing while the next run, which then holds
+// the lock, restores the data under it.
+std::atomic<pid_t> runningGroup{0};
+
+extern "C" void killRunningGroupAndDie(int sig) {
+  pid_t group = runningGroup.load();
+  if (group > 0) ::kill(-group, SIGKILL);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void killCommandsWhenInterrupted() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction old {};
+      // A signal someone chose to ignore (nohup) stays ignored.
+      if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) {
+        continue;
+      }
+      struct sigaction action {};
+      action.sa_handler = killRunningGroupAndDie;
+      sigemptyset(&action.sa_mask);
+      ::sigaction(sig, &action, nullptr);
+    }
+  });
+}
+
+// Publishes the running command's group for the signal handler.
+class GroupRegistration {
+ public:
+  explicit GroupRegistration(pid_t group) { runningGroup.store(group); }
+  ~GroupRegistration() { runningGroup.store(0); }
+  GroupRegistration(const GroupRegistration&) = delete;
+  GroupRegistration& operator=(const GroupRegistration&) = delete;
+};
 
 class Fd {
  public:
@@ -310,6 +351,7 @@ class ProcessRunner final : public CommandRunner {
     // Also in the parent, so the group exists before kill(-pid) could be
     // needed, whichever process runs first.
     ::setpgid(pid, pid);
+    GroupRegistration registered(pid);
     writeEnd.reset();
     devNull.reset();
     ::fcntl(readEnd.get(), F_SETFL, O_NONBLOCK);
@@ -351,6 +393,7 @@ class ProcessRunner final : public CommandRunner {
 }  // namespace
 
 std::unique_ptr<CommandRunner> makeProcessRunner() {
+  killCommandsWhenInterrupted();
   return std::make_unique<ProcessRunner>();
 }
 

@@ -29,7 +29,9 @@ class CommandRunner {
                      Duration timeout) = 0;
 };
 
-/// The real runner (fork/exec, poll on a pipe for output).
+/// The real runner (fork/exec, poll on a pipe for output). Installs
+/// handlers for SIGINT, SIGTERM and SIGHUP that kill the running command's
+/// process group before the process dies of the signal as it would have.
 std::unique_ptr<CommandRunner> makeProcessRunner();
 
 }  // namespace upgrader

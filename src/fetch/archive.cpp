@@ -384,10 +384,10 @@ class TreeWriter {
       UniqueFd fd(::openat(rootFd_, it->first.c_str(),
                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (fd.get() < 0) return systemError("open directory", path, errno);
-      if (::fsync(fd.get()) < 0) return systemError("fsync", path, errno);
       if (::fchmod(fd.get(), it->second) < 0) {
         return systemError("set the mode of", path, errno);
       }
+      if (::fsync(fd.get()) < 0) return systemError("fsync", path, errno);
     }
     if (::fsync(rootFd_) < 0) return systemError("fsync", destDir_, errno);
     return okStatus();

@@ -374,16 +374,8 @@ Status perform(const std::string& url, const FetchOptions& options, Sink& sink,
 // Keeps the temp name readable (it shows which download it was) but free of
 // anything the file system or a glob could misread.
 std::string partialBaseName(const std::string& url) {
-  std::string base = fileNameOfUrl(url);
-  for (char& c : base) {
-    if (!isAlnum(c) && c != '.' && c != '_' && c != '-' && c != '+' &&
-        c != '~') {
-      c = '_';
-    }
-  }
-  if (base.empty()) base = "download";
-  if (base.size() > 200) base.resize(200);  // NAME_MAX is 255
-  return base;
+  std::string base = partialDownloadBaseName(fileNameOfUrl(url));
+  return base.empty() ? "download" : base;
 }
 
 class CurlFetcher : public Fetcher {
@@ -465,6 +457,18 @@ std::unique_ptr<Fetcher> makeCurlFetcher() {
   // state is not thread-safe to set up in older versions).
   static const CURLcode initResult = curl_global_init(CURL_GLOBAL_DEFAULT);
   return std::make_unique<CurlFetcher>(initResult);
+}
+
+std::string partialDownloadBaseName(std::string_view fileName) {
+  std::string base(fileName);
+  for (char& c : base) {
+    if (!isAlnum(c) && c != '.' && c != '_' && c != '-' && c != '+' &&
+        c != '~') {
+      c = '_';
+    }
+  }
+  if (base.size() > 200) base.resize(200);  // NAME_MAX is 255
+  return base;
 }
 
 bool isPartialDownloadName(std::string_view fileName) {

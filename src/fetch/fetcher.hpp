@@ -83,6 +83,10 @@ std::unique_ptr<Fetcher> makeCurlFetcher();
 /// directory when no upgrade runs is left from a crash and may be removed.
 bool isPartialDownloadName(std::string_view fileName);
 
+/// `fileName` as it appears in a partial download's name: characters other
+/// than [A-Za-z0-9._+~-] replaced by '_', at most 200 of them.
+std::string partialDownloadBaseName(std::string_view fileName);
+
 /// The last path component of `url`, without query or fragment ("" if the
 /// URL ends in '/').
 std::string fileNameOfUrl(std::string_view url);

@@ -33,6 +33,14 @@ Status removeStalePartialDownloads(const std::string& dir,
   // ".NAME.XXXXXX.partial" -> "NAME"
   constexpr std::string_view kSuffix = ".partial";
   constexpr std::size_t kRandom = 6;
+  // The fetcher names a download after the release's file name with unusual
+  // characters replaced; the pattern is matched in that form ("@v" stands
+  // for a version, whose characters are kept as they are).
+  std::string safePattern = source.pattern;
+  if (auto at = source.pattern.find("@v"); at != std::string::npos) {
+    safePattern = partialDownloadBaseName(source.pattern.substr(0, at)) + "@v" +
+                  partialDownloadBaseName(source.pattern.substr(at + 2));
+  }
   boost::system::error_code ec;
   for (boost::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
        it.increment(ec)) {
@@ -40,8 +48,8 @@ Status removeStalePartialDownloads(const std::string& dir,
     if (!isPartialDownloadName(name)) continue;
     std::string release =
         name.substr(1, name.size() - 1 - kSuffix.size() - kRandom - 1);
-    bool ours = release == fileNameOfUrl(source.url) ||
-                matchVersionPattern(source.pattern, release).has_value();
+    bool ours = release == partialDownloadBaseName(fileNameOfUrl(source.url)) ||
+                matchVersionPattern(safePattern, release).has_value();
     if (!ours) continue;
     if (auto st = removeIfExists(it->path().string()); !st) return st;
   }

@@ -147,7 +147,11 @@ class FileStateStore final : public StateStore {
     if (::mkdir(parent.c_str(), 0700) < 0 && errno != EEXIST) {
       return systemError("create directory", parent, errno);
     }
-    if (::mkdir(dir_.c_str(), 0700) < 0 && errno != EEXIST) {
+    if (::mkdir(dir_.c_str(), 0700) == 0) {
+      // A new directory must itself be durable, or a power loss could
+      // take the first state file with it.
+      if (auto st = fsyncDirectory(parent); !st) return st;
+    } else if (errno != EEXIST) {
       return systemError("create directory", dir_, errno);
     }
     return writeFileAtomically(path_, stateToJson(state), 0600);

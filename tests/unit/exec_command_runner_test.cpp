@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -153,6 +154,32 @@ TEST(ACommandRunner, KillsTheWholeProcessGroupOnTimeout) {
   EXPECT_LT(elapsed, 2500ms);
   pid_t grandchild = readPid(dir / "pid");
   ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(becomesGone(grandchild)) << "sleep " << grandchild << " lives";
+}
+
+TEST(ACommandRunner, TakesTheRunningCommandAlongWhenUpgraderIsKilled) {
+  TempDir dir;
+  std::string pidFile = dir / "pid";
+  pid_t upgrader = ::fork();
+  ASSERT_GE(upgrader, 0);
+  if (upgrader == 0) {  // stands in for an upgrader running a Migrate= hook
+    auto runner = makeProcessRunner();
+    (void)runner->run("sleep 30 & echo $! > " + pidFile + "; wait", {}, 60s);
+    ::_exit(0);
+  }
+  pid_t grandchild = 0;
+  for (int i = 0; i < 500 && grandchild == 0; ++i) {
+    grandchild = readPid(pidFile);
+    if (grandchild == 0) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GT(grandchild, 0);
+  ::kill(upgrader, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(upgrader, &status, 0), upgrader);
+  // It died of the signal, as it would have without the handler...
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  // ...and took the hook's whole process group with it.
   EXPECT_TRUE(becomesGone(grandchild)) << "sleep " << grandchild << " lives";
 }
 

@@ -140,6 +140,15 @@ TEST_F(ABinaryInstaller, DiscardRemovesWhatACrashLeft) {
               ::testing::ElementsAre(".other-1.zyxwvu.partial", "app"));
 }
 
+TEST_F(ABinaryInstaller, RecognisesDownloadsOfAFileNameWithUnusualCharacters) {
+  plan_.source.url = "https://example.invalid/app=@v";
+  plan_.source.pattern = "app=@v";
+  installer_ = makeInstaller(plan_);
+  write(dir_ / ".app_3.zyxwvu.partial", "half a download");  // as the fetcher names it
+  ASSERT_TRUE(installer_->discard({}));
+  EXPECT_THAT(entries(dir_.path()), ::testing::ElementsAre("app"));
+}
+
 TEST_F(ABinaryInstaller, StagesACopyOfTheRollbackPointForARollbackOnRequest) {
   ReleaseRef one{"1", *installer_->currentId()};
   auto two = installer_->stage(download(dir_.path(), "version two"), release("2"));
