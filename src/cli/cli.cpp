@@ -103,17 +103,11 @@ int runTransaction(const Options& o, bool rollback) {
     log->log(Severity::kError, lock.error().message());
     return report(o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
   }
-  std::unique_ptr<ServiceManager> units;
-  if (o.dryRun) {
-    units = makeRefusingServiceManager();
-  } else {
-    auto connected = connectSystemd();
-    if (!connected) {
-      log->log(Severity::kError, connected.error().message());
-      return report(o, {OutcomeCode::kFailedUnchanged, connected.error().message(), {}, {}});
-    }
-    units = std::move(*connected);
-  }
+  // The bus only when a unit is touched: the usual timer run finds nothing
+  // to do. If systemd cannot be reached, the first stop fails, which
+  // changes nothing.
+  std::unique_ptr<ServiceManager> units =
+      o.dryRun ? makeRefusingServiceManager() : makeLazyServiceManager();
   auto fetcher = makeCurlFetcher();
   auto installer = makeInstaller(plan);
   auto commands = makeProcessRunner();

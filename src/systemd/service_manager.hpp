@@ -62,6 +62,10 @@ class ServiceManager {
 /// Connects to the system bus. Error if there is no bus or systemd on it.
 Result<std::unique_ptr<ServiceManager>> connectSystemd();
 
+/// connectSystemd() on the first request; every request fails with the
+/// connection's error if that failed.
+std::unique_ptr<ServiceManager> makeLazyServiceManager();
+
 /// A manager that refuses every request: for commands that must never touch
 /// a unit (check, --dry-run), so a mistake fails loudly instead of acting.
 std::unique_ptr<ServiceManager> makeRefusingServiceManager();

@@ -249,6 +249,15 @@ Outcome UpgradeTransaction::check() {
 // the first stop on, any failure ends in rollBack().
 Outcome UpgradeTransaction::install(Transaction t) {
   const std::string to = t.to.version;
+  // systemd must be reachable and know every unit before one is stopped: a
+  // typo in Unit= or a missing bus fails here, with nothing changed, not
+  // half-way through a stop sequence.
+  for (const auto& unit : plan_.target.units) {
+    if (auto status = fx_.units.unitStatus(unit); !status) {
+      (void)dropStaged(t.kind, t.to);
+      return failUnchanged(status.error().message());
+    }
+  }
   // Recorded before anything is stopped: if we die from here on, the next
   // run knows a staged release may be lying around.
   if (auto st = record(t, Step::kStaged); !st) {

@@ -168,6 +168,13 @@ TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreStopFails) {
   EXPECT_THAT(out.message, HasSubstr("PreStop= hook failed"));
 }
 
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenAUnitIsUnknown) {
+  plan_.target.units.push_back(UnitName("typo.service"));
+  Outcome out = apply();
+  expectUntouched(out);
+  EXPECT_THAT(out.message, HasSubstr("unit 'typo.service' not found"));
+}
+
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenTheStateCannotBeRecorded) {
   store_.failSaveNumber = 1;
   Outcome out = apply();

@@ -39,4 +39,13 @@ assert_eq "bad config: exit status" 2 "$(upgrade_status demo)"
 assert_true "bad config error names file and line" \
   journal -b -o cat -u upgrade@demo.service --grep "/etc/upgrader/demo.conf:[0-9]+: \\[Health\\] Bogus=: unknown key"
 assert_eq "bad config: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
+
+# 5. A unit systemd does not know: refused before anything is stopped.
+sed -i '/^Bogus=1$/d; s/^Unit=demo.service$/Unit=demo.service\nUnit=typo.service/' /etc/upgrader/demo.conf
+cp "$FIXTURES/test_service_v2" "$RELEASES/test_service-2"
+assert_eq "unknown unit: failed before any change" 1 "$(upgrade_status demo)"
+assert_true "the error names the unit" \
+  journal -b -o cat -u upgrade@demo.service --grep "unit 'typo.service' not found"
+assert_eq "unknown unit: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
+assert_eq "unknown unit: no temp files" "" "$(ls -A "$DEMO_DIR" | grep -v -x demo || true)"
 finish
