@@ -6,6 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <system_error>
 #include <cerrno>
 #include <optional>
 #include <thread>
@@ -31,6 +37,8 @@ constexpr std::size_t kRandomChars = 6;  // mkostemps' XXXXXX
 constexpr long kMaxRedirects = 5;
 constexpr long kLowSpeedBytesPerSecond = 1024;
 constexpr long kBufferSize = 128 * 1024;
+// How much is written before its writeback is started (sync_file_range).
+constexpr std::uint64_t kWritebackChunk = 8 * 1024 * 1024;
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
 
@@ -67,6 +75,117 @@ class Sink {
   virtual bool resumable() const = 0;
 };
 
+// SHA-256 on a second thread. The receiving thread only copies each chunk
+// into a small pool of buffers; hashing (about as costly as receiving and
+// writing together on loopback) then runs beside the network and the disk
+// instead of after every chunk. A bounded pool keeps memory flat whatever
+// the release's size. Without a thread it hashes inline.
+class BackgroundHasher {
+ public:
+  BackgroundHasher() {
+    for (auto& b : buffers_) free_.push_back(&b);
+    try {
+      thread_ = std::thread([this] { run(); });
+    } catch (const std::system_error&) {
+      inline_ = true;
+    }
+  }
+  ~BackgroundHasher() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  BackgroundHasher(const BackgroundHasher&) = delete;
+  BackgroundHasher& operator=(const BackgroundHasher&) = delete;
+
+  void update(const char* data, std::size_t n) {
+    if (inline_) return hash_.update(data, n);
+    while (n > 0) {
+      if (filling_ == nullptr) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !free_.empty(); });
+        filling_ = free_.back();
+        free_.pop_back();
+        filling_->size = 0;
+      }
+      std::size_t take = std::min(n, kChunk - filling_->size);
+      std::memcpy(filling_->data.data() + filling_->size, data, take);
+      filling_->size += take;
+      data += take;
+      n -= take;
+      if (filling_->size == kChunk) submit();
+    }
+  }
+
+  /// The digest of everything passed to update() since the last finish()
+  /// or reset().
+  Sha256Digest finish() {
+    drain();
+    return hash_.finish();
+  }
+
+  void reset() {
+    drain();
+    hash_.reset();
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 128 * 1024;
+  struct Buffer {
+    std::array<char, kChunk> data;
+    std::size_t size = 0;
+  };
+
+  void submit() {
+    {
+      std::lock_guard lock(mutex_);
+      ready_.push_back(filling_);
+    }
+    filling_ = nullptr;
+    changed_.notify_all();
+  }
+
+  // Waits until the worker has hashed everything submitted.
+  void drain() {
+    if (inline_) return;
+    if (filling_ != nullptr) submit();
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return ready_.empty() && !busy_; });
+  }
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [&] { return stop_ || !ready_.empty(); });
+      if (ready_.empty()) return;  // stop_
+      Buffer* b = ready_.front();
+      ready_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      hash_.update(b->data.data(), b->size);
+      lock.lock();
+      busy_ = false;
+      free_.push_back(b);
+      changed_.notify_all();
+    }
+  }
+
+  std::array<Buffer, 4> buffers_;
+  Buffer* filling_ = nullptr;  ///< owned by the caller's thread
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Buffer*> free_;
+  std::deque<Buffer*> ready_;
+  bool busy_ = false;
+  bool stop_ = false;
+  bool inline_ = false;
+  Sha256 hash_;  ///< touched by the worker only, except when drained
+  std::thread thread_;
+};
+
 // A temp file and the hash of exactly the bytes in it: every append goes to
 // both, every clear() resets both, so the digest never needs a second read.
 class FileSink : public Sink {
@@ -87,6 +206,16 @@ class FileSink : public Sink {
     }
     hash_.update(data, n);
     size_ += n;
+    // Start writing back what has arrived, without waiting for it: the
+    // disk works while the network and the hash do, so the final fsync
+    // finds little left to flush (and dirty memory stays bounded). Only a
+    // hint; the fsync before the rename is what makes the file durable.
+    if (size_ - flushed_ >= kWritebackChunk) {
+      (void)::sync_file_range(fd_, static_cast<off_t>(flushed_),
+                              static_cast<off_t>(size_ - flushed_),
+                              SYNC_FILE_RANGE_WRITE);
+      flushed_ = size_;
+    }
     return okStatus();
   }
 
@@ -95,6 +224,7 @@ class FileSink : public Sink {
     if (::lseek(fd_, 0, SEEK_SET) < 0) return systemError("seek", path_, errno);
     hash_.reset();
     size_ = 0;
+    flushed_ = 0;
     return okStatus();
   }
 
@@ -105,8 +235,9 @@ class FileSink : public Sink {
  private:
   int fd_;
   std::string path_;
-  Sha256 hash_;
+  BackgroundHasher hash_;
   std::uint64_t size_ = 0;
+  std::uint64_t flushed_ = 0;  ///< bytes handed to writeback so far
 };
 
 // A small resource in memory; always refetched whole, it is not worth a
