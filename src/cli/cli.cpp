@@ -90,17 +90,15 @@ Result<Loaded> loadInstance(const Options& o) {
   return Loaded{*name, std::move(*plan)};
 }
 
-int runTransaction(const Options& o, bool rollback) {
+int runTransaction(const Options& o, bool rollback, EventLog& log) {
   auto loaded = loadInstance(o);
   if (!loaded) return usageError(loaded.error().message());
   const Plan& plan = loaded->plan;
-  auto log = makeEventLog(o.verbose);
-  log->setContext({loaded->name.str(), "", ""});
 
   // One run per instance; a second one says so at once instead of waiting.
   auto lock = InstanceLock::acquire(o.runDir, loaded->name.str());
   if (!lock) {
-    log->log(Severity::kError, lock.error().message());
+    log.log(Severity::kError, lock.error().message());
     return report(o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
   }
   // The bus only when a unit is touched: the usual timer run finds nothing
@@ -111,13 +109,13 @@ int runTransaction(const Options& o, bool rollback) {
   auto fetcher = makeCurlFetcher();
   auto installer = makeInstaller(plan);
   auto commands = makeProcessRunner();
-  auto health = makeHealthChecker(*units, *commands, *log);
+  auto health = makeHealthChecker(*units, *commands, log);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      plan, Effects{*units, *fetcher, *installer, *health, *commands, *state, *log});
+      plan, Effects{*units, *fetcher, *installer, *health, *commands, *state, log});
   Outcome out = rollback ? transaction.rollback()
                          : transaction.apply({o.dryRun, o.allowDowngrade});
-  if (out.code == OutcomeCode::kNothingToDo) log->log(Severity::kInfo, out.message);
+  if (out.code == OutcomeCode::kNothingToDo) log.log(Severity::kInfo, out.message);
   // Under systemd the journal already has the message.
   if (!o.json && runningUnderSystemd()) return exitCodeOf(out.code);
   return report(o, out);
@@ -247,11 +245,16 @@ int runCli(int argc, char** argv) {
     case Command::kApply:
     case Command::kRollback: break;
   }
-  int code = runTransaction(o, o.command == Command::kRollback);
+  auto log = makeEventLog(o.verbose);
+  // The name as given: journal lines of a run refused for a bad name or
+  // file still say which instance they are about.
+  log->setContext({o.instance, "", ""});
+  int code = runTransaction(o, o.command == Command::kRollback, *log);
   if (runningUnderSystemd()) {
-    // systemd keeps no trace of an exit status it counts as success (5); this
-    // line does, for operators and scripts reading the journal.
-    std::fprintf(stderr, "exit status %d\n", code);
+    // systemd keeps no trace of an exit status it counts as success (5);
+    // this line does. Sent with UPGRADER_INSTANCE, so it is found even when
+    // journald no longer knows which unit the exited process belonged to.
+    log->log(Severity::kInfo, "exit status " + std::to_string(code));
   }
   return code;
 }

@@ -182,9 +182,11 @@ upgrade_status() {
   last_exit_status "$1"
 }
 
-# The exit status of the last run of upgrade@NAME.
+# The exit status of the last run of upgrade@NAME. Matched by the fields
+# upgrader sends itself, not by _SYSTEMD_UNIT, which journald cannot fill in
+# for a line it reads after the process has exited.
 last_exit_status() {
-  journal -b -o cat "_SYSTEMD_UNIT=upgrade@$1.service" |
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader "UPGRADER_INSTANCE=$1" |
     sed -n 's/^exit status \([0-9]*\)$/\1/p' | tail -n 1
 }
 
