@@ -80,6 +80,12 @@ class BinaryInstaller final : public Installer {
 
   std::string previousPath(const ReleaseRef&) const override { return old_; }
 
+  Status prepareSwap(const ReleaseRef& from) override {
+    auto current = idOf(path_);
+    if (!current || *current != from.id) return okStatus();  // swap() decides
+    return hardLinkAtomically(path_, old_);
+  }
+
   Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
     auto current = idOf(path_);
     if (current && *current == to.id) {

@@ -47,6 +47,12 @@ class Installer {
   /// or the old release directory), for hooks.
   virtual std::string previousPath(const ReleaseRef& from) const = 0;
 
+  /// Does, while the service still runs, whatever part of the swap does not
+  /// change what the path holds (binary: PATH.old becomes a link to the
+  /// current release), so that the swap itself — done while the service is
+  /// down — is as short as it can be. swap() does not depend on it.
+  virtual Status prepareSwap(const ReleaseRef& from) = 0;
+
   /// Puts the staged release `to` in place, keeping `from` as the rollback
   /// point. Idempotent: a swap interrupted at any point can be run again.
   virtual Status swap(const ReleaseRef& from, const ReleaseRef& to) = 0;

@@ -116,6 +116,9 @@ class SymlinkInstaller final : public Installer {
     return from.id;
   }
 
+  // The release directory is already in place; the flip is all there is.
+  Status prepareSwap(const ReleaseRef&) override { return okStatus(); }
+
   Status swap(const ReleaseRef&, const ReleaseRef& to) override {
     if (!isDirectory(to.id)) {
       return Error("the staged release '" + to.id + "' is missing");

@@ -14,8 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kStepNames[] = {"staged",   "stopping", "swapping",
-                                      "migrating", "starting", "checking",
+constexpr const char* kStepNames[] = {"staged",    "stopping", "migrating",
+                                      "checking",
                                       "rolling-back"};
 
 json refToJson(const ReleaseRef& r) {

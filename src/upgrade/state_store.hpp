@@ -27,11 +27,13 @@ struct ReleaseRef {
 /// See docs/on-disk-states.md.
 enum class Step {
   kStaged,       ///< release verified and staged; service untouched
-  kStopping,     ///< stopping the units; the old release is still in place
-  kSwapping,     ///< units stopped; the new release may be partly in place
+  /// From the first stop until the units run again: stopped, the path
+  /// holding the old or the new release, units starting. Recovery does the
+  /// same (roll back) for all of these, so nothing more is recorded while
+  /// the service is down: every save there would be downtime.
+  kStopping,
   kMigrating,    ///< new release in place; Migrate= hooks running
-  kStarting,     ///< starting the units on the new release
-  kChecking,     ///< new release running; health checks under way
+  kChecking,     ///< new release started; health checks under way
   kRollingBack,  ///< putting the old release back
 };
 

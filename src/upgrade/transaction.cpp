@@ -5,6 +5,7 @@
 #include "upgrade/transaction.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/file_util.hpp"
 #include "fetch/release_source.hpp"
@@ -14,6 +15,13 @@
 namespace upgrader {
 
 namespace {
+
+std::uint64_t realtimeMicros() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
 
 // "@path" in Preflight= stands for the staged release.
 std::string expandPath(std::string command, const std::string& path) {
@@ -268,11 +276,15 @@ Outcome UpgradeTransaction::install(Transaction t) {
 
   // Backups and the like (PreStop=) run while the old version still serves
   // and before the point of no return: their failure changes nothing.
-  if (auto st = runHooks(plan_.hooks.preStop, "PreStop", t); !st) {
+  // Then the part of the swap that changes nothing the service runs: the
+  // less is left for the time it is down, the shorter that time.
+  Status prepared = runHooks(plan_.hooks.preStop, "PreStop", t);
+  if (prepared) prepared = fx_.installer.prepareSwap(t.from);
+  if (!prepared) {
     (void)dropStaged(t.kind, t.to);
     state_.transaction.reset();
     (void)fx_.state.save(state_);
-    return failUnchanged(st.error().message());
+    return failUnchanged(prepared.error().message());
   }
 
   if (auto st = record(t, Step::kStopping); !st) {
@@ -288,12 +300,12 @@ Outcome UpgradeTransaction::install(Transaction t) {
 
   // Swapping while stopped: the files of a running service never change
   // under it (symlink mode: no mix of old and new files in one process).
-  if (auto st = record(t, Step::kSwapping); !st) {
-    return rollBack(t, st.error().message(), false);
-  }
+  // Still recorded as 'stopping': recovery is the same, and a save here
+  // would add downtime.
   if (auto st = fx_.installer.swap(t.from, t.to); !st) {
     return rollBack(t, st.error().message(), false);
   }
+  const std::uint64_t swappedAt = realtimeMicros();
   fx_.log.event(Event::kSwapped, "swap",
                 "release " + to + " is in place at " + plan_.install.path,
                 "ok");
@@ -313,10 +325,9 @@ Outcome UpgradeTransaction::install(Transaction t) {
     faultPoint("migrated");
   }
 
-  if (auto st = record(t, Step::kStarting); !st) {
-    return rollBack(t, st.error().message(), false);
+  if (auto st = startUnitsSince(swappedAt); !st) {
+    return rollBack(t, st.error().message(), true);
   }
-  if (auto st = startUnits(); !st) return rollBack(t, st.error().message(), true);
   fx_.log.event(Event::kStartedNew, "start-new", "started " + to, "ok");
   faultPoint("started");
 
@@ -433,11 +444,12 @@ Status UpgradeTransaction::restoreOld(const Transaction& t) {
   }
   faultPoint("rollback-stopped");
   if (auto st = fx_.installer.revert(t.from, t.kind != "upgrade"); !st) return st;
+  const std::uint64_t reverted = realtimeMicros();
   faultPoint("rollback-reverted");
   if (t.migrated) {
     if (auto st = runHooks(plan_.hooks.restore, "Restore", t); !st) return st;
   }
-  if (auto st = startUnits(); !st) return st;
+  if (auto st = startUnitsSince(reverted); !st) return st;
   faultPoint("rollback-started");
   if (auto st = fx_.health.waitHealthy(plan_.health, plan_.target.units); !st) {
     return st.error().withContext("the old release is not healthy");
@@ -501,6 +513,28 @@ Status UpgradeTransaction::record(Transaction& t, Step step) {
 Status UpgradeTransaction::stopUnits() {
   for (const auto& unit : plan_.target.units) {
     if (auto st = fx_.units.stopUnit(unit, plan_.target.stopTimeout); !st) {
+      return st;
+    }
+  }
+  return okStatus();
+}
+
+// Starts the units, then makes sure none of them runs what the path held
+// before `sinceUs`: a socket-activated service is started by its socket as
+// soon as a request comes in after the stop, possibly before the swap, and
+// our start job then finds it running and does nothing. Such a unit is
+// restarted, so what runs is what the path holds now.
+Status UpgradeTransaction::startUnitsSince(std::uint64_t sinceUs) {
+  if (auto st = startUnits(); !st) return st;
+  for (const auto& unit : plan_.target.units) {
+    auto status = fx_.units.unitStatus(unit);
+    if (!status) return status.error();
+    std::uint64_t since = status->activeEnterTimestampUs;
+    if (since == 0 || since >= sinceUs) continue;
+    fx_.log.log(Severity::kInfo, "'" + unit.str() +
+                                     "' was started before the swap (by its "
+                                     "socket?); restarting it");
+    if (auto st = fx_.units.restartUnit(unit, plan_.target.startTimeout); !st) {
       return st;
     }
   }

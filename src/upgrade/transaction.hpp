@@ -87,6 +87,7 @@ class UpgradeTransaction {
   Status dropStaged(const std::string& kind, const ReleaseRef& to);
   Status stopUnits();
   Status startUnits();
+  Status startUnitsSince(std::uint64_t sinceUs);
   Status runHooks(const std::vector<std::string>& hooks, const char* what,
                   const Transaction& t);
   Status preflight(const ReleaseRef& staged);

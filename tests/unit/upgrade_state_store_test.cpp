@@ -82,8 +82,8 @@ TEST(FileStateStore, RejectsAnUnknownStep) {
 }
 
 TEST(StepNames, RoundTrip) {
-  for (Step s : {Step::kStaged, Step::kStopping, Step::kSwapping,
-                 Step::kMigrating, Step::kStarting, Step::kChecking,
+  for (Step s : {Step::kStaged, Step::kStopping,
+                 Step::kMigrating, Step::kChecking,
                  Step::kRollingBack}) {
     EXPECT_EQ(stepFromName(stepName(s)), s);
   }

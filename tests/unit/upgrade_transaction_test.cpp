@@ -78,11 +78,24 @@ TEST_F(AnUpgrade, StopsSwapsStartsChecksAndCommits) {
                                        "started-new", "healthy", "committed"));
 }
 
+TEST_F(AnUpgrade, RestartsAUnitItsSocketStartedBeforeTheSwap) {
+  // The socket started front.service on the old release while we swapped;
+  // our start job then finds it active and does nothing.
+  UnitStatus early = activeStatus();
+  early.activeEnterTimestampUs = 1;  // long before the swap
+  units_.setStatusAfterStart(UnitName("front.service"), early);
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  EXPECT_THAT(units_.jobs(), ElementsAre("stop front.service", "stop db.service",
+                                         "start db.service", "start front.service",
+                                         "restart front.service"));
+}
+
 TEST_F(AnUpgrade, RecordsEachStepBeforeTakingIt) {
   plan_.hooks.migrate = {"migrate-db"};
   ASSERT_EQ(apply().code, OutcomeCode::kDone);
-  EXPECT_THAT(store_.steps, ElementsAre("staged", "stopping", "swapping", "migrating",
-                                        "starting", "checking", "-"));
+  // Nothing is saved between the stop and the start but what recovery
+  // needs (the migration): each save there is downtime.
+  EXPECT_THAT(store_.steps, ElementsAre("staged", "stopping", "migrating", "checking", "-"));
 }
 
 TEST_F(AnUpgrade, DoesNothingWhenAlreadyAtTheTargetVersion) {
@@ -173,6 +186,19 @@ TEST_F(AnUpgrade, LeavesTheServiceAloneWhenAUnitIsUnknown) {
   Outcome out = apply();
   expectUntouched(out);
   EXPECT_THAT(out.message, HasSubstr("unit 'typo.service' not found"));
+}
+
+TEST_F(AnUpgrade, PreparesTheSwapAheadOfIt) {
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  EXPECT_THAT(installer_.calls, ::testing::IsSupersetOf({"prepare 1", "swap 1->2"}));
+  auto prepare = std::find(installer_.calls.begin(), installer_.calls.end(), "prepare 1");
+  auto swap = std::find(installer_.calls.begin(), installer_.calls.end(), "swap 1->2");
+  EXPECT_LT(prepare, swap);
+}
+
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreparingTheSwapFails) {
+  installer_.fail = {"prepareSwap"};
+  expectUntouched(apply());
 }
 
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenTheStateCannotBeRecorded) {
@@ -286,7 +312,7 @@ TEST_F(AnUpgrade, RollsBackARunKilledMidSwapThenTriesAgain) {
   installer_.current = "id-2";
   installer_.old = "id-1";
   Transaction t;
-  t.step = Step::kSwapping;
+  t.step = Step::kStopping;
   t.from = {"1", "id-1"};
   t.to = {"2", "id-2"};
   store_.state.transaction = t;
@@ -317,7 +343,7 @@ TEST_F(AnUpgrade, FinishesAnInterruptedRollbackBeforeAnythingElse) {
 TEST_F(AnUpgrade, StopsAtARecoveryThatFails) {
   installer_.fail = {"revert"};
   Transaction t;
-  t.step = Step::kStarting;
+  t.step = Step::kStopping;
   t.from = {"1", "id-1"};
   t.to = {"2", "id-2"};
   store_.state.transaction = t;
@@ -382,7 +408,7 @@ TEST_F(AnUpgrade, StopsNothingForARollbackThatCannotRestore) {
 }
 
 TEST_F(AnUpgrade, AFailedCommitLeavesTheOldReleaseRecorded) {
-  store_.failSaveNumber = 6;  // staged, stopping, swapping, starting, checking, commit
+  store_.failSaveNumber = 4;  // staged, stopping, checking, commit
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
   EXPECT_THAT(out.message, HasSubstr("Failed to commit"));

@@ -68,6 +68,11 @@ class FakeInstaller : public Installer {
   }
   std::string stagedPath(const ReleaseRef& r) const override { return "/staged/" + r.version; }
   std::string previousPath(const ReleaseRef&) const override { return "/old"; }
+  Status prepareSwap(const ReleaseRef& from) override {
+    calls.push_back("prepare " + from.version);
+    if (fail.count("prepareSwap")) return Error("prepare failed");
+    return okStatus();
+  }
   Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
     calls.push_back("swap " + from.version + "->" + to.version);
     if (fail.count("swap")) return Error("swap failed");
