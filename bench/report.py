@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Merges the benchmark parts into one JSON file and prints the table.
+
+Fails (exit 1) only if a figure is missing or not a number: targets are
+shown, never enforced.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+
+# key, target as text, check (None: report only)
+FIGURES = [
+    ("fetch_vs_curl_sha256sum", "<= 0.35", lambda v: v <= 0.35),
+    ("fetch_vs_curl_sync", "<= 1.15", lambda v: v <= 1.15),
+    ("fetch_https_vs_http", "report", None),
+    ("peak_rss_mib", "<= 16", lambda v: v <= 16),
+    ("peak_rss_mib_2g", "<= 16", lambda v: v <= 16),
+    ("downtime_ms_restart", "floor", None),
+    ("downtime_ms_manual", "report", None),
+    ("downtime_ms_upgrader", "report", None),
+    ("downtime_ratio_upgrader_vs_restart", "<= 1.1", lambda v: v <= 1.1),
+    ("downtime_ratio_upgrader_vs_manual", "< 1", lambda v: v < 1),
+    ("refused_socket_activated", "0", lambda v: v == 0),
+    ("rollback_latency_ms", "<= 1000 + old_start_ms", "rollback"),
+    ("old_start_ms", "report", None),
+    ("noop_ms", "<= 20", lambda v: v <= 20),
+    ("swap_ms_p99", "report", None),
+]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", required=True, help="where to write the merged JSON")
+    parser.add_argument("parts", nargs="+")
+    args = parser.parse_args()
+
+    merged = {}
+    for part in args.parts:
+        with open(part) as f:
+            merged.update(json.load(f))
+    merged["machine"] = "%s, %d cores, %s" % (
+        platform.node(), os.cpu_count() or 0, platform.platform())
+    merged["smoke"] = os.environ.get("BENCH_SMOKE", "0") == "1"
+
+    missing = [k for k, _, _ in FIGURES
+               if not isinstance(merged.get(k), (int, float)) or isinstance(merged.get(k), bool)]
+    print("%-36s %12s  %-24s %s" % ("figure", "value", "target", ""))
+    for key, target, check in FIGURES:
+        value = merged.get(key)
+        if key in missing:
+            print("%-36s %12s  %-24s MISSING" % (key, "-", target))
+            continue
+        if check == "rollback":
+            met = value <= 1000 + merged.get("old_start_ms", 0)
+        elif check is None:
+            met = None
+        else:
+            met = check(value)
+        mark = "" if met is None else ("met" if met else "MISSED")
+        print("%-36s %12.3f  %-24s %s" % (key, value, target, mark))
+    print("machine: %s" % merged["machine"])
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(merged, f, indent=2, sort_keys=True)
+        f.write("\n")
+    print("written: %s" % args.json)
+    if missing:
+        print("missing or not a number: %s" % ", ".join(missing), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
