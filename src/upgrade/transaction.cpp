@@ -87,20 +87,37 @@ std::string UpgradeTransaction::recogniseVersion(const Release& release,
   return "";
 }
 
-Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
+// Loads the state and makes the service whole again: a run killed half-way
+// comes first, before anything new is tried. Then removes what a run
+// killed before it recorded anything (during the download, say) left:
+// partial downloads, temp names; nothing uses them now. kDone to go on.
+// A dry run changes nothing, so it neither recovers nor removes anything.
+Outcome UpgradeTransaction::begin(bool dryRun) {
   auto loaded = fx_.state.load();
   if (!loaded) return failUnchanged(loaded.error().message());
   state_ = *loaded;
-
-  // 1. A run killed half-way comes first: the service must be whole before
-  //    anything new is tried.
+  if (state_.transaction && dryRun) {
+    return failUnchanged("a previous run of '" + plan_.instance.str() +
+                         "' was interrupted; 'upgrader apply " +
+                         plan_.instance.str() + "' finishes it first");
+  }
   if (state_.transaction) {
     Outcome recovered = recover();
     if (recovered.code != OutcomeCode::kDone) return recovered;
   }
-  // A run killed before it recorded anything (during the download, say)
-  // leaves only files: partial downloads, temp names. Nothing uses them now.
-  if (!options.dryRun) removeLeftovers();
+  if (!dryRun) {
+    if (auto st = fx_.installer.discard({}); !st) {
+      fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
+    }
+  }
+  return {OutcomeCode::kDone, "", {}, {}};
+}
+
+Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
+  // 1. Recover.
+  if (Outcome begun = begin(options.dryRun); begun.code != OutcomeCode::kDone) {
+    return begun;
+  }
 
   // 2. Decide. Nothing on this machine changes until the release is
   //    verified.
@@ -181,14 +198,7 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
 }
 
 Outcome UpgradeTransaction::rollback() {
-  auto loaded = fx_.state.load();
-  if (!loaded) return failUnchanged(loaded.error().message());
-  state_ = *loaded;
-  if (state_.transaction) {
-    Outcome recovered = recover();
-    if (recovered.code != OutcomeCode::kDone) return recovered;
-  }
-  removeLeftovers();
+  if (Outcome begun = begin(false); begun.code != OutcomeCode::kDone) return begun;
   if (!state_.installed || !state_.previous) {
     return failUnchanged("no previous release of '" + plan_.instance.str() +
                          "' to roll back to");
@@ -485,12 +495,6 @@ Outcome UpgradeTransaction::recover() {
   if (out.code != OutcomeCode::kRolledBack) return out;
   fx_.log.log(Severity::kInfo, "recovered: " + out.message);
   return {OutcomeCode::kDone, out.message, {}, {}};
-}
-
-void UpgradeTransaction::removeLeftovers() {
-  if (auto st = fx_.installer.discard({}); !st) {
-    fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
-  }
 }
 
 // Removes what staging t.to left behind, but never a release that is a

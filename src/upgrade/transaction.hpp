@@ -73,6 +73,7 @@ class UpgradeTransaction {
 
  private:
   struct Decision;
+  Outcome begin(bool dryRun);
   Result<Decision> decide();
   std::string recogniseVersion(const Release& release,
                                const std::string& id) const;
@@ -83,7 +84,6 @@ class UpgradeTransaction {
   Outcome rollBack(Transaction t, const std::string& cause, bool blameNew);
   Status restoreOld(const Transaction& t);
   Status record(Transaction& t, Step step);
-  void removeLeftovers();
   Status dropStaged(const std::string& kind, const ReleaseRef& to);
   Status stopUnits();
   Status startUnits();

@@ -218,6 +218,20 @@ TEST_F(AnUpgrade, DryRunVerifiesAndStagesButTouchesNothing) {
   EXPECT_EQ(store_.saves, 0);
 }
 
+TEST_F(AnUpgrade, DryRunLeavesAnInterruptedRunForApplyToFinish) {
+  Transaction t;
+  t.step = Step::kStopping;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  store_.state.transaction = t;
+  Outcome out = apply({true, false});
+  EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged);
+  EXPECT_THAT(out.message, HasSubstr("was interrupted"));
+  EXPECT_TRUE(units_.jobs().empty());
+  EXPECT_TRUE(installer_.calls.empty());
+  EXPECT_TRUE(store_.state.transaction.has_value());
+}
+
 TEST_F(AnUpgrade, RollsBackWithoutQuarantineWhenAStopFails) {
   units_.failStop(UnitName("db.service"));
   Outcome out = apply();
