@@ -290,19 +290,8 @@ Outcome UpgradeTransaction::install(Transaction t) {
   // less is left for the time it is down, the shorter that time.
   Status prepared = runHooks(plan_.hooks.preStop, "PreStop", t);
   if (prepared) prepared = fx_.installer.prepareSwap(t.from);
-  if (!prepared) {
-    (void)dropStaged(t.kind, t.to);
-    state_.transaction.reset();
-    (void)fx_.state.save(state_);
-    return failUnchanged(prepared.error().message());
-  }
-
-  if (auto st = record(t, Step::kStopping); !st) {
-    (void)dropStaged(t.kind, t.to);
-    state_.transaction.reset();
-    (void)fx_.state.save(state_);
-    return failUnchanged(st.error().message());
-  }
+  if (!prepared) return abandon(t, prepared.error());
+  if (auto st = record(t, Step::kStopping); !st) return abandon(t, st.error());
   faultPoint("stopping");
   if (auto st = stopUnits(); !st) return rollBack(t, st.error().message(), false);
   fx_.log.event(Event::kStopped, "stop", "stopped the service", "ok");
@@ -385,6 +374,15 @@ Outcome UpgradeTransaction::install(Transaction t) {
           (t.kind == "upgrade" ? "upgraded " : "rolled back ") +
               plan_.instance.str() + " to " + to,
           t.from.version, to};
+}
+
+// Gives up before anything was stopped: the staged release goes, and so
+// does the record of the transaction.
+Outcome UpgradeTransaction::abandon(const Transaction& t, const Error& why) {
+  (void)dropStaged(t.kind, t.to);
+  state_.transaction.reset();
+  (void)fx_.state.save(state_);
+  return failUnchanged(why.message());
 }
 
 // Brings the old release back. `blameNew`: the new release itself failed

@@ -81,6 +81,7 @@ class UpgradeTransaction {
   Outcome recover();
   /// Stop, swap, start, check, commit; rollBack() on any failure.
   Outcome install(Transaction t);
+  Outcome abandon(const Transaction& t, const Error& why);
   Outcome rollBack(Transaction t, const std::string& cause, bool blameNew);
   Status restoreOld(const Transaction& t);
   Status record(Transaction& t, Step step);
