@@ -1,7 +1,8 @@
 // swap_bench DIR [N]: the swap step of Mode=binary alone (link PATH to
 // PATH.old + rename the staged file over PATH + directory fsync), timed over
-// N swaps of distinct ~8 MiB releases through the real Installer. Staging
-// (write, fsync) is not timed. Prints {"swap_ms_p50", "swap_ms_p99",
+// N swaps of distinct ~8 MiB releases through the real binary strategy.
+// Acquiring and staging (a file:// download with a pinned checksum, fsync)
+// is not timed. Prints {"swap_ms_p50", "swap_ms_p99",
 // "swaps"} as JSON on stdout; exits 1 with a message on any error.
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,7 +24,9 @@
 
 #include "common/file_util.hpp"
 #include "fetch/sha256.hpp"
-#include "install/installer.hpp"
+#include "fetch/fetcher.hpp"
+#include "strategy/strategy.hpp"
+#include "systemd/service_manager.hpp"
 
 namespace {
 
@@ -36,7 +39,7 @@ constexpr std::size_t kReleaseSize = 8u * 1024 * 1024 + 4096 + 17;
   std::exit(1);
 }
 
-// Writes `content` to a new file at `path` (not fsynced: stage() does it).
+// Writes `content` to a new file at `path` (not fsynced: a release source).
 void writeNew(const std::string& path, const std::vector<char>& content,
               mode_t mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -115,15 +118,24 @@ int main(int argc, char** argv) {
   makeDistinct(content, 1);
   writeNew(app, content, 0755);
 
+  // Releases are published in DIR/src and fetched from there by file://.
+  const std::string sourceDir = dir + "/src";
+  std::filesystem::create_directories(sourceDir, ec);
+  if (ec) fail("mkdir " + sourceDir + ": " + ec.message());
   Plan plan;
-  plan.source.url = "https://example.invalid/app-@v";
+  plan.source.url = "file://" + sourceDir + "/app-@v";
   plan.source.pattern = "app-@v";
   plan.source.archive = SourceConfig::Archive::kNone;
   plan.install.mode = InstallConfig::Mode::kBinary;
   plan.install.path = app;
-  std::unique_ptr<Installer> installer = makeInstaller(plan);
+  auto fetcher = makeCurlFetcher();
+  auto units = makeRefusingServiceManager();
+  // The strategy reads plan.source at each resolve(): each iteration pins
+  // the next version and its checksum there.
+  std::unique_ptr<Strategy> strategy =
+      makeStrategy(plan, {*fetcher, *units, dir + "/state"});
 
-  auto currentId = installer->currentId();
+  auto currentId = strategy->currentId();
   if (!currentId) fail(currentId.error().message());
   ReleaseRef from{"1", *currentId};
 
@@ -132,22 +144,22 @@ int main(int argc, char** argv) {
   for (unsigned long i = 0; i < swaps; ++i) {
     std::uint64_t version = i + 2;
     makeDistinct(content, version);
-    std::string downloaded = dir + "/.app-" + std::to_string(version) + ".bench.partial";
-    writeNew(downloaded, content, 0600);
-    FetchedFile fetched{downloaded, digestOf(content), content.size()};
+    const std::string published = sourceDir + "/app-" + std::to_string(version);
+    writeNew(published, content, 0644);
+    plan.source.version = Version(std::to_string(version));
+    plan.source.checksum = digestOf(content);
 
-    Release release;
-    release.version = Version(std::to_string(version));
-    release.url = "https://example.invalid/app-" + release.version.str();
-    release.fileName = "app-" + release.version.str();
-
-    auto staged = installer->stage(fetched, release);
-    if (!staged) fail("stage " + release.version.str() + ": " + staged.error().message());
-    if (staged->id != fetched.digest.hex()) fail("staged id differs from the digest");
-    ReleaseRef to = *staged;
+    if (auto offer = strategy->resolve(); !offer) fail(offer.error().message());
+    auto staged = strategy->acquire({});
+    if (!staged) fail("stage " + std::to_string(version) + ": " + staged.error().message());
+    if (staged->release.id != plan.source.checksum->hex()) {
+      fail("staged id differs from the digest");
+    }
+    if (auto st = removeIfExists(published); !st) fail(st.error().message());
+    ReleaseRef to = staged->release;
 
     auto start = std::chrono::steady_clock::now();
-    Status st = installer->swap(from, to);
+    Status st = strategy->swap(from, to);
     auto end = std::chrono::steady_clock::now();
     if (!st) fail("swap to " + to.version + ": " + st.error().message());
     ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
@@ -155,10 +167,11 @@ int main(int argc, char** argv) {
   }
 
   // Leave DIR as it was given.
-  (void)installer->discard(from);
+  (void)strategy->discard(from);
   for (const std::string& p : {app, app + ".old"}) {
     if (auto st = removeIfExists(p); !st) fail(st.error().message());
   }
+  std::filesystem::remove(sourceDir, ec);
 
   std::printf("{\"swap_ms_p50\": %.3f, \"swap_ms_p99\": %.3f, \"swaps\": %lu}\n",
               percentile(ms, 50), percentile(ms, 99), swaps);

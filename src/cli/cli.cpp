@@ -15,7 +15,7 @@
 #include "exec/command_runner.hpp"
 #include "fetch/fetcher.hpp"
 #include "health/health_checker.hpp"
-#include "install/installer.hpp"
+#include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
 #include "systemd/service_manager.hpp"
 #include "upgrade/instance_lock.hpp"
@@ -107,12 +107,14 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   std::unique_ptr<ServiceManager> units =
       o.dryRun ? makeRefusingServiceManager() : makeLazyServiceManager();
   auto fetcher = makeCurlFetcher();
-  auto installer = makeInstaller(plan);
+  auto strategy =
+      makeStrategy(plan, {*fetcher, *units, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
-  auto health = makeHealthChecker(*units, *commands, log);
+  Clock& clock = systemClock();
+  auto health = makeHealthChecker(*units, *commands, log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      plan, Effects{*units, *fetcher, *installer, *health, *commands, *state, log});
+      plan, Effects{*units, *strategy, *health, *commands, *state, log, clock});
   Outcome out = rollback ? transaction.rollback()
                          : transaction.apply({o.dryRun, o.allowDowngrade});
   if (out.code == OutcomeCode::kNothingToDo) log.log(Severity::kInfo, out.message);
@@ -127,12 +129,15 @@ int runCheck(const Options& o) {
   auto log = makeEventLog(o.verbose);
   auto units = makeRefusingServiceManager();
   auto fetcher = makeCurlFetcher();
-  auto installer = makeInstaller(loaded->plan);
+  auto strategy =
+      makeStrategy(loaded->plan, {*fetcher, *units, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
-  auto health = makeHealthChecker(*units, *commands, *log);
+  Clock& clock = systemClock();
+  auto health = makeHealthChecker(*units, *commands, *log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      loaded->plan, Effects{*units, *fetcher, *installer, *health, *commands, *state, *log});
+      loaded->plan,
+      Effects{*units, *strategy, *health, *commands, *state, *log, clock});
   return report(o, transaction.check());
 }
 
@@ -167,7 +172,7 @@ int runStatus(const Options& o) {
   }
   if (s.transaction) {
     std::printf("in progress: %s to %s, step %s (finished by the next run)\n",
-                s.transaction->kind.c_str(), s.transaction->to.version.c_str(),
+                kindName(s.transaction->kind), s.transaction->to.version.c_str(),
                 stepName(s.transaction->step));
   }
   return kExitOk;

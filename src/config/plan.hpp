@@ -9,11 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/types.hpp"
 
 namespace upgrader {
-
-using Duration = std::chrono::microseconds;
 
 /// Where releases come from and how they are verified ([Source]).
 struct SourceConfig {
@@ -43,6 +42,10 @@ struct SourceConfig {
   std::string caFile;
 };
 
+/// Whether the release of `source` is an archive: Archive=tar or zip, or
+/// with Archive=auto, by the suffix of URL= (looksLikeArchive()).
+bool isArchiveRelease(const SourceConfig& source);
+
 /// How a verified release replaces the running one ([Install]).
 struct InstallConfig {
   enum class Mode { kBinary, kSymlink };
@@ -68,6 +71,15 @@ struct TargetConfig {
   Duration startTimeout = std::chrono::seconds(90);
 };
 
+/// A TCP endpoint, parsed once from "host:port" ("[::1]:8080" for IPv6).
+struct TcpEndpoint {
+  std::string host;  ///< a name or an address literal, without brackets
+  std::uint16_t port = 0;
+  /// As it was written: "host:port", "[v6]:port".
+  std::string text() const;
+  bool operator==(const TcpEndpoint&) const = default;
+};
+
 /// What "healthy" means for the new version ([Health]); every check must pass.
 struct HealthConfig {
   std::vector<std::string> httpUrls;
@@ -79,8 +91,8 @@ struct HealthConfig {
     std::string value;
   };
   std::vector<JsonExpectation> expectJson;
-  /// "host:port" endpoints that must accept a TCP connection.
-  std::vector<std::string> tcp;
+  /// Endpoints that must accept a TCP connection.
+  std::vector<TcpEndpoint> tcp;
   /// Commands (run by /bin/sh -c) that must exit 0.
   std::vector<std::string> exec;
   /// Units must stay active with NRestarts unchanged for this long.

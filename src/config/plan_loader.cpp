@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/url.hpp"
 #include "config/ini_file.hpp"
 #include "config/names.hpp"
 #include "config/values.hpp"
@@ -44,28 +45,6 @@ std::string_view trim(std::string_view s) {
   auto begin = s.find_first_not_of(" \t");
   if (begin == npos) return {};
   return s.substr(begin, s.find_last_not_of(" \t") - begin + 1);
-}
-
-// The last path component of a URL, query and fragment ignored: the name a
-// release has in SHA256SUMS (fetch/release_source reads it the same way).
-std::string_view fileNameOfUrl(std::string_view url) {
-  url = url.substr(0, url.find_first_of("?#"));
-  auto slash = url.rfind('/');
-  return slash == npos ? url : url.substr(slash + 1);
-}
-
-// Same suffixes as looksLikeArchive() in fetch/archive.hpp, which config
-// cannot call without depending on the fetch module.
-bool looksLikeArchive(std::string_view url) {
-  std::string name = asciiLower(fileNameOfUrl(url));
-  for (std::string_view suffix :
-       {".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".zip"}) {
-    if (name.size() > suffix.size() &&
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      return true;
-    }
-  }
-  return false;
 }
 
 // --- Parsers of the value types that only configuration files have. Each
@@ -256,7 +235,7 @@ Result<std::uint64_t> parseMaxSize(std::string_view text) {
 }
 
 // "host:port", with an IPv6 host in brackets: "[::1]:8080".
-Result<std::string> parseTcpEndpoint(std::string_view text) {
+Result<TcpEndpoint> parseTcpEndpoint(std::string_view text) {
   auto invalid = [&](const std::string& why) {
     return Error("invalid TCP endpoint " + quoteValue(text) + ": " + why);
   };
@@ -281,10 +260,11 @@ Result<std::string> parseTcpEndpoint(std::string_view text) {
   }
   if (host.empty()) return invalid("empty host");
   if (host.find_first_of(" \t") != npos) return invalid("host has whitespace");
-  if (!parseUnsigned(port, 1, 65535)) {
+  auto number = parseUnsigned(port, 1, 65535);
+  if (!number) {
     return invalid("port " + quoteValue(port) + " is not a number in 1..65535");
   }
-  return std::string(text);
+  return TcpEndpoint{std::string(host), static_cast<std::uint16_t>(*number)};
 }
 
 // "key.path=value": the value may be empty, the key path and its dotted
@@ -547,12 +527,9 @@ class CrossKeyCheck {
                    "only valid with Mode=symlink");
     }
 
-    using A = SourceConfig::Archive;
     const auto& source = plan.source;
-    bool autoArchive =
-        source.archive == A::kAuto && looksLikeArchive(source.url);
-    bool archive =
-        source.archive == A::kTar || source.archive == A::kZip || autoArchive;
+    bool archive = isArchiveRelease(source);
+    bool autoArchive = archive && source.archive == SourceConfig::Archive::kAuto;
     if (!symlink && archive && source.member.empty()) {
       return required(
           "Source", "Member=",
@@ -682,7 +659,7 @@ Result<Plan> parsePlan(std::string_view text, const std::string& fileName,
     }
   }
   if (plan.source.pattern.empty()) {
-    plan.source.pattern = std::string(fileNameOfUrl(plan.source.url));
+    plan.source.pattern = fileNameOfUrl(plan.source.url);
   }
   if (auto st = CrossKeyCheck(fileName, lines).run(plan); !st) {
     return st.error();

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/duration_text.hpp"
 #include "config/values.hpp"
 
@@ -27,7 +28,7 @@ namespace upgrader {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // Enough for the last lines of a failing command, small enough for the
 // journal and a terminal.
@@ -150,11 +151,15 @@ std::string outputTail(const std::string& buffer, bool truncated) {
   return out;
 }
 
-// One running command: the child, its process group, and the read end of
-// its output pipe.
+// One running command: the child, its process group, and the read ends of
+// its output pipes (standard error may share the first).
 class RunningCommand {
  public:
-  RunningCommand(pid_t pid, Fd output) : pid_(pid), output_(std::move(output)) {
+  RunningCommand(pid_t pid, Fd output, Fd errors, bool capture,
+                 std::size_t maxOutput)
+      : pid_(pid), capture_(capture), maxOutput_(maxOutput) {
+    pipes_[0] = std::move(output);
+    pipes_[1] = std::move(errors);
     // A pidfd makes the child's exit a poll() event; kernels before 5.3
     // lack it and we poll waitpid() on a tick instead.
     // (A pidfd is always close-on-exec.)
@@ -163,8 +168,9 @@ class RunningCommand {
   }
 
   // Reads output until the child exits or `deadline`. Returns the wait
-  // status once reaped, nullopt on timeout.
-  Result<std::optional<int>> waitUntil(Clock::time_point deadline) {
+  // status once reaped, nullopt on timeout or once the output outgrew its
+  // bound (overflowed()).
+  Result<std::optional<int>> waitUntil(SteadyClock::time_point deadline) {
     for (;;) {
       if (auto reaped = tryReap(); !reaped) {
         return reaped.error();
@@ -172,24 +178,35 @@ class RunningCommand {
         drainAvailable();
         return std::optional<int>(waitStatus_);
       }
-      auto now = Clock::now();
+      if (overflowed_) return std::optional<int>();
+      auto now = SteadyClock::now();
       if (now >= deadline) return std::optional<int>();
       auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
       if (pidfd_.get() < 0) {
         wait = std::min<std::chrono::milliseconds>(wait, kExitPollTick);
       }
-      pollfd fds[2];
+      // int milliseconds for poll(): a timeout of days is waited in parts.
+      wait = std::min<std::chrono::milliseconds>(wait, std::chrono::hours(1));
+      pollfd fds[3];
+      int which[3];
       nfds_t n = 0;
-      if (output_.get() >= 0) fds[n++] = {output_.get(), POLLIN, 0};
+      for (int i = 0; i < 2; ++i) {
+        if (pipes_[i].get() < 0) continue;
+        which[n] = i;
+        fds[n++] = {pipes_[i].get(), POLLIN, 0};
+      }
+      nfds_t pidIndex = n;
       if (pidfd_.get() >= 0) fds[n++] = {pidfd_.get(), POLLIN, 0};
       int ready = ::poll(fds, n, static_cast<int>(wait.count()));
       if (ready < 0 && errno != EINTR) {
         return Error("poll failed: " + errnoText(errno));
       }
-      // Without a pidfd and with the pipe at EOF, poll() above was a plain
-      // sleep of one tick.
-      if (ready > 0 && output_.get() >= 0 && fds[0].revents != 0) {
-        readOnce();
+      // Without a pidfd and with the pipes at EOF, poll() above was a
+      // plain sleep of one tick.
+      if (ready > 0) {
+        for (nfds_t i = 0; i < pidIndex; ++i) {
+          if (fds[i].revents != 0) readOnce(which[i]);
+        }
       }
     }
   }
@@ -199,12 +216,12 @@ class RunningCommand {
   // the group (setsid) are beyond reach, as with systemd's KillMode=.
   void killGroup() {
     ::kill(-pid_, SIGTERM);
-    auto graceEnd = Clock::now() + kKillGrace;
-    while (Clock::now() < graceEnd) {
+    auto graceEnd = SteadyClock::now() + kKillGrace;
+    while (SteadyClock::now() < graceEnd) {
       if (!reaped_) {
-        auto now = Clock::now();
+        auto now = SteadyClock::now();
         if (!waitUntil(
-                std::min<Clock::time_point>(graceEnd, now + kExitPollTick))) {
+                std::min<SteadyClock::time_point>(graceEnd, now + kExitPollTick))) {
           break;
         }
       } else {
@@ -224,7 +241,9 @@ class RunningCommand {
     drainAvailable();
   }
 
-  std::string output() const { return outputTail(buffer_, truncated_); }
+  std::string tail() const { return outputTail(tail_, tailTruncated_); }
+  std::string takeOutput() { return std::move(output_); }
+  bool overflowed() const { return overflowed_; }
 
  private:
   Result<bool> tryReap() {
@@ -241,80 +260,132 @@ class RunningCommand {
     return true;
   }
 
-  void readOnce() {
+  void readOnce(int i) {
     char chunk[4096];
-    ssize_t n = ::read(output_.get(), chunk, sizeof chunk);
+    ssize_t n = ::read(pipes_[i].get(), chunk, sizeof chunk);
     if (n > 0) {
-      append(chunk, static_cast<std::size_t>(n));
+      append(i, chunk, static_cast<std::size_t>(n));
     } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-      output_.reset();
+      pipes_[i].reset();
     }
   }
 
-  // After the child is gone a backgrounded grandchild may still hold the
+  // After the child is gone a backgrounded grandchild may still hold a
   // pipe open, so read only what is there now rather than until EOF.
   void drainAvailable() {
-    while (output_.get() >= 0) {
-      pollfd fd{output_.get(), POLLIN, 0};
-      if (::poll(&fd, 1, 0) <= 0) return;
-      readOnce();
+    for (int i = 0; i < 2; ++i) {
+      while (pipes_[i].get() >= 0) {
+        pollfd fd{pipes_[i].get(), POLLIN, 0};
+        if (::poll(&fd, 1, 0) <= 0) break;
+        readOnce(i);
+      }
     }
   }
 
-  void append(const char* data, std::size_t n) {
-    buffer_.append(data, n);
+  void append(int pipe, const char* data, std::size_t n) {
+    if (pipe == 0 && capture_) {
+      if (output_.size() + n > maxOutput_) {
+        overflowed_ = true;
+      } else {
+        output_.append(data, n);
+      }
+    }
+    tail_.append(data, n);
     // Keep memory bounded for chatty commands; the twice-size slack saves
     // moving the buffer on every read.
-    if (buffer_.size() > 2 * kOutputTail) {
-      buffer_.erase(0, buffer_.size() - kOutputTail);
-      truncated_ = true;
+    if (tail_.size() > 2 * kOutputTail) {
+      tail_.erase(0, tail_.size() - kOutputTail);
+      tailTruncated_ = true;
     }
   }
 
   pid_t pid_;
-  Fd output_;
+  Fd pipes_[2];
   Fd pidfd_;
+  bool capture_;
+  std::size_t maxOutput_;
   bool reaped_ = false;
   int waitStatus_ = 0;
-  std::string buffer_;
-  bool truncated_ = false;
+  std::string output_;
+  bool overflowed_ = false;
+  std::string tail_;
+  bool tailTruncated_ = false;
 };
+
+std::string withTail(std::string message, const std::string& tail) {
+  if (!tail.empty()) message += ": " + tail;
+  return message;
+}
+
+// Whether a word can be shown in a command line without quotes.
+bool isPlainWord(const std::string& word) {
+  if (word.empty()) return false;
+  for (char c : word) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') ||
+                 std::string_view("-_./:=@+,%").find(c) != std::string_view::npos;
+    if (!plain) return false;
+  }
+  return true;
+}
+
+// Creates a pipe whose ends are both above the standard descriptors.
+Status makePipe(Fd& readEnd, Fd& writeEnd) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return Error("pipe: " + errnoText(errno));
+  readEnd = Fd(moveAboveStdio(fds[0]));
+  writeEnd = Fd(moveAboveStdio(fds[1]));
+  if (readEnd.get() < 0 || writeEnd.get() < 0) {
+    return Error("pipe: " + errnoText(errno));
+  }
+  return okStatus();
+}
 
 class ProcessRunner final : public CommandRunner {
  public:
-  Status run(const std::string& command, const Environment& env,
-             Duration timeout) override {
-    const std::string name = "command " + quoteValue(command);
-    auto deadline = Clock::now() + timeout;
+  Result<CommandResult> run(const CommandLine& command) override {
+    const std::string name = "command " + quoteValue(describeArgv(command.argv));
+    if (command.argv.empty() || command.argv[0].empty() ||
+        command.argv[0][0] != '/') {
+      return Error(name + " could not be started: the program must be an "
+                          "absolute path");
+    }
+    auto deadline = saturatingAdd(SteadyClock::now(), command.timeout);
 
     // Everything the child needs is prepared here: between fork() and
     // exec() only async-signal-safe calls are allowed (other threads may
     // hold the allocator's lock at the moment of the fork).
     std::vector<std::string> envStrings;
     std::vector<char*> envp;
-    std::string commandCopy = command;
+    std::vector<std::string> argStrings;
+    std::vector<char*> argv;
     try {
-      envStrings = buildEnvironment(env);
+      envStrings = buildEnvironment(command.env);
       for (auto& s : envStrings) envp.push_back(s.data());
       envp.push_back(nullptr);
+      argStrings = command.argv;
+      for (auto& s : argStrings) argv.push_back(s.data());
+      argv.push_back(nullptr);
     } catch (const std::exception& e) {
       return Error(name + " could not be started: " + e.what());
     }
-    char shell[] = "/bin/sh";
-    char shellName[] = "sh";
-    char dashC[] = "-c";
-    char* argv[] = {shellName, dashC, commandCopy.data(), nullptr};
 
-    int pipeFds[2];
-    if (::pipe2(pipeFds, O_CLOEXEC) < 0) {
-      return Error(name + " could not be started: pipe: " + errnoText(errno));
+    Fd outRead, outWrite, errRead, errWrite;
+    if (auto st = makePipe(outRead, outWrite); !st) {
+      return st.error().withContext(name + " could not be started");
     }
-    Fd readEnd(moveAboveStdio(pipeFds[0]));
-    Fd writeEnd(moveAboveStdio(pipeFds[1]));
+    if (!command.mergeStderr) {
+      if (auto st = makePipe(errRead, errWrite); !st) {
+        return st.error().withContext(name + " could not be started");
+      }
+    }
     Fd devNull(moveAboveStdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
-    if (readEnd.get() < 0 || writeEnd.get() < 0 || devNull.get() < 0) {
-      return Error(name + " could not be started: " + errnoText(errno));
+    if (devNull.get() < 0) {
+      return Error(name + " could not be started: /dev/null: " +
+                   errnoText(errno));
     }
+    const int childErr =
+        command.mergeStderr ? outWrite.get() : errWrite.get();
     sigset_t noSignals;
     sigemptyset(&noSignals);
     struct sigaction defaultAction {};
@@ -336,8 +407,8 @@ class ProcessRunner final : public CommandRunner {
       }
       ::sigprocmask(SIG_SETMASK, &noSignals, nullptr);
       if (::dup2(devNull.get(), STDIN_FILENO) < 0 ||
-          ::dup2(writeEnd.get(), STDOUT_FILENO) < 0 ||
-          ::dup2(writeEnd.get(), STDERR_FILENO) < 0) {
+          ::dup2(outWrite.get(), STDOUT_FILENO) < 0 ||
+          ::dup2(childErr, STDERR_FILENO) < 0) {
         ::_exit(127);
       }
       // Descriptors opened elsewhere without O_CLOEXEC (other threads,
@@ -345,18 +416,21 @@ class ProcessRunner final : public CommandRunner {
       if (::syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
         for (int fd = 3; fd < 4096; ++fd) ::close(fd);
       }
-      ::execve(shell, argv, envp.data());
+      ::execve(argv[0], argv.data(), envp.data());
       ::_exit(127);
     }
     // Also in the parent, so the group exists before kill(-pid) could be
     // needed, whichever process runs first.
     ::setpgid(pid, pid);
     GroupRegistration registered(pid);
-    writeEnd.reset();
+    outWrite.reset();
+    errWrite.reset();
     devNull.reset();
-    ::fcntl(readEnd.get(), F_SETFL, O_NONBLOCK);
+    ::fcntl(outRead.get(), F_SETFL, O_NONBLOCK);
+    if (errRead.get() >= 0) ::fcntl(errRead.get(), F_SETFL, O_NONBLOCK);
 
-    RunningCommand child(pid, std::move(readEnd));
+    RunningCommand child(pid, std::move(outRead), std::move(errRead),
+                         command.captureOutput, command.maxOutput);
     auto waited = child.waitUntil(deadline);
     if (!waited) {
       child.killGroup();
@@ -364,33 +438,76 @@ class ProcessRunner final : public CommandRunner {
     }
     if (!waited.value()) {
       child.killGroup();
-      return Error(
-          withOutput(name + " timed out after " + durationText(timeout),
-                     child.output()));
+      if (child.overflowed()) {
+        return Error(name + " printed more than " +
+                     std::to_string(command.maxOutput) +
+                     " bytes and was stopped");
+      }
+      return Error(withTail(
+          name + " timed out after " + durationText(command.timeout),
+          child.tail()));
     }
     int status = **waited;
     if (WIFEXITED(status)) {
-      if (WEXITSTATUS(status) == 0) return okStatus();
-      return Error(withOutput(
-          name + " exited with status " + std::to_string(WEXITSTATUS(status)),
-          child.output()));
+      return CommandResult{WEXITSTATUS(status), child.takeOutput(),
+                           child.tail()};
     }
     if (WIFSIGNALED(status)) {
-      return Error(withOutput(
+      return Error(withTail(
           name + " killed by signal " + std::to_string(WTERMSIG(status)),
-          child.output()));
+          child.tail()));
     }
     return Error(name + " ended with wait status " + std::to_string(status));
-  }
-
- private:
-  static std::string withOutput(std::string message, const std::string& out) {
-    if (!out.empty()) message += ": " + out;
-    return message;
   }
 };
 
 }  // namespace
+
+Status CommandRunner::runShell(const std::string& script,
+                               const Environment& env, Duration timeout) {
+  CommandLine command;
+  command.argv = {"/bin/sh", "-c", script};
+  command.env = env;
+  command.timeout = timeout;
+  command.mergeStderr = true;
+  // Only the tail is ever shown; the output itself is not kept.
+  command.captureOutput = false;
+  auto result = run(command);
+  const std::string name = "command " + quoteValue(script);
+  if (!result) {
+    // Reworded so the operator sees the command as configured, not the
+    // shell that ran it.
+    std::string message = result.error().message();
+    const std::string prefix = "command " + quoteValue(describeArgv(command.argv));
+    if (message.rfind(prefix, 0) == 0) message = name + message.substr(prefix.size());
+    return Error(message);
+  }
+  if (result->exitStatus == 0) return okStatus();
+  return Error(withTail(
+      name + " exited with status " + std::to_string(result->exitStatus),
+      result->tail));
+}
+
+std::string describeArgv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& word : argv) {
+    if (!out.empty()) out += ' ';
+    if (isPlainWord(word)) {
+      out += word;
+      continue;
+    }
+    out += '\'';
+    for (char c : word) {
+      if (c == '\'') {
+        out += "'\\''";
+      } else {
+        out += c;
+      }
+    }
+    out += '\'';
+  }
+  return out;
+}
 
 std::unique_ptr<CommandRunner> makeProcessRunner() {
   killCommandsWhenInterrupted();

@@ -497,19 +497,4 @@ Status extractTree(const std::string& archivePath, const std::string& subtree,
   return status;
 }
 
-bool looksLikeArchive(std::string_view url) {
-  std::string name = fileNameOfUrl(url);
-  std::transform(name.begin(), name.end(), name.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  for (std::string_view suffix :
-       {".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".zip"}) {
-    if (name.size() > suffix.size() &&
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace upgrader

@@ -33,8 +33,4 @@ Status extractMember(const std::string& archivePath, const std::string& member,
 Status extractTree(const std::string& archivePath, const std::string& subtree,
                    const std::string& destDir);
 
-/// Whether `url`'s file name (query and fragment ignored, any case) ends in
-/// .tar, .tar.gz, .tgz, .tar.xz, .txz, .tar.zst or .zip.
-bool looksLikeArchive(std::string_view url);
-
 }  // namespace upgrader

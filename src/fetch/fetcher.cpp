@@ -30,7 +30,7 @@ namespace upgrader {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::string_view kPartialSuffix = ".partial";
 constexpr std::size_t kRandomChars = 6;  // mkostemps' XXXXXX
@@ -274,7 +274,7 @@ struct Transfer {
   bool limitExceeded = false;
   bool rangeIgnored = false;
   std::optional<Error> sinkError;
-  Clock::time_point lastProgress{};
+  SteadyClock::time_point lastProgress{};
 };
 
 size_t onData(char* data, size_t size, size_t nmemb, void* user) {
@@ -314,7 +314,7 @@ int onProgress(void* user, curl_off_t dlTotal, curl_off_t, curl_off_t,
                curl_off_t) {
   auto& t = *static_cast<Transfer*>(user);
   if (t.progress == nullptr || !*t.progress) return 0;
-  auto now = Clock::now();
+  auto now = SteadyClock::now();
   if (now - t.lastProgress < kProgressInterval) return 0;
   t.lastProgress = now;
   std::uint64_t total =
@@ -424,9 +424,9 @@ std::string describe(CURLcode rc, long httpStatus, const char* errorBuffer) {
   return text;
 }
 
-Clock::duration backoff(Duration first, unsigned retry) {
+SteadyClock::duration backoff(Duration first, unsigned retry) {
   auto wait = first * (1ull << std::min(retry, 16u));
-  return std::min<Clock::duration>(wait, kMaxBackoff);
+  return std::min<SteadyClock::duration>(wait, kMaxBackoff);
 }
 
 // Runs the transfer, retrying transient failures. Returns the cause of the
@@ -616,17 +616,6 @@ bool isPartialDownloadName(std::string_view fileName) {
   if (!std::all_of(random.begin(), random.end(), isAlnum)) return false;
   return rest[rest.size() - kRandomChars - 1] == '.' &&
          fileName.find('/') == std::string_view::npos;
-}
-
-std::string fileNameOfUrl(std::string_view url) {
-  url = url.substr(0, url.find_first_of("?#"));
-  // "https://host" has no path, so no file name; a bare path is all path.
-  if (auto schemeEnd = url.find("://");
-      schemeEnd != std::string_view::npos &&
-      url.find('/', schemeEnd + 3) == std::string_view::npos) {
-    return "";
-  }
-  return std::string(url.substr(url.find_last_of('/') + 1));
 }
 
 }  // namespace upgrader

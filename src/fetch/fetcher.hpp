@@ -12,6 +12,7 @@
 
 #include "common/result.hpp"
 #include "common/types.hpp"
+#include "common/url.hpp"
 #include "config/plan.hpp"
 
 namespace upgrader {
@@ -87,8 +88,5 @@ bool isPartialDownloadName(std::string_view fileName);
 /// than [A-Za-z0-9._+~-] replaced by '_', at most 200 of them.
 std::string partialDownloadBaseName(std::string_view fileName);
 
-/// The last path component of `url`, without query or fragment ("" if the
-/// URL ends in '/').
-std::string fileNameOfUrl(std::string_view url);
 
 }  // namespace upgrader

@@ -11,7 +11,7 @@ std::string ExecProbe::name() const { return "exec " + quoteValue(command_); }
 
 Status ExecProbe::check(Duration timeout) {
   // The runner's message already names the command.
-  return runner_.run(command_, {}, timeout);
+  return runner_.runShell(command_, {}, timeout);
 }
 
 }  // namespace upgrader

@@ -12,14 +12,14 @@ namespace {
 class ProbingHealthChecker final : public HealthChecker {
  public:
   ProbingHealthChecker(ServiceManager& manager, CommandRunner& runner,
-                       EventLog& log)
-      : manager_(manager), runner_(runner), log_(log) {}
+                       EventLog& log, Clock& clock)
+      : manager_(manager), runner_(runner), log_(log), clock_(clock) {}
 
   Status waitHealthy(const HealthConfig& config,
                      const std::vector<UnitName>& units) override {
     try {
       auto probes = makeProbes(config, runner_);
-      return HealthWaiter(manager_, log_).waitHealthy(probes, config, units);
+      return HealthWaiter(manager_, log_, clock_).waitHealthy(probes, config, units);
     } catch (const std::exception& e) {
       // Only allocation can throw here; still no exception leaves the
       // module.
@@ -31,14 +31,15 @@ class ProbingHealthChecker final : public HealthChecker {
   ServiceManager& manager_;
   CommandRunner& runner_;
   EventLog& log_;
+  Clock& clock_;
 };
 
 }  // namespace
 
 std::unique_ptr<HealthChecker> makeHealthChecker(ServiceManager& manager,
                                                  CommandRunner& runner,
-                                                 EventLog& log) {
-  return std::make_unique<ProbingHealthChecker>(manager, runner, log);
+                                                 EventLog& log, Clock& clock) {
+  return std::make_unique<ProbingHealthChecker>(manager, runner, log, clock);
 }
 
 }  // namespace upgrader

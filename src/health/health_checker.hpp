@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
 #include "common/types.hpp"
 #include "config/plan.hpp"
@@ -32,9 +33,9 @@ class HealthChecker {
 };
 
 /// The real checker: libcurl for HTTP(S), sockets for TCP, `runner` for
-/// Exec=, `manager` to watch the units.
+/// Exec=, `manager` to watch the units, `clock` to wait.
 std::unique_ptr<HealthChecker> makeHealthChecker(ServiceManager& manager,
                                                  CommandRunner& runner,
-                                                 EventLog& log);
+                                                 EventLog& log, Clock& clock);
 
 }  // namespace upgrader

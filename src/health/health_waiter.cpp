@@ -4,15 +4,12 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "common/duration_text.hpp"
 
 namespace upgrader {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // A check gets at least this long even with a short IntervalSec=: a health
 // endpoint of a starting service may well take a second to answer, and a
@@ -68,14 +65,14 @@ std::optional<std::string> unitProblem(const UnitName& unit,
 
 }  // namespace
 
-HealthWaiter::HealthWaiter(ServiceManager& manager, EventLog& log)
-    : manager_(manager), log_(log) {}
+HealthWaiter::HealthWaiter(ServiceManager& manager, EventLog& log, Clock& clock)
+    : manager_(manager), log_(log), clock_(clock) {}
 
 Status HealthWaiter::waitHealthy(
     const std::vector<std::unique_ptr<Probe>>& probes,
     const HealthConfig& config, const std::vector<UnitName>& units) {
-  const auto start = Clock::now();
-  const auto deadline = start + config.timeout;
+  const auto start = clock_.now();
+  const auto deadline = saturatingAdd(start, config.timeout);
   const unsigned successesNeeded = std::max(config.successes, 1u);
 
   // The baseline for "systemd restarted it": whatever happened before the
@@ -94,7 +91,7 @@ Status HealthWaiter::waitHealthy(
   // time point and a flag rather than std::optional, which g++ 12 warns
   // about spuriously (maybe-uninitialized).
   bool settling = false;
-  Clock::time_point settleStart{};
+  SteadyTime settleStart{};
 
   auto checkUnit = [&](std::size_t i, const UnitStatus& s) -> Status {
     if (auto problem = unitProblem(units[i], s, restartsBefore[i])) {
@@ -117,13 +114,13 @@ Status HealthWaiter::waitHealthy(
   };
 
   for (unsigned round = 1;; ++round) {
-    const auto roundStart = Clock::now();
+    const auto roundStart = clock_.now();
     if (Status s = checkUnits(); !s) return s;
 
     bool complete = true;
     std::string failures;
     for (const auto& probe : probes) {
-      auto now = Clock::now();
+      auto now = clock_.now();
       if (now >= deadline) {
         complete = false;
         break;
@@ -154,7 +151,7 @@ Status HealthWaiter::waitHealthy(
       // A round that ran into the deadline had its checks cut to what was
       // left and typically failed with "timed out after 3ms"; the failure
       // of the last full round says more about what is wrong.
-      if (lastFailure.empty() || Clock::now() < deadline) {
+      if (lastFailure.empty() || clock_.now() < deadline) {
         lastFailure = failures;
       }
     }
@@ -162,7 +159,7 @@ Status HealthWaiter::waitHealthy(
     // Again after the probes: a crash while they ran must not end in
     // "healthy".
     if (Status s = checkUnits(); !s) return s;
-    auto now = Clock::now();
+    auto now = clock_.now();
     if (!notActive.empty()) {
       settling = false;
     } else if (consecutive > 0 && !settling) {
@@ -180,17 +177,17 @@ Status HealthWaiter::waitHealthy(
     }
     if (now >= deadline) break;
 
-    auto nextRound = std::min(roundStart + config.interval, deadline);
+    auto nextRound = std::min(saturatingAdd(roundStart, config.interval), deadline);
     if (consecutive >= successesNeeded && settling) {
-      nextRound = std::min(nextRound, settleStart + config.settle);
+      nextRound = std::min(nextRound, saturatingAdd(settleStart, config.settle));
     }
     // Waiting on the first unit's changes rather than sleeping: a crash of
     // the main unit ends the wait the moment systemd notices it. Other
     // units are read at each round.
-    while ((now = Clock::now()) < nextRound) {
+    while ((now = clock_.now()) < nextRound) {
       auto left = std::chrono::ceil<Duration>(nextRound - now);
       if (units.empty()) {
-        std::this_thread::sleep_for(left);
+        clock_.sleepUntil(nextRound);
         continue;
       }
       auto status = manager_.waitForChange(units.front(), left);
@@ -210,7 +207,7 @@ Status HealthWaiter::waitHealthy(
     if (!lastFailure.empty()) reason += "; last failure: " + lastFailure;
   } else {
     auto stable =
-        settling ? Clock::now() - settleStart : Clock::duration::zero();
+        settling ? clock_.now() - settleStart : SteadyTime::duration::zero();
     reason = "units stable for " +
              durationText(std::chrono::duration_cast<Duration>(stable)) +
              " of the " + durationText(config.settle) + " of SettleSec=";

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
 #include "common/types.hpp"
 #include "config/plan.hpp"
@@ -18,8 +19,8 @@ namespace upgrader {
 
 class HealthWaiter {
  public:
-  /// `manager` and `log` must outlive the waiter.
-  HealthWaiter(ServiceManager& manager, EventLog& log);
+  /// `manager`, `log` and `clock` must outlive the waiter.
+  HealthWaiter(ServiceManager& manager, EventLog& log, Clock& clock);
 
   /// Runs all `probes` every `config.interval` until they pass together in
   /// `config.successes` rounds in a row, every unit is active and, with
@@ -37,6 +38,7 @@ class HealthWaiter {
  private:
   ServiceManager& manager_;
   EventLog& log_;
+  Clock& clock_;
 };
 
 }  // namespace upgrader

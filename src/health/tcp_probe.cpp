@@ -10,48 +10,21 @@
 #include <cstring>
 #include <memory>
 
+#include "common/clock.hpp"
 #include "common/duration_text.hpp"
 
 namespace upgrader {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 struct AddrInfoDeleter {
   void operator()(addrinfo* a) const { freeaddrinfo(a); }
 };
 
-struct HostPort {
-  std::string host;
-  std::string port;
-};
-
-Result<HostPort> splitEndpoint(const std::string& endpoint) {
-  std::size_t colon = endpoint.rfind(':');
-  if (colon == std::string::npos || colon == 0 ||
-      colon + 1 == endpoint.size()) {
-    return Error("expected host:port");
-  }
-  std::string host = endpoint.substr(0, colon);
-  std::string port = endpoint.substr(colon + 1);
-  if (port.find_first_not_of("0123456789") != std::string::npos) {
-    return Error("invalid port '" + port + "'");
-  }
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') {
-      return Error("unbalanced brackets around the IPv6 address");
-    }
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string::npos) {
-    // "::1:80" is ambiguous; the configuration spells it "[::1]:80".
-    return Error("an IPv6 address must be in brackets, as in [::1]:80");
-  }
-  return HostPort{host, port};
-}
-
 // One connect attempt; the cause on failure.
-Status connectOnce(const addrinfo& ai, Clock::time_point deadline) {
+Status connectOnce(const addrinfo& ai, SteadyClock::time_point deadline) {
   int fd = ::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     ai.ai_protocol);
   if (fd < 0) return Error(std::strerror(errno));
@@ -61,7 +34,7 @@ Status connectOnce(const addrinfo& ai, Clock::time_point deadline) {
     return Error(std::strerror(errno));
   for (;;) {
     auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left.count() <= 0) return Error("timed out");
     pollfd p{fd, POLLOUT, 0};
     int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -82,15 +55,14 @@ Status connectOnce(const addrinfo& ai, Clock::time_point deadline) {
 
 }  // namespace
 
-TcpProbe::TcpProbe(std::string endpoint) : endpoint_(std::move(endpoint)) {}
+TcpProbe::TcpProbe(TcpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
 
-std::string TcpProbe::name() const { return "TCP " + endpoint_; }
+std::string TcpProbe::name() const { return "TCP " + endpoint_.text(); }
 
 Status TcpProbe::check(Duration timeout) {
-  const std::string context = "TCP connect to " + endpoint_;
-  const auto deadline = Clock::now() + timeout;
-  auto hostPort = splitEndpoint(endpoint_);
-  if (!hostPort) return hostPort.error().withContext(context);
+  const std::string context = "TCP connect to " + endpoint_.text();
+  const auto deadline = saturatingAdd(SteadyClock::now(), timeout);
+  const std::string port = std::to_string(endpoint_.port);
 
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -99,12 +71,11 @@ Status TcpProbe::check(Duration timeout) {
   addrinfo* found = nullptr;
   // getaddrinfo() has no timeout of its own; a health endpoint is nearly
   // always a literal or in /etc/hosts, so this is accepted.
-  int rc = ::getaddrinfo(hostPort->host.c_str(), hostPort->port.c_str(), &hints,
-                         &found);
+  int rc = ::getaddrinfo(endpoint_.host.c_str(), port.c_str(), &hints, &found);
   if (rc != 0) {
     std::string cause =
         rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
-    return Error("cannot resolve '" + hostPort->host + "': " + cause)
+    return Error("cannot resolve '" + endpoint_.host + "': " + cause)
         .withContext(context);
   }
   std::unique_ptr<addrinfo, AddrInfoDeleter> addresses(found);
@@ -115,7 +86,7 @@ Status TcpProbe::check(Duration timeout) {
   for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
     last = connectOnce(*ai, deadline);
     if (last) return okStatus();
-    if (Clock::now() >= deadline) break;
+    if (SteadyClock::now() >= deadline) break;
   }
   if (last.error().message() == "timed out") {
     return Error("timed out after " + durationText(timeout))

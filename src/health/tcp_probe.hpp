@@ -9,9 +9,9 @@ namespace upgrader {
 
 class TcpProbe final : public Probe {
  public:
-  /// `endpoint` is "host:port"; host a name, an IPv4 literal or an IPv6
-  /// literal in brackets ("[::1]:5432").
-  explicit TcpProbe(std::string endpoint);
+  /// `endpoint` as the configuration parsed it: a host name or an address
+  /// literal, and a port.
+  explicit TcpProbe(TcpEndpoint endpoint);
 
   /// "TCP <endpoint>".
   std::string name() const override;
@@ -21,7 +21,7 @@ class TcpProbe final : public Probe {
   Status check(Duration timeout) override;
 
  private:
-  std::string endpoint_;
+  TcpEndpoint endpoint_;
 };
 
 }  // namespace upgrader

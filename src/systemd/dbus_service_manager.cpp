@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "common/clock.hpp"
+
 namespace upgrader {
 
 namespace {
@@ -89,12 +91,12 @@ Status DbusServiceManager::init() {
 }
 
 bool DbusServiceManager::pumpUntil(const std::function<bool()>& done,
-                                   Clock::time_point deadline) {
+                                   SteadyClock::time_point deadline) {
   for (;;) {
     while (connection_->processPendingRequest()) {
     }
     if (done()) return true;
-    auto now = Clock::now();
+    auto now = SteadyClock::now();
     if (now >= deadline) return false;
     auto data = connection_->getEventLoopPollData();
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
@@ -105,6 +107,8 @@ bool DbusServiceManager::pumpUntil(const std::function<bool()>& done,
           data.getAbsoluteTimeout() - now.time_since_epoch());
       wait = std::max(std::chrono::milliseconds(0), std::min(wait, busWait));
     }
+    // poll() takes int milliseconds: a long wait is done in parts.
+    wait = std::min<std::chrono::milliseconds>(wait, std::chrono::hours(1));
     pollfd pfd{data.fd, data.events, 0};
     int rc = ::poll(&pfd, 1, static_cast<int>(wait.count()));
     if (rc < 0 && errno != EINTR) return done();
@@ -123,7 +127,7 @@ Status DbusServiceManager::runJob(const char* method, const char* verb,
     return describe(e, unit);
   }
 
-  auto deadline = Clock::now() + timeout;
+  auto deadline = saturatingAdd(SteadyClock::now(), timeout);
   bool finished = false;
   try {
     finished = pumpUntil([&] { return removedJobs_.count(job) > 0; }, deadline);
@@ -238,7 +242,7 @@ Result<UnitStatus> DbusServiceManager::waitForChange(const UnitName& unit,
   std::uint64_t before = watched.changes;
   try {
     pumpUntil([&] { return watched.changes != before; },
-              Clock::now() + timeout);
+              saturatingAdd(SteadyClock::now(), timeout));
   } catch (const sdbus::Error& e) {
     return describe(e, unit);
   }

@@ -32,13 +32,13 @@ class DbusServiceManager final : public ServiceManager {
                                    Duration timeout) override;
 
  private:
-  using Clock = std::chrono::steady_clock;
+  using SteadyClock = std::chrono::steady_clock;
 
   Status runJob(const char* method, const char* verb, const UnitName& unit,
                 Duration timeout);
   Result<sdbus::IProxy*> unitProxy(const UnitName& unit);
   /// Dispatches bus messages until `done` holds or `deadline` passes.
-  bool pumpUntil(const std::function<bool()>& done, Clock::time_point deadline);
+  bool pumpUntil(const std::function<bool()>& done, SteadyClock::time_point deadline);
 
   std::unique_ptr<sdbus::IConnection> connection_;
   std::unique_ptr<sdbus::IProxy> manager_;

@@ -29,6 +29,10 @@ ReleaseRef refFromJson(const json& j) {
 
 const char* stepName(Step step) { return kStepNames[static_cast<int>(step)]; }
 
+const char* kindName(TransactionKind kind) {
+  return kind == TransactionKind::kUpgrade ? "upgrade" : "rollback";
+}
+
 std::optional<Step> stepFromName(const std::string& name) {
   for (int i = 0; i < static_cast<int>(std::size(kStepNames)); ++i) {
     if (name == kStepNames[i]) return static_cast<Step>(i);
@@ -60,11 +64,10 @@ std::string stateToJson(const InstanceState& s) {
   }
   if (s.transaction) {
     const auto& t = *s.transaction;
-    j["transaction"] = {{"kind", t.kind},
+    j["transaction"] = {{"kind", kindName(t.kind)},
                         {"step", stepName(t.step)},
                         {"from", refToJson(t.from)},
                         {"to", refToJson(t.to)},
-                        {"staged", t.stagedPath},
                         {"migrated", t.migrated},
                         {"blame_new", t.blameNew},
                         {"started", t.started},
@@ -95,7 +98,12 @@ Result<InstanceState> stateFromJson(const std::string& text,
     if (j.contains("transaction")) {
       const auto& tj = j["transaction"];
       Transaction t;
-      t.kind = tj.value("kind", "upgrade");
+      std::string kind = tj.value("kind", "upgrade");
+      if (kind != "upgrade" && kind != "rollback") {
+        return Error(source + ": unknown transaction kind '" + kind + "'");
+      }
+      t.kind = kind == "upgrade" ? TransactionKind::kUpgrade
+                                 : TransactionKind::kRollback;
       auto step = stepFromName(tj.value("step", ""));
       if (!step) {
         return Error(source + ": unknown transaction step '" +
@@ -104,7 +112,6 @@ Result<InstanceState> stateFromJson(const std::string& text,
       t.step = *step;
       t.from = refFromJson(tj.value("from", json::object()));
       t.to = refFromJson(tj.value("to", json::object()));
-      t.stagedPath = tj.value("staged", "");
       t.migrated = tj.value("migrated", false);
       t.blameNew = tj.value("blame_new", false);
       t.started = tj.value("started", "");

@@ -10,18 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "common/release_ref.hpp"
 #include "common/result.hpp"
 
 namespace upgrader {
-
-/// A release on this machine: its version and what identifies it on disk
-/// (the SHA-256 of the executable in binary mode, the release directory in
-/// symlink mode). Recovery compares identities, never assumes.
-struct ReleaseRef {
-  std::string version;
-  std::string id;
-  bool operator==(const ReleaseRef&) const = default;
-};
 
 /// The steps of a transaction as recorded on disk, in the order they happen.
 /// See docs/on-disk-states.md.
@@ -40,13 +32,18 @@ enum class Step {
 const char* stepName(Step step);
 std::optional<Step> stepFromName(const std::string& name);
 
+/// What a transaction does: install a new release, or go back to the
+/// previous one on an operator's request.
+enum class TransactionKind { kUpgrade, kRollback };
+
+const char* kindName(TransactionKind kind);
+
 /// An unfinished transaction.
 struct Transaction {
-  std::string kind = "upgrade";  ///< "upgrade" or "rollback"
+  TransactionKind kind = TransactionKind::kUpgrade;
   Step step = Step::kStaged;
   ReleaseRef from;
   ReleaseRef to;
-  std::string stagedPath;
   bool migrated = false;  ///< Migrate= ran (so a rollback must Restore=)
   /// The rollback under way is the new release's fault: it is quarantined
   /// even if the rollback is finished by a later run.

@@ -4,38 +4,21 @@
 // or undo the work.
 #include "upgrade/transaction.hpp"
 
-#include <algorithm>
-#include <chrono>
-
-#include "common/file_util.hpp"
-#include "fetch/release_source.hpp"
+#include "common/fault_injection.hpp"
 #include "fetch/version.hpp"
-#include "upgrade/fault_injection.hpp"
 
 namespace upgrader {
 
 namespace {
 
-std::uint64_t realtimeMicros() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
-// "@path" in Preflight= stands for the staged release.
-std::string expandPath(std::string command, const std::string& path) {
-  for (std::size_t at = command.find("@path"); at != std::string::npos;
-       at = command.find("@path", at + path.size())) {
-    command.replace(at, 5, path);
-  }
-  return command;
+bool isUpgrade(const Transaction& t) {
+  return t.kind == TransactionKind::kUpgrade;
 }
 
 }  // namespace
 
 struct UpgradeTransaction::Decision {
-  Release release;
+  Offer offer;
   ReleaseRef from;
 };
 
@@ -50,41 +33,23 @@ Outcome UpgradeTransaction::failUnchanged(const std::string& message) {
 // What to install, and whether to at all: reads the network and the disk,
 // changes nothing.
 Result<UpgradeTransaction::Decision> UpgradeTransaction::decide() {
-  auto release = resolveRelease(plan_.source, fx_.fetcher);
-  if (!release) return release.error();
-  auto current = fx_.installer.currentId();
+  auto offer = fx_.strategy.resolve();
+  if (!offer) return offer.error();
+  auto current = fx_.strategy.currentId();
   if (!current) {
-    return current.error().withContext("Cannot tell which release of '" +
-                                       plan_.install.path + "' is installed");
+    return current.error().withContext("Cannot tell which release is in " +
+                                       fx_.strategy.place());
   }
-  // The state file knows the version only if the path still holds what we
-  // installed; a file changed behind our back is of unknown version.
+  // The state file knows the version only if the place still holds what we
+  // installed; a release changed behind our back is of unknown version
+  // unless the strategy recognises it by what it is.
   std::string installed;
   if (state_.installed && state_.installed->id == *current) {
     installed = state_.installed->version;
+  } else {
+    installed = fx_.strategy.recognise(*current);
   }
-  Decision d{*release, ReleaseRef{installed, *current}};
-  if (installed.empty()) d.from.version = recogniseVersion(d.release, *current);
-  return d;
-}
-
-// The version of a release installed before upgrader managed it, by
-// content: a release directory named after its version, or an executable
-// whose digest the listing has. "" if it cannot be known.
-std::string UpgradeTransaction::recogniseVersion(const Release& release,
-                                                 const std::string& id) const {
-  if (plan_.install.mode == InstallConfig::Mode::kSymlink) {
-    std::string name = baseName(id);
-    return isValidVersion(name) ? name : "";
-  }
-  if (isArchiveRelease(plan_.source)) return "";  // digests are of archives
-  if (release.expected && release.expected->hex() == id) {
-    return release.version.str();
-  }
-  for (const auto& [version, digest] : release.listed) {
-    if (digest.hex() == id) return version.str();
-  }
-  return "";
+  return Decision{*offer, ReleaseRef{installed, *current}};
 }
 
 // Loads the state and makes the service whole again: a run killed half-way
@@ -106,7 +71,7 @@ Outcome UpgradeTransaction::begin(bool dryRun) {
     if (recovered.code != OutcomeCode::kDone) return recovered;
   }
   if (!dryRun) {
-    if (auto st = fx_.installer.discard({}); !st) {
+    if (auto st = fx_.strategy.discard({}); !st) {
       fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
     }
   }
@@ -123,16 +88,19 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
   //    verified.
   auto decision = decide();
   if (!decision) return failUnchanged(decision.error().message());
-  const Release& release = decision->release;
-  const std::string& to = release.version.str();
+  const Offer& offer = decision->offer;
+  const std::string& to = offer.version;
   ReleaseRef from = decision->from;
   fx_.log.setContext({plan_.instance.str(), from.version, to});
 
   if (from.version == to) {
     if (!state_.installed || state_.installed->version != to) {
-      // Record what we found, so status and the next check know it.
+      // Record what we found, so status and the next check know it; only
+      // informative, so a failed save changes nothing of the outcome.
       state_.installed = from;
-      (void)fx_.state.save(state_);
+      if (auto st = fx_.state.save(state_); !st) {
+        fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
+      }
     }
     return {OutcomeCode::kNothingToDo, "already at version " + to, to, to};
   }
@@ -144,8 +112,8 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
             from.version, to};
   }
   bool allowDowngrade = options.allowDowngrade || plan_.install.allowDowngrade;
-  if (!from.version.empty() && compareVersions(to, from.version) < 0 &&
-      !allowDowngrade) {
+  if (offer.ordered && !from.version.empty() &&
+      compareVersions(to, from.version) < 0 && !allowDowngrade) {
     return failUnchanged("refusing to downgrade from " + from.version +
                          " to " + to + " without --allow-downgrade");
   }
@@ -155,44 +123,31 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
                     " to " + to,
                 "ok");
 
-  // 3. Download, verify and stage while the old version still serves: a
+  // 3. Acquire, verify and stage while the old version still serves: a
   //    bad release, a full disk or a failed Preflight= costs no downtime.
-  auto fetched = fx_.fetcher.fetchToFile(
-      release.url, fx_.installer.downloadDirectory(),
-      fetchOptionsFrom(plan_.source),
-      [this](std::uint64_t got, std::uint64_t total) {
-        fx_.log.progress(got, total);
-      });
-  if (!fetched) return failUnchanged(fetched.error().message());
-  if (!release.expected || fetched->digest != *release.expected) {
-    (void)removeIfExists(fetched->path);
-    return failUnchanged("checksum mismatch for '" + release.url +
-                         "': expected sha256 " +
-                         (release.expected ? release.expected->hex() : "?") +
-                         ", got " + fetched->digest.hex());
-  }
-  auto staged = fx_.installer.stage(*fetched, release);
+  auto staged = fx_.strategy.acquire([this](std::uint64_t got, std::uint64_t total) {
+    fx_.log.progress(got, total);
+  });
   if (!staged) return failUnchanged(staged.error().message());
   fx_.log.event(Event::kVerified, "verify",
-                "release " + to + " verified (sha256 " + fetched->digest.hex() +
-                    ") and staged at " + fx_.installer.stagedPath(*staged),
+                "release " + to + " verified and staged (" + staged->evidence +
+                    ")",
                 "ok");
-  if (auto st = preflight(*staged); !st) {
-    (void)dropStaged("upgrade", *staged);
+  if (auto st = preflight(from, staged->release); !st) {
+    (void)dropStaged(TransactionKind::kUpgrade, staged->release);
     return failUnchanged(st.error().message());
   }
   if (options.dryRun) {
-    (void)dropStaged("upgrade", *staged);
+    (void)dropStaged(TransactionKind::kUpgrade, staged->release);
     return {OutcomeCode::kDone,
             "dry run: " + to + " verified and staged; nothing changed",
             from.version, to};
   }
 
   Transaction t;
-  t.kind = "upgrade";
+  t.kind = TransactionKind::kUpgrade;
   t.from = from;
-  t.to = *staged;
-  t.stagedPath = fx_.installer.stagedPath(*staged);
+  t.to = staged->release;
   t.started = isoTimeNow();
   return install(std::move(t));
 }
@@ -203,10 +158,10 @@ Outcome UpgradeTransaction::rollback() {
     return failUnchanged("no previous release of '" + plan_.instance.str() +
                          "' to roll back to");
   }
-  auto current = fx_.installer.currentId();
+  auto current = fx_.strategy.currentId();
   if (!current || *current != state_.installed->id) {
-    return failUnchanged("'" + plan_.install.path +
-                         "' no longer holds the installed release " +
+    return failUnchanged(fx_.strategy.place() +
+                         " no longer holds the installed release " +
                          state_.installed->version +
                          "; refusing to guess what to roll back");
   }
@@ -217,24 +172,15 @@ Outcome UpgradeTransaction::rollback() {
                 "rolling back " + plan_.instance.str() + " from " +
                     from.version + " to " + state_.previous->version,
                 "ok");
-  auto staged = fx_.installer.stagePrevious(*state_.previous);
+  auto staged = fx_.strategy.stagePrevious(*state_.previous);
   if (!staged) return failUnchanged(staged.error().message());
 
   Transaction t;
-  t.kind = "rollback";
+  t.kind = TransactionKind::kRollback;
   t.from = from;
   t.to = *staged;
-  t.stagedPath = fx_.installer.stagedPath(*staged);
   t.started = isoTimeNow();
-  Outcome out = install(std::move(t));
-  if (out.code == OutcomeCode::kDone) {
-    // The operator left this release on purpose: a timer must not bring it
-    // straight back.
-    state_.quarantined.push_back(
-        {from.version, isoTimeNow(), "rolled back by the operator"});
-    (void)fx_.state.save(state_);
-  }
-  return out;
+  return install(std::move(t));
 }
 
 Outcome UpgradeTransaction::check() {
@@ -243,7 +189,7 @@ Outcome UpgradeTransaction::check() {
   state_ = *loaded;
   auto decision = decide();
   if (!decision) return failUnchanged(decision.error().message());
-  const std::string to = decision->release.version.str();
+  const std::string& to = decision->offer.version;
   const std::string& from = decision->from.version;
   if (from == to) {
     return {OutcomeCode::kNothingToDo, "up to date at " + to, from, to};
@@ -252,7 +198,7 @@ Outcome UpgradeTransaction::check() {
     return {OutcomeCode::kNothingToDo, to + " is available but quarantined",
             from, to};
   }
-  if (!from.empty() && compareVersions(to, from) < 0) {
+  if (decision->offer.ordered && !from.empty() && compareVersions(to, from) < 0) {
     return {OutcomeCode::kNothingToDo,
             "the release offered (" + to + ") is older than " + from, from,
             to};
@@ -289,7 +235,7 @@ Outcome UpgradeTransaction::install(Transaction t) {
   // Then the part of the swap that changes nothing the service runs: the
   // less is left for the time it is down, the shorter that time.
   Status prepared = runHooks(plan_.hooks.preStop, "PreStop", t);
-  if (prepared) prepared = fx_.installer.prepareSwap(t.from);
+  if (prepared) prepared = fx_.strategy.prepareSwap(t.from);
   if (!prepared) return abandon(t, prepared.error());
   if (auto st = record(t, Step::kStopping); !st) return abandon(t, st.error());
   faultPoint("stopping");
@@ -301,19 +247,19 @@ Outcome UpgradeTransaction::install(Transaction t) {
   // under it (symlink mode: no mix of old and new files in one process).
   // Still recorded as 'stopping': recovery is the same, and a save here
   // would add downtime.
-  if (auto st = fx_.installer.swap(t.from, t.to); !st) {
+  if (auto st = fx_.strategy.swap(t.from, t.to); !st) {
     return rollBack(t, st.error().message(), false);
   }
-  const std::uint64_t swappedAt = realtimeMicros();
+  const std::uint64_t swappedAt = fx_.clock.realtimeMicros();
   fx_.log.event(Event::kSwapped, "swap",
-                "release " + to + " is in place at " + plan_.install.path,
+                "release " + to + " is in place in " + fx_.strategy.place(),
                 "ok");
   faultPoint("swapped");
 
   // Migrations change data the old version may not read: from here on a
   // rollback must run Restore=, so `migrated` is recorded first. Going back
   // on request migrates nothing: Migrate= only knows how to go forward.
-  if (t.kind == "upgrade" && !plan_.hooks.migrate.empty()) {
+  if (isUpgrade(t) && !plan_.hooks.migrate.empty()) {
     t.migrated = true;
     if (auto st = record(t, Step::kMigrating); !st) {
       return rollBack(t, st.error().message(), false);
@@ -340,12 +286,18 @@ Outcome UpgradeTransaction::install(Transaction t) {
   faultPoint("checked");
 
   // The commit point: one atomic save makes the new release the installed
-  // one and ends the transaction.
+  // one and ends the transaction. A rollback on request quarantines the
+  // release it left in the same save: if that were a second save and it
+  // failed, the timer could bring straight back what the operator removed.
   InstanceState committed = state_;
   committed.previous = t.from;
   committed.installed = t.to;
-  committed.last = LastResult{t.kind == "upgrade" ? "upgraded" : "rolled-back-on-request",
+  committed.last = LastResult{isUpgrade(t) ? "upgraded" : "rolled-back-on-request",
                               isoTimeNow(), t.from.version, to, "ok"};
+  if (!isUpgrade(t) && !committed.isQuarantined(t.from.version)) {
+    committed.quarantined.push_back(
+        {t.from.version, isoTimeNow(), "rolled back by the operator"});
+  }
   committed.transaction.reset();
   if (auto st = fx_.state.save(committed); !st) {
     return rollBack(t, st.error().withContext("Failed to commit").message(),
@@ -353,7 +305,7 @@ Outcome UpgradeTransaction::install(Transaction t) {
   }
   state_ = committed;
   fx_.log.event(Event::kCommitted, "commit",
-                (t.kind == "upgrade" ? "upgraded from " : "rolled back from ") +
+                (isUpgrade(t) ? "upgraded from " : "rolled back from ") +
                     (t.from.version.empty() ? std::string("an unknown version")
                                             : t.from.version) +
                     " to " + to,
@@ -361,17 +313,17 @@ Outcome UpgradeTransaction::install(Transaction t) {
   faultPoint("committed");
 
   // After the commit nothing can undo it; failures here are only reported.
-  bool upgrade = t.kind == "upgrade";
-  if (auto st = upgrade ? runHooks(plan_.hooks.postUpgrade, "PostUpgrade", t)
-                        : runHooks(plan_.hooks.postRollback, "PostRollback", t);
+  if (auto st = isUpgrade(t)
+                    ? runHooks(plan_.hooks.postUpgrade, "PostUpgrade", t)
+                    : runHooks(plan_.hooks.postRollback, "PostRollback", t);
       !st) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
   }
-  if (auto st = fx_.installer.prune(t.to, t.from); !st) {
+  if (auto st = fx_.strategy.prune(t.to, t.from); !st) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
   }
   return {OutcomeCode::kDone,
-          (t.kind == "upgrade" ? "upgraded " : "rolled back ") +
+          (isUpgrade(t) ? "upgraded " : "rolled back ") +
               plan_.instance.str() + " to " + to,
           t.from.version, to};
 }
@@ -400,7 +352,7 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
   faultPoint("rollback-begun");
 
   Status restored = restoreOld(t);
-  std::string what = t.kind == "upgrade" ? "upgrade to " : "rollback to ";
+  std::string what = isUpgrade(t) ? "upgrade to " : "rollback to ";
   if (!restored) {
     // The transaction stays recorded: the next run tries the rollback again.
     std::string message = what + t.to.version + " failed (" + cause +
@@ -415,7 +367,7 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
             t.to.version};
   }
 
-  if (t.blameNew && t.kind == "upgrade" && !state_.isQuarantined(t.to.version)) {
+  if (t.blameNew && isUpgrade(t) && !state_.isQuarantined(t.to.version)) {
     state_.quarantined.push_back({t.to.version, isoTimeNow(), cause});
   }
   std::string message = what + t.to.version + " failed (" + cause +
@@ -444,15 +396,15 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
 Status UpgradeTransaction::restoreOld(const Transaction& t) {
   // Nothing is stopped for a rollback that cannot put the old release back:
   // a stuck transaction must not take the service down on every run.
-  if (auto st = fx_.installer.canRevert(t.from); !st) return st;
+  if (auto st = fx_.strategy.canRevert(t.from); !st) return st;
   // Stopped first even if it "failed": a unit waiting to auto-restart would
   // otherwise come back on whatever the path holds.
   if (auto st = stopUnits(); !st) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", continuing");
   }
   faultPoint("rollback-stopped");
-  if (auto st = fx_.installer.revert(t.from, t.kind != "upgrade"); !st) return st;
-  const std::uint64_t reverted = realtimeMicros();
+  if (auto st = fx_.strategy.revert(t.from, !isUpgrade(t)); !st) return st;
+  const std::uint64_t reverted = fx_.clock.realtimeMicros();
   faultPoint("rollback-reverted");
   if (t.migrated) {
     if (auto st = runHooks(plan_.hooks.restore, "Restore", t); !st) return st;
@@ -499,11 +451,12 @@ Outcome UpgradeTransaction::recover() {
 // rollback point: a rollback on request "stages" the previous release
 // itself, and an upgrade to the version of the previous release (allowed
 // downgrade) reuses its place.
-Status UpgradeTransaction::dropStaged(const std::string& kind,
+Status UpgradeTransaction::dropStaged(TransactionKind kind,
                                        const ReleaseRef& to) {
-  bool isRollbackPoint =
-      kind != "upgrade" || (state_.previous && state_.previous->id == to.id);
-  return fx_.installer.discard(isRollbackPoint ? ReleaseRef{to.version, ""} : to);
+  bool isRollbackPoint = kind != TransactionKind::kUpgrade ||
+                         (state_.previous && state_.previous->id == to.id);
+  return fx_.strategy.discard(isRollbackPoint ? ReleaseRef{to.version, ""}
+                                              : to);
 }
 
 Status UpgradeTransaction::record(Transaction& t, Step step) {
@@ -555,33 +508,36 @@ Status UpgradeTransaction::startUnits() {
   return okStatus();
 }
 
+// What every hook is told: the instance, the versions, and from the
+// strategy where the two releases are (paths, images).
+Environment UpgradeTransaction::hookEnvironment(const ReleaseRef& from,
+                                                const ReleaseRef& to) const {
+  Environment env = fx_.strategy.hookEnvironment(from, to);
+  env["UPGRADER_INSTANCE"] = plan_.instance.str();
+  env["UPGRADER_FROM_VERSION"] = from.version;
+  env["UPGRADER_TO_VERSION"] = to.version;
+  return env;
+}
+
 Status UpgradeTransaction::runHooks(const std::vector<std::string>& hooks,
                                     const char* what, const Transaction& t) {
-  Environment env = {
-      {"UPGRADER_INSTANCE", plan_.instance.str()},
-      {"UPGRADER_FROM_VERSION", t.from.version},
-      {"UPGRADER_TO_VERSION", t.to.version},
-      {"UPGRADER_PATH", plan_.install.path},
-      {"UPGRADER_STAGED_PATH", t.stagedPath},
-      {"UPGRADER_OLD_PATH", fx_.installer.previousPath(t.from)},
-  };
+  const Environment env = hookEnvironment(t.from, t.to);
   for (const auto& hook : hooks) {
     fx_.log.log(Severity::kInfo, std::string("running ") + what + "=" + hook);
-    if (auto st = fx_.commands.run(hook, env, plan_.hooks.timeout); !st) {
+    if (auto st = fx_.commands.runShell(hook, env, plan_.hooks.timeout); !st) {
       return st.error().withContext(std::string(what) + "= hook failed");
     }
   }
   return okStatus();
 }
 
-Status UpgradeTransaction::preflight(const ReleaseRef& staged) {
+Status UpgradeTransaction::preflight(const ReleaseRef& from,
+                                     const ReleaseRef& staged) {
   if (plan_.install.preflight.empty()) return okStatus();
   std::string command =
-      expandPath(plan_.install.preflight, fx_.installer.stagedPath(staged));
-  Environment env = {{"UPGRADER_INSTANCE", plan_.instance.str()},
-                     {"UPGRADER_TO_VERSION", staged.version},
-                     {"UPGRADER_STAGED_PATH", fx_.installer.stagedPath(staged)}};
-  if (auto st = fx_.commands.run(command, env, plan_.install.preflightTimeout);
+      fx_.strategy.preflightCommand(plan_.install.preflight, staged);
+  if (auto st = fx_.commands.runShell(command, hookEnvironment(from, staged),
+                                      plan_.install.preflightTimeout);
       !st) {
     return st.error().withContext("Preflight= failed for " + staged.version +
                                   "; nothing was changed");

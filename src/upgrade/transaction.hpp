@@ -1,18 +1,19 @@
-// The upgrade transaction: verify, stage, stop, swap, start, health-check,
-// commit or roll back, and recover what a killed run left. Written once for
-// every install strategy; every side effect comes in through Effects, so
-// the same logic runs against fakes in unit tests and against real systemd
-// in the test bed.
+// The upgrade transaction: acquire, verify and stage, stop, swap, start,
+// health-check, commit or roll back, and recover what a killed run left.
+// Written once for every release strategy: what a release is and how it
+// lands on this machine is the Strategy's business; the order of the steps
+// and what is recorded before each is this module's. Every side effect
+// comes in through Effects, so the same logic runs against fakes in unit
+// tests and against real systemd and engines in the test bed.
 #pragma once
 
 #include <string>
 
+#include "common/clock.hpp"
 #include "config/plan.hpp"
 #include "exec/command_runner.hpp"
-#include "fetch/fetcher.hpp"
-#include "fetch/release_source.hpp"
 #include "health/health_checker.hpp"
-#include "install/installer.hpp"
+#include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
 #include "systemd/service_manager.hpp"
 #include "upgrade/state_store.hpp"
@@ -22,12 +23,12 @@ namespace upgrader {
 /// The side effects a transaction acts through.
 struct Effects {
   ServiceManager& units;
-  Fetcher& fetcher;
-  Installer& installer;
+  Strategy& strategy;
   HealthChecker& health;
   CommandRunner& commands;
   StateStore& state;
   EventLog& log;
+  Clock& clock;
 };
 
 /// How a command ended, in the terms of the documented exit codes.
@@ -75,8 +76,6 @@ class UpgradeTransaction {
   struct Decision;
   Outcome begin(bool dryRun);
   Result<Decision> decide();
-  std::string recogniseVersion(const Release& release,
-                               const std::string& id) const;
   /// Finishes or undoes a transaction a killed run left in the state file.
   Outcome recover();
   /// Stop, swap, start, check, commit; rollBack() on any failure.
@@ -85,13 +84,15 @@ class UpgradeTransaction {
   Outcome rollBack(Transaction t, const std::string& cause, bool blameNew);
   Status restoreOld(const Transaction& t);
   Status record(Transaction& t, Step step);
-  Status dropStaged(const std::string& kind, const ReleaseRef& to);
+  Status dropStaged(TransactionKind kind, const ReleaseRef& to);
   Status stopUnits();
   Status startUnits();
   Status startUnitsSince(std::uint64_t sinceUs);
   Status runHooks(const std::vector<std::string>& hooks, const char* what,
                   const Transaction& t);
-  Status preflight(const ReleaseRef& staged);
+  Environment hookEnvironment(const ReleaseRef& from,
+                              const ReleaseRef& to) const;
+  Status preflight(const ReleaseRef& from, const ReleaseRef& staged);
   Outcome failUnchanged(const std::string& message);
 
   const Plan& plan_;

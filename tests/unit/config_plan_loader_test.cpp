@@ -242,7 +242,8 @@ TEST(ParsePlan, MapsEveryKeyToItsPlanField) {
   ASSERT_EQ(h.expectJson.size(), 2u);
   EXPECT_EQ(h.expectJson[1].keyPath, "checks.db");
   EXPECT_EQ(h.expectJson[1].value, "true");
-  EXPECT_EQ(h.tcp, (std::vector<std::string>{"localhost:5432", "[::1]:6379"}));
+  EXPECT_EQ(h.tcp, (std::vector<TcpEndpoint>{{"localhost", 5432}, {"::1", 6379}}));
+  EXPECT_EQ(h.tcp[1].text(), "[::1]:6379");
   EXPECT_EQ(h.exec, std::vector<std::string>{"/usr/bin/app ping"});
   EXPECT_EQ(h.settle, Duration::zero());
   EXPECT_EQ(h.interval, milliseconds(250));
@@ -446,6 +447,8 @@ TEST(ParsePlan, RefusesMalformedUrls) {
   expectRefused("Source", "URL=file://relative/app",
                 "a file URL names an absolute path");
   expectRefused("Source", "URL=https://example.com/dir/", "has no file name");
+  // The same rule as the fetcher's: a bare host names no file.
+  expectRefused("Source", "URL=https://example.com", "has no file name");
   expectRefused("Health", "HTTP=http://a b/", "contains whitespace");
 }
 

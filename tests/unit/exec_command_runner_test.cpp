@@ -22,7 +22,7 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::TempDir;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // Whether `pid` is gone: no such process, or a zombie waiting for a reaper
@@ -54,13 +54,13 @@ bool becomesGone(pid_t pid) {
 
 TEST(ACommandRunner, SucceedsWhenTheCommandExitsZero) {
   auto runner = makeProcessRunner();
-  Status s = runner->run("true", {}, 5s);
+  Status s = runner->runShell("true", {}, 5s);
   EXPECT_TRUE(s) << s.error().message();
 }
 
 TEST(ACommandRunner, ReportsTheExitStatusWithTheOutputOfBothStreams) {
   auto runner = makeProcessRunner();
-  Status s = runner->run("echo out; echo err >&2; exit 3", {}, 5s);
+  Status s = runner->runShell("echo out; echo err >&2; exit 3", {}, 5s);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(),
             "command 'echo out; echo err >&2; exit 3' exited with status 3: "
@@ -69,21 +69,21 @@ TEST(ACommandRunner, ReportsTheExitStatusWithTheOutputOfBothStreams) {
 
 TEST(ACommandRunner, LeavesOutTheOutputPartWhenThereWasNone) {
   auto runner = makeProcessRunner();
-  Status s = runner->run("exit 1", {}, 5s);
+  Status s = runner->runShell("exit 1", {}, 5s);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(), "command 'exit 1' exited with status 1");
 }
 
 TEST(ACommandRunner, ReportsTheSignalThatKilledTheCommand) {
   auto runner = makeProcessRunner();
-  Status s = runner->run("kill -9 $$", {}, 5s);
+  Status s = runner->runShell("kill -9 $$", {}, 5s);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(), "command 'kill -9 $$' killed by signal 9");
 }
 
 TEST(ACommandRunner, KeepsOnlyTheLastPartOfLongOutput) {
   auto runner = makeProcessRunner();
-  Status s = runner->run(
+  Status s = runner->runShell(
       "i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done; exit 2",
       {}, 10s);
   ASSERT_FALSE(s);
@@ -98,7 +98,7 @@ TEST(ACommandRunner, PassesTheGivenVariablesAlongWithTheInheritedOnes) {
   ASSERT_EQ(::setenv("UPGRADER_TEST_INHERITED", "kept", 1), 0);
   ASSERT_EQ(::setenv("UPGRADER_TEST_OVERRIDDEN", "old", 1), 0);
   auto runner = makeProcessRunner();
-  Status s = runner->run(
+  Status s = runner->runShell(
       "test \"$UPGRADER_TEST_INHERITED\" = kept && "
       "test \"$UPGRADER_TEST_OVERRIDDEN\" = new && "
       "test \"$UPGRADER_VERSION\" = '1.2 3' || { env; exit 1; }",
@@ -110,7 +110,7 @@ TEST(ACommandRunner, PassesTheGivenVariablesAlongWithTheInheritedOnes) {
 
 TEST(ACommandRunner, GivesTheCommandDevNullAsStdin) {
   auto runner = makeProcessRunner();
-  Status s = runner->run(
+  Status s = runner->runShell(
       "test \"$(readlink /proc/self/fd/0)\" = /dev/null && "
       "test -z \"$(cat)\"",
       {}, 5s);
@@ -123,7 +123,7 @@ TEST(ACommandRunner, LeaksNoDescriptorBeyondTheStandardThree) {
   int stray = ::open("/dev/null", O_RDONLY);
   ASSERT_GE(stray, 0);
   auto runner = makeProcessRunner();
-  Status s = runner->run("ls /proc/$$/fd; exit 1", {}, 5s);
+  Status s = runner->runShell("ls /proc/$$/fd; exit 1", {}, 5s);
   ::close(stray);
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(), EndsWith("status 1: 0\n1\n2"));
@@ -131,7 +131,7 @@ TEST(ACommandRunner, LeaksNoDescriptorBeyondTheStandardThree) {
 
 TEST(ACommandRunner, RunsTheCommandInItsOwnProcessGroup) {
   auto runner = makeProcessRunner();
-  Status s = runner->run(
+  Status s = runner->runShell(
       // Field 5 of stat is the process group ("(sh)" has no space).
       "test \"$(cut -d' ' -f5 /proc/$$/stat)\" = $$", {}, 5s);
   EXPECT_TRUE(s) << s.error().message();
@@ -140,11 +140,11 @@ TEST(ACommandRunner, RunsTheCommandInItsOwnProcessGroup) {
 TEST(ACommandRunner, KillsTheWholeProcessGroupOnTimeout) {
   TempDir dir;
   auto runner = makeProcessRunner();
-  auto start = Clock::now();
-  Status s = runner->run(
+  auto start = SteadyClock::now();
+  Status s = runner->runShell(
       "echo started; sleep 30 & echo $! > " + (dir / "pid") + "; wait", {},
       300ms);
-  auto elapsed = Clock::now() - start;
+  auto elapsed = SteadyClock::now() - start;
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(), StartsWith("command 'echo started; "));
   EXPECT_THAT(s.error().message(), EndsWith("timed out after 300ms: started"));
@@ -164,7 +164,7 @@ TEST(ACommandRunner, TakesTheRunningCommandAlongWhenUpgraderIsKilled) {
   ASSERT_GE(upgrader, 0);
   if (upgrader == 0) {  // stands in for an upgrader running a Migrate= hook
     auto runner = makeProcessRunner();
-    (void)runner->run("sleep 30 & echo $! > " + pidFile + "; wait", {}, 60s);
+    (void)runner->runShell("sleep 30 & echo $! > " + pidFile + "; wait", {}, 60s);
     ::_exit(0);
   }
   pid_t grandchild = 0;
@@ -186,11 +186,11 @@ TEST(ACommandRunner, TakesTheRunningCommandAlongWhenUpgraderIsKilled) {
 TEST(ACommandRunner, KillsWithSigkillWhatIgnoresSigterm) {
   TempDir dir;
   auto runner = makeProcessRunner();
-  auto start = Clock::now();
-  Status s = runner->run(
+  auto start = SteadyClock::now();
+  Status s = runner->runShell(
       "trap '' TERM; sleep 30 & echo $! > " + (dir / "pid") + "; wait", {},
       200ms);
-  auto elapsed = Clock::now() - start;
+  auto elapsed = SteadyClock::now() - start;
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(), EndsWith("timed out after 200ms"));
   EXPECT_GE(elapsed, 2s);
@@ -204,19 +204,92 @@ TEST(ACommandRunner,
      ReturnsWhenTheCommandExitsEvenIfABackgroundChildKeepsTheOutputOpen) {
   TempDir dir;
   auto runner = makeProcessRunner();
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   Status s =
-      runner->run("sleep 5 & echo $! > " + (dir / "pid") + "; exit 0", {}, 10s);
+      runner->runShell("sleep 5 & echo $! > " + (dir / "pid") + "; exit 0", {}, 10s);
   EXPECT_TRUE(s) << s.error().message();
-  EXPECT_LT(Clock::now() - start, 2s);
+  EXPECT_LT(SteadyClock::now() - start, 2s);
   if (pid_t pid = readPid(dir / "pid"); pid > 0) ::kill(pid, SIGKILL);
 }
 
 TEST(ACommandRunner, NamesACommandWithControlCharactersSafely) {
   auto runner = makeProcessRunner();
-  Status s = runner->run("exit 4\n", {}, 5s);
+  Status s = runner->runShell("exit 4\n", {}, 5s);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(), "command 'exit 4\\x0a' exited with status 4");
+}
+
+// ---- argv commands: no shell, output captured ----------------------------
+
+CommandLine argvCommand(std::vector<std::string> argv) {
+  CommandLine c;
+  c.argv = std::move(argv);
+  c.timeout = 5s;
+  return c;
+}
+
+TEST(AnArgvCommand, RunsWithoutAShellAndCapturesStandardOutput) {
+  auto runner = makeProcessRunner();
+  // A shell would expand these; the program gets them as they are.
+  auto result = runner->run(argvCommand({"/bin/echo", "$HOME", "a;b", "*"}));
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(result->exitStatus, 0);
+  EXPECT_EQ(result->output, "$HOME a;b *\n");
+}
+
+TEST(AnArgvCommand, KeepsStandardErrorOutOfTheOutputButInTheTail) {
+  auto runner = makeProcessRunner();
+  auto result = runner->run(
+      argvCommand({"/bin/sh", "-c", "echo '{\"a\":1}'; echo warning >&2; exit 3"}));
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(result->exitStatus, 3);
+  EXPECT_EQ(result->output, "{\"a\":1}\n");
+  EXPECT_THAT(result->tail, HasSubstr("warning"));
+}
+
+TEST(AnArgvCommand, IsStoppedWhenItPrintsMoreThanItsBound) {
+  auto runner = makeProcessRunner();
+  CommandLine c = argvCommand({"/bin/cat", "/dev/zero"});
+  c.maxOutput = 64 * 1024;
+  auto start = SteadyClock::now();
+  auto result = runner->run(c);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message(),
+            "command '/bin/cat /dev/zero' printed more than 65536 bytes and "
+            "was stopped");
+  EXPECT_LT(SteadyClock::now() - start, 4s);  // stopped, not run to the timeout
+}
+
+TEST(AnArgvCommand, NeedsAnAbsoluteProgramPath) {
+  auto runner = makeProcessRunner();
+  auto result = runner->run(argvCommand({"echo", "hi"}));
+  ASSERT_FALSE(result);
+  EXPECT_THAT(result.error().message(), HasSubstr("must be an absolute path"));
+}
+
+TEST(AnArgvCommand, ReportsAProgramThatDoesNotExistAsExitStatus127) {
+  auto runner = makeProcessRunner();
+  auto result = runner->run(argvCommand({"/nonexistent/tool", "x"}));
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(result->exitStatus, 127);
+}
+
+TEST(AnArgvCommand, TimesOutAndKillsItsProcessGroup) {
+  auto runner = makeProcessRunner();
+  CommandLine c = argvCommand({"/bin/sleep", "30"});
+  c.timeout = 100ms;
+  auto result = runner->run(c);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message(),
+            "command '/bin/sleep 30' timed out after 100ms");
+}
+
+TEST(DescribeArgv, QuotesWordsThatNeedIt) {
+  EXPECT_EQ(describeArgv({"/usr/bin/podman", "pull", "reg:5000/app@sha256:ab"}),
+            "/usr/bin/podman pull reg:5000/app@sha256:ab");
+  EXPECT_EQ(describeArgv({"/bin/sh", "-c", "echo it's"}),
+            "/bin/sh -c 'echo it'\\''s'");
+  EXPECT_EQ(describeArgv({"/bin/true", ""}), "/bin/true ''");
 }
 
 }  // namespace

@@ -421,23 +421,5 @@ TEST(ExtractTree, EmptiesTheDestinationWhenTheArchiveIsTruncated) {
   EXPECT_TRUE(entriesIn(tmp / "out").empty());
 }
 
-// ---- looksLikeArchive -------------------------------------------------
-
-TEST(LooksLikeArchive, RecognisesArchiveSuffixesOnly) {
-  for (const char* url :
-       {"https://x/app-1.0.tar", "https://x/app.tar.gz", "https://x/app.TGZ",
-        "https://x/app.tar.xz", "https://x/app.txz", "https://x/app.tar.zst",
-        "file:///srv/app.zip", "https://x/app.tar.gz?token=1#frag",
-        "app.tar.gz"}) {
-    EXPECT_TRUE(looksLikeArchive(url)) << url;
-  }
-  for (const char* url :
-       {"https://x/app", "https://x/app.gz", "https://x/app.tar.gz.sig",
-        "https://x/app?f=app.tar.gz", "https://x/tar", "https://x.zip",
-        "https://x/.zip/app"}) {
-    EXPECT_FALSE(looksLikeArchive(url)) << url;
-  }
-}
-
 }  // namespace
 }  // namespace upgrader

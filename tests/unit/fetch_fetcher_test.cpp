@@ -142,14 +142,6 @@ TEST(FetchOptionsFrom, CopiesTheSourceSettings) {
   EXPECT_EQ(o.maxSize, 1234u);
 }
 
-TEST(FileNameOfUrl, TakesTheLastPathComponentWithoutQuery) {
-  EXPECT_EQ(fileNameOfUrl("https://x/a/b.tar.gz?x=1/2#f"), "b.tar.gz");
-  EXPECT_EQ(fileNameOfUrl("file:///srv/app"), "app");
-  EXPECT_EQ(fileNameOfUrl("https://x/dir/"), "");
-  EXPECT_EQ(fileNameOfUrl("https://host"), "");
-  EXPECT_EQ(fileNameOfUrl("https://host?q=/a"), "");
-}
-
 TEST(IsPartialDownloadName, RecognisesOnlyFetchersTempNames) {
   EXPECT_TRUE(isPartialDownloadName(".app-1.2.tar.gz.Ab3xY9.partial"));
   EXPECT_TRUE(isPartialDownloadName(".x.000000.partial"));

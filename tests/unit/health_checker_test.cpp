@@ -46,7 +46,7 @@ class AHealthChecker : public ::testing::Test {
   }
 
   Status wait() {
-    return makeHealthChecker(manager, *runner, log)
+    return makeHealthChecker(manager, *runner, log, systemClock())
         ->waitHealthy(config, {kApp});
   }
 
@@ -58,7 +58,7 @@ class AHealthChecker : public ::testing::Test {
 
 TEST_F(AHealthChecker, BuildsOneProbePerConfiguredCheck) {
   config.httpUrls = {"http://127.0.0.1:1/a", "https://example.org/b"};
-  config.tcp = {"127.0.0.1:5432"};
+  config.tcp = {TcpEndpoint{"127.0.0.1", 5432}};
   config.exec = {"true"};
   auto probes = makeProbes(config, *runner);
   ASSERT_EQ(probes.size(), 4u);
@@ -94,7 +94,7 @@ TEST_F(AHealthChecker, FailsForARefusedTcpEndpointAtTheTimeout) {
   int port = testing::unusedLoopbackPort();
   ASSERT_NE(port, 0);
   std::string endpoint = "127.0.0.1:" + std::to_string(port);
-  config.tcp = {endpoint};
+  config.tcp = {TcpEndpoint{"127.0.0.1", static_cast<std::uint16_t>(port)}};
   config.timeout = 50ms;
   Status s = wait();
   ASSERT_FALSE(s);

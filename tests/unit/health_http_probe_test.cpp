@@ -23,7 +23,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using Expectations = std::vector<HealthConfig::JsonExpectation>;
 
@@ -222,9 +222,9 @@ TEST(AnHttpProbe, ReportsARefusedConnectionWithTheUrl) {
 TEST(AnHttpProbe, GivesUpAfterItsTimeout) {
   CannedHttpServer server(200, "", /*hang=*/true);
   HttpProbe probe(server.url(), 200, {});
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   Status s = probe.check(200ms);
-  auto elapsed = Clock::now() - start;
+  auto elapsed = SteadyClock::now() - start;
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(), StartsWith("GET " + server.url() + ": "));
   EXPECT_THAT(s.error().message(), HasSubstr("imeout"));

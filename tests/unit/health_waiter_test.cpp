@@ -1,5 +1,6 @@
-// The health waiting logic with fake probes and a fake service manager.
-// Intervals are milliseconds, so nothing here waits for real seconds.
+// The health waiting logic with fake probes, a fake service manager and a
+// manual clock: waiting moves the clock, so every time asserted here is
+// exact and nothing waits for real.
 #include "health/health_waiter.hpp"
 
 #include <gmock/gmock.h>
@@ -9,10 +10,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/fake_service_manager.hpp"
+#include "support/manual_clock.hpp"
 
 namespace upgrader {
 namespace {
@@ -24,7 +25,6 @@ using testing::failedStatus;
 using testing::FakeServiceManager;
 using ::testing::HasSubstr;
 using testing::inactiveStatus;
-using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 const UnitName kApp("app.service");
@@ -90,19 +90,20 @@ class AHealthWaiter : public ::testing::Test {
   std::size_t probeCalls() const { return shared->timeouts.size(); }
 
   Status wait(std::vector<UnitName> units = {kApp}) {
-    auto start = Clock::now();
-    Status s = HealthWaiter(manager, log).waitHealthy(probes, config, units);
-    elapsed = Clock::now() - start;
+    auto start = clock.now();
+    Status s = HealthWaiter(manager, log, clock).waitHealthy(probes, config, units);
+    elapsed = clock.now() - start;
     return s;
   }
 
-  FakeServiceManager manager;
+  testing::ManualClock clock;
+  FakeServiceManager manager{clock};
   NullEventLog log;
   HealthConfig config;
   std::vector<std::unique_ptr<Probe>> probes;
   std::shared_ptr<FakeProbe::Shared> shared =
       std::make_shared<FakeProbe::Shared>();
-  Clock::duration elapsed{};
+  SteadyTime::duration elapsed{};
 };
 
 TEST_F(AHealthWaiter, SucceedsAfterTheConfiguredNumberOfConsecutiveSuccesses) {
@@ -136,7 +137,7 @@ TEST_F(AHealthWaiter, WaitsAboutOneIntervalBetweenRounds) {
   config.interval = 20ms;
   addProbe({true});
   ASSERT_TRUE(wait());
-  EXPECT_GE(elapsed, 80ms);  // four waits between five rounds
+  EXPECT_EQ(elapsed, 80ms);  // four waits between five rounds
 }
 
 TEST_F(AHealthWaiter, TimesOutWithTheLastFailure) {
@@ -148,27 +149,28 @@ TEST_F(AHealthWaiter, TimesOutWithTheLastFailure) {
       s.error().message(),
       ::testing::MatchesRegex(
           "not healthy after 100ms: GET http://probe0: failure [0-9]+"));
-  EXPECT_GE(elapsed, 100ms);
-  EXPECT_LT(elapsed, 1s);
+  EXPECT_EQ(elapsed, 100ms);
 }
 
 // Fails fast at first, then hangs for whatever time it is given.
 class SlowingProbe : public Probe {
  public:
+  explicit SlowingProbe(Clock& clock) : clock_(clock) {}
   std::string name() const override { return "TCP db:5432"; }
   Status check(Duration timeout) override {
     if (calls_++ == 0) return Error("TCP db:5432: Connection refused");
-    std::this_thread::sleep_for(timeout);
+    clock_.sleepUntil(clock_.now() + timeout);
     return Error("TCP db:5432: timed out");
   }
 
  private:
+  Clock& clock_;
   int calls_ = 0;
 };
 
 TEST_F(AHealthWaiter, ReportsTheLastFullRoundNotOneCutShortByTheTimeout) {
   config.timeout = 60ms;
-  probes.push_back(std::make_unique<SlowingProbe>());
+  probes.push_back(std::make_unique<SlowingProbe>(clock));
   Status s = wait();
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(),
@@ -216,7 +218,9 @@ TEST_F(AHealthWaiter, FailsAtOnceWhenAUnitCrashes) {
   EXPECT_EQ(s.error().message(),
             "unit 'app.service' failed (result 'exit-code', main process "
             "exited with status 3)");
-  EXPECT_LT(elapsed, 1s);  // the timeout is 30 s
+  // Noticed while waiting between rounds, when it happened: not at the
+  // 30 s timeout.
+  EXPECT_EQ(elapsed, 50ms);
 }
 
 TEST_F(AHealthWaiter, NoticesACrashDuringALongIntervalWithoutWaitingItOut) {
@@ -229,7 +233,7 @@ TEST_F(AHealthWaiter, NoticesACrashDuringALongIntervalWithoutWaitingItOut) {
   EXPECT_EQ(s.error().message(),
             "unit 'app.service' crashed and waits to be restarted (result "
             "'signal', main process exited with status 1)");
-  EXPECT_LT(elapsed, 1s);
+  EXPECT_EQ(elapsed, 50ms);  // not the 20 s interval
   EXPECT_EQ(probeCalls(), 1u);
 }
 
@@ -243,7 +247,7 @@ TEST_F(AHealthWaiter, FailsWhenSystemdRestartedTheUnitInTheMeantime) {
   EXPECT_EQ(s.error().message(),
             "unit 'app.service' was restarted by systemd (NRestarts 2 -> 3, "
             "result 'success')");
-  EXPECT_LT(elapsed, 1s);
+  EXPECT_EQ(elapsed, 30ms);
 }
 
 TEST_F(AHealthWaiter, FailsWhenAUnitStops) {
@@ -275,7 +279,9 @@ TEST_F(AHealthWaiter, WatchesEveryUnitNotOnlyTheFirst) {
   EXPECT_EQ(s.error().message(),
             "unit 'app-worker.service' failed (result 'core-dump', main "
             "process exited with status 1)");
-  EXPECT_LT(elapsed, 1s);
+  // The second unit is read at each round (every 10 ms), not waited on.
+  EXPECT_GE(elapsed, 40ms);
+  EXPECT_LE(elapsed, 50ms);
 }
 
 TEST_F(AHealthWaiter, WaitsOnTheFirstUnitBetweenRounds) {
@@ -301,7 +307,7 @@ TEST_F(AHealthWaiter, ReportsAUnitItCannotRead) {
 TEST_F(AHealthWaiter, WithoutProbesIsHealthyOnceTheUnitsAreActive) {
   Status s = wait();
   ASSERT_TRUE(s) << s.error().message();
-  EXPECT_LT(elapsed, 100ms);
+  EXPECT_EQ(elapsed, 0ms);
 }
 
 TEST_F(AHealthWaiter, WaitsForAnActivatingUnitToBecomeActive) {
@@ -310,7 +316,7 @@ TEST_F(AHealthWaiter, WaitsForAnActivatingUnitToBecomeActive) {
   addProbe({true});
   Status s = wait();
   ASSERT_TRUE(s) << s.error().message();
-  EXPECT_GE(elapsed, 50ms);
+  EXPECT_EQ(elapsed, 50ms);
 }
 
 TEST_F(AHealthWaiter, TimesOutNamingAUnitThatNeverLeavesActivating) {
@@ -327,8 +333,7 @@ TEST_F(AHealthWaiter, WaitsOutTheSettlePeriodAfterTheFirstPassingRound) {
   addProbe({false, false, true});
   Status s = wait();
   ASSERT_TRUE(s) << s.error().message();
-  EXPECT_GE(elapsed, 150ms + 20ms);  // two failing rounds come first
-  EXPECT_LT(elapsed, 1s);
+  EXPECT_EQ(elapsed, 150ms + 20ms);  // two failing rounds come first
   EXPECT_GT(probeCalls(), 3u);  // the checks go on while it settles
 }
 
@@ -340,7 +345,7 @@ TEST_F(AHealthWaiter, FailsWhenAUnitRestartsWhileSettling) {
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(),
               HasSubstr("unit 'app.service' was restarted by systemd"));
-  EXPECT_LT(elapsed, 1s);
+  EXPECT_EQ(elapsed, 100ms);  // not the 10 s of SettleSec=
 }
 
 TEST_F(AHealthWaiter, TimesOutWhenTheSettlePeriodOutlastsTheTimeout) {
@@ -351,7 +356,7 @@ TEST_F(AHealthWaiter, TimesOutWhenTheSettlePeriodOutlastsTheTimeout) {
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(),
               ::testing::MatchesRegex("not healthy after 80ms: units stable "
-                                      "for [0-9]+ms of the 10s of "
+                                      "for 80ms of the 10s of "
                                       "SettleSec="));
 }
 

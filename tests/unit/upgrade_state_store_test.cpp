@@ -39,10 +39,10 @@ TEST(FileStateStore, RoundTripsEveryField) {
   s.last = LastResult{"rolled-back", "T", "2", "3", "health"};
   s.quarantined.push_back({"3", "T", "health check failed"});
   Transaction t;
+  t.kind = TransactionKind::kRollback;
   t.step = Step::kMigrating;
   t.from = {"2", "abc"};
   t.to = {"3", "fff"};
-  t.stagedPath = "/usr/bin/.x.upgrader-staged";
   t.migrated = true;
   t.blameNew = true;
   t.failure = "boom";
@@ -59,6 +59,7 @@ TEST(FileStateStore, RoundTripsEveryField) {
   EXPECT_TRUE(back->isQuarantined("3"));
   EXPECT_FALSE(back->isQuarantined("2"));
   ASSERT_TRUE(back->transaction);
+  EXPECT_EQ(back->transaction->kind, TransactionKind::kRollback);
   EXPECT_EQ(back->transaction->step, Step::kMigrating);
   EXPECT_TRUE(back->transaction->migrated);
   EXPECT_TRUE(back->transaction->blameNew);
@@ -79,6 +80,25 @@ TEST(FileStateStore, RejectsAnUnknownStep) {
   auto state = stateFromJson(R"({"transaction":{"step":"dancing"}})", "f");
   ASSERT_FALSE(state);
   EXPECT_NE(state.error().message().find("dancing"), std::string::npos);
+}
+
+TEST(FileStateStore, RejectsAnUnknownKindOfTransaction) {
+  auto state = stateFromJson(
+      R"({"transaction":{"kind":"sidegrade","step":"staged"}})", "f");
+  ASSERT_FALSE(state);
+  EXPECT_NE(state.error().message().find("sidegrade"), std::string::npos);
+}
+
+TEST(FileStateStore, ReadsAStateFileOfTheVersionBeforeStrategies) {
+  // Written before the transaction stopped recording a staged path.
+  auto state = stateFromJson(
+      R"({"transaction":{"kind":"upgrade","step":"stopping",)"
+      R"("staged":"/usr/bin/.x.upgrader-staged","from":{"version":"1","id":"a"},)"
+      R"("to":{"version":"2","id":"b"}}})",
+      "f");
+  ASSERT_TRUE(state) << state.error().message();
+  EXPECT_EQ(state->transaction->kind, TransactionKind::kUpgrade);
+  EXPECT_EQ(state->transaction->to, (ReleaseRef{"2", "b"}));
 }
 
 TEST(StepNames, RoundTrip) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "support/fake_service_manager.hpp"
+#include "support/manual_clock.hpp"
 #include "support/transaction_fakes.hpp"
 
 namespace upgrader {
@@ -15,20 +16,11 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using namespace upgrader::testing;
 
-Sha256Digest digestOf(char c) {
-  return *Sha256Digest::fromHex(std::string(64, c));
-}
-
 class AnUpgrade : public ::testing::Test {
  protected:
   AnUpgrade() {
     plan_.instance = InstanceName("demo");
-    plan_.source.url = "https://releases.example/demo-@v";
-    plan_.source.version = Version("2");
-    plan_.source.checksum = digestOf('a');
-    plan_.install.path = "/usr/bin/demo";
     plan_.target.units = {UnitName("front.service"), UnitName("db.service")};
-    fetcher_.digest = digestOf('a');
     for (const auto& u : plan_.target.units) units_.setStatus(u, activeStatus());
     // What upgrader recorded when it installed version 1.
     store_.state.installed = ReleaseRef{"1", "id-1"};
@@ -43,19 +35,19 @@ class AnUpgrade : public ::testing::Test {
     return t.rollback();
   }
   Effects effects() {
-    return Effects{units_, fetcher_, installer_, health_, commands_, store_, log_};
+    return Effects{units_, strategy_, health_, commands_, store_, log_, clock_};
   }
   void expectUntouched(const Outcome& out) {
     EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged) << out.message;
     EXPECT_TRUE(units_.jobs().empty());
-    EXPECT_EQ(installer_.current, "id-1");
+    EXPECT_EQ(strategy_.current, "id-1");
     EXPECT_FALSE(store_.state.transaction.has_value());
   }
 
   Plan plan_;
-  FakeServiceManager units_;
-  FakeFetcher fetcher_;
-  FakeInstaller installer_;
+  ManualClock clock_;
+  FakeServiceManager units_{clock_};
+  FakeStrategy strategy_;
   FakeHealth health_;
   FakeCommands commands_;
   MemoryStateStore store_;
@@ -65,8 +57,8 @@ class AnUpgrade : public ::testing::Test {
 TEST_F(AnUpgrade, StopsSwapsStartsChecksAndCommits) {
   Outcome out = apply();
   ASSERT_EQ(out.code, OutcomeCode::kDone) << out.message;
-  EXPECT_EQ(installer_.current, "id-2");
-  EXPECT_EQ(installer_.old, "id-1");
+  EXPECT_EQ(strategy_.current, "id-2");
+  EXPECT_EQ(strategy_.old, "id-1");
   // Stopped in order, started in reverse.
   EXPECT_THAT(units_.jobs(), ElementsAre("stop front.service", "stop db.service",
                                          "start db.service", "start front.service"));
@@ -102,13 +94,14 @@ TEST_F(AnUpgrade, DoesNothingWhenAlreadyAtTheTargetVersion) {
   store_.state.installed = ReleaseRef{"2", "id-1"};
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kNothingToDo);
-  EXPECT_TRUE(fetcher_.urls.empty());
+  EXPECT_THAT(strategy_.calls, ::testing::Not(::testing::Contains("acquire 2")));
   EXPECT_TRUE(units_.jobs().empty());
 }
 
-TEST_F(AnUpgrade, RecognisesAnUnrecordedBinaryAlreadyAtTheTarget) {
+TEST_F(AnUpgrade, RecognisesAnUnrecordedReleaseAlreadyAtTheTarget) {
   store_.state.installed.reset();
-  installer_.current = digestOf('a').hex();
+  strategy_.current = "id-unrecorded";
+  strategy_.recognised["id-unrecorded"] = "2";
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kNothingToDo);
   EXPECT_EQ(store_.state.installed->version, "2");
@@ -122,13 +115,20 @@ TEST_F(AnUpgrade, SkipsAQuarantinedVersion) {
   EXPECT_TRUE(units_.jobs().empty());
 }
 
-TEST_F(AnUpgrade, LeavesAnUnrecordedVersionUnknownWithoutAListing) {
+TEST_F(AnUpgrade, LeavesAnUnrecordedVersionUnknownWhenTheStrategyCannotTell) {
   store_.state.installed.reset();
-  installer_.current = digestOf('c').hex();
+  strategy_.current = "id-unrecorded";
   Outcome out = apply();
-  // No listing with a pinned Checksum=: the version stays unknown.
   EXPECT_EQ(out.fromVersion, "");
   ASSERT_EQ(out.code, OutcomeCode::kDone);
+}
+
+TEST_F(AnUpgrade, DoesNotTrustARecordedVersionOfAReleaseReplacedBehindItsBack) {
+  store_.state.installed = ReleaseRef{"2", "id-other"};
+  strategy_.recognised["id-1"] = "1";
+  Outcome out = apply();
+  ASSERT_EQ(out.code, OutcomeCode::kDone) << out.message;
+  EXPECT_EQ(out.fromVersion, "1");
 }
 
 TEST_F(AnUpgrade, NeedsAnOperatorWhenTheOldVersionDoesNotStartEither) {
@@ -144,24 +144,27 @@ TEST_F(AnUpgrade, RefusesADowngradeUnlessAllowed) {
   EXPECT_EQ(apply({false, true}).code, OutcomeCode::kDone);
 }
 
-TEST_F(AnUpgrade, LeavesTheServiceAloneWhenTheDownloadFails) {
-  fetcher_.failure = "Failed to fetch 'https://releases.example/demo-2': HTTP 404";
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenNoReleaseCanBeResolved) {
+  strategy_.fail = {"resolve"};
   Outcome out = apply();
   expectUntouched(out);
-  EXPECT_THAT(out.message, HasSubstr("HTTP 404"));
+  EXPECT_THAT(out.message, HasSubstr("no release listed"));
 }
 
-TEST_F(AnUpgrade, LeavesTheServiceAloneOnAChecksumMismatch) {
-  fetcher_.digest = digestOf('b');
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenTheReleaseIsRefused) {
+  strategy_.acquireFailure =
+      "checksum mismatch for 'https://releases.example/demo-2'";
   Outcome out = apply();
   expectUntouched(out);
-  EXPECT_THAT(out.message, HasSubstr("checksum mismatch for 'https://releases.example/demo-2'"));
-  EXPECT_THAT(installer_.calls, ElementsAre("clean leftovers"));  // never staged
+  EXPECT_THAT(out.message, HasSubstr("checksum mismatch"));
+  EXPECT_THAT(strategy_.calls, ElementsAre("clean leftovers", "resolve", "acquire 2"));
 }
 
-TEST_F(AnUpgrade, LeavesTheServiceAloneWhenStagingFails) {
-  installer_.fail = {"stage"};
-  expectUntouched(apply());
+TEST_F(AnUpgrade, LeavesTheServiceAloneWhenWhatIsInPlaceCannotBeTold) {
+  strategy_.fail = {"currentId"};
+  Outcome out = apply();
+  expectUntouched(out);
+  EXPECT_THAT(out.message, HasSubstr("Cannot tell which release is in '/usr/bin/demo'"));
 }
 
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreflightFails) {
@@ -170,7 +173,9 @@ TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreflightFails) {
   Outcome out = apply();
   expectUntouched(out);
   EXPECT_EQ(commands_.ran.front(), "/staged/2 --version");
-  EXPECT_THAT(installer_.calls, ElementsAre("clean leftovers", "stage 2", "discard 2"));
+  EXPECT_EQ(commands_.envs.front().at("UPGRADER_TO_VERSION"), "2");
+  EXPECT_THAT(strategy_.calls,
+              ElementsAre("clean leftovers", "resolve", "acquire 2", "discard 2"));
 }
 
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreStopFails) {
@@ -190,14 +195,14 @@ TEST_F(AnUpgrade, LeavesTheServiceAloneWhenAUnitIsUnknown) {
 
 TEST_F(AnUpgrade, PreparesTheSwapAheadOfIt) {
   ASSERT_EQ(apply().code, OutcomeCode::kDone);
-  EXPECT_THAT(installer_.calls, ::testing::IsSupersetOf({"prepare 1", "swap 1->2"}));
-  auto prepare = std::find(installer_.calls.begin(), installer_.calls.end(), "prepare 1");
-  auto swap = std::find(installer_.calls.begin(), installer_.calls.end(), "swap 1->2");
+  EXPECT_THAT(strategy_.calls, ::testing::IsSupersetOf({"prepare 1", "swap 1->2"}));
+  auto prepare = std::find(strategy_.calls.begin(), strategy_.calls.end(), "prepare 1");
+  auto swap = std::find(strategy_.calls.begin(), strategy_.calls.end(), "swap 1->2");
   EXPECT_LT(prepare, swap);
 }
 
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreparingTheSwapFails) {
-  installer_.fail = {"prepareSwap"};
+  strategy_.fail = {"prepareSwap"};
   expectUntouched(apply());
 }
 
@@ -214,7 +219,7 @@ TEST_F(AnUpgrade, DryRunVerifiesAndStagesButTouchesNothing) {
   EXPECT_EQ(out.code, OutcomeCode::kDone);
   EXPECT_THAT(out.message, HasSubstr("dry run"));
   EXPECT_TRUE(units_.jobs().empty());
-  EXPECT_THAT(installer_.calls, ElementsAre("stage 2", "discard 2"));
+  EXPECT_THAT(strategy_.calls, ElementsAre("resolve", "acquire 2", "discard 2"));
   EXPECT_EQ(store_.saves, 0);
 }
 
@@ -228,7 +233,7 @@ TEST_F(AnUpgrade, DryRunLeavesAnInterruptedRunForApplyToFinish) {
   EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged);
   EXPECT_THAT(out.message, HasSubstr("was interrupted"));
   EXPECT_TRUE(units_.jobs().empty());
-  EXPECT_TRUE(installer_.calls.empty());
+  EXPECT_TRUE(strategy_.calls.empty());
   EXPECT_TRUE(store_.state.transaction.has_value());
 }
 
@@ -236,13 +241,13 @@ TEST_F(AnUpgrade, RollsBackWithoutQuarantineWhenAStopFails) {
   units_.failStop(UnitName("db.service"));
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
-  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(strategy_.current, "id-1");
   EXPECT_TRUE(store_.state.quarantined.empty());
   EXPECT_EQ(store_.state.last->result, "rolled-back");
 }
 
 TEST_F(AnUpgrade, RollsBackWhenTheSwapFails) {
-  installer_.fail = {"swap"};
+  strategy_.fail = {"swap"};
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack);
   EXPECT_THAT(out.message, HasSubstr("swap failed"));
@@ -260,7 +265,10 @@ TEST_F(AnUpgrade, RestoresDataWhenAMigrationFails) {
   EXPECT_TRUE(store_.state.isQuarantined("2"));
   EXPECT_EQ(commands_.envs[0].at("UPGRADER_FROM_VERSION"), "1");
   EXPECT_EQ(commands_.envs[0].at("UPGRADER_TO_VERSION"), "2");
+  // The strategy says where the releases are; the transaction adds who.
   EXPECT_EQ(commands_.envs[0].at("UPGRADER_STAGED_PATH"), "/staged/2");
+  EXPECT_EQ(commands_.envs[0].at("UPGRADER_OLD_PATH"), "/old/1");
+  EXPECT_EQ(commands_.envs[0].at("UPGRADER_INSTANCE"), "demo");
 }
 
 TEST_F(AnUpgrade, QuarantinesAVersionThatDoesNotStart) {
@@ -268,7 +276,7 @@ TEST_F(AnUpgrade, QuarantinesAVersionThatDoesNotStart) {
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
   EXPECT_TRUE(store_.state.isQuarantined("2"));
-  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(strategy_.current, "id-1");
 }
 
 TEST_F(AnUpgrade, QuarantinesAnUnhealthyVersionAndBringsTheOldOneBack) {
@@ -276,7 +284,7 @@ TEST_F(AnUpgrade, QuarantinesAnUnhealthyVersionAndBringsTheOldOneBack) {
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack);
   EXPECT_THAT(out.message, HasSubstr("GET /healthz: 500"));
-  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(strategy_.current, "id-1");
   EXPECT_EQ(health_.calls, 2);  // the new version, then the old one
   EXPECT_TRUE(store_.state.isQuarantined("2"));
   EXPECT_FALSE(store_.state.transaction.has_value());
@@ -298,7 +306,7 @@ TEST_F(AnUpgrade, NeedsAnOperatorWhenTheOldVersionIsUnhealthyToo) {
 
 TEST_F(AnUpgrade, NeedsAnOperatorWhenTheRevertFails) {
   health_.script = {"sick", ""};
-  installer_.fail = {"revert"};
+  strategy_.fail = {"revert"};
   EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
 }
 
@@ -317,14 +325,14 @@ TEST_F(AnUpgrade, DiscardsWhatAKilledRunStagedThenUpgrades) {
   store_.state.transaction = t;
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kDone);
-  EXPECT_EQ(installer_.calls.front(), "discard 2");
-  EXPECT_EQ(installer_.current, "id-2");
+  EXPECT_EQ(strategy_.calls.front(), "discard 2");
+  EXPECT_EQ(strategy_.current, "id-2");
 }
 
 TEST_F(AnUpgrade, RollsBackARunKilledMidSwapThenTriesAgain) {
   // Killed after the swap: the new release is in place, units stopped.
-  installer_.current = "id-2";
-  installer_.old = "id-1";
+  strategy_.current = "id-2";
+  strategy_.old = "id-1";
   Transaction t;
   t.step = Step::kStopping;
   t.from = {"1", "id-1"};
@@ -332,15 +340,15 @@ TEST_F(AnUpgrade, RollsBackARunKilledMidSwapThenTriesAgain) {
   store_.state.transaction = t;
   Outcome out = apply();
   ASSERT_EQ(out.code, OutcomeCode::kDone) << out.message;
-  EXPECT_EQ(installer_.calls[0], "revert 1");
+  EXPECT_EQ(strategy_.calls[0], "revert 1");
   EXPECT_FALSE(store_.state.isQuarantined("2"));  // a crash is not its fault
   EXPECT_EQ(store_.state.installed->version, "2");
 }
 
 TEST_F(AnUpgrade, FinishesAnInterruptedRollbackBeforeAnythingElse) {
   health_.script = {"", "sick"};  // the old one is fine, the retry of 2 is not
-  installer_.current = "id-2";
-  installer_.old = "id-1";
+  strategy_.current = "id-2";
+  strategy_.old = "id-1";
   Transaction t;
   t.step = Step::kRollingBack;
   t.from = {"1", "id-1"};
@@ -350,31 +358,73 @@ TEST_F(AnUpgrade, FinishesAnInterruptedRollbackBeforeAnythingElse) {
   store_.state.quarantined.push_back({"2", "t", "unhealthy"});
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kNothingToDo);  // 2 stays quarantined
-  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(strategy_.current, "id-1");
   EXPECT_FALSE(store_.state.transaction.has_value());
 }
 
 TEST_F(AnUpgrade, StopsAtARecoveryThatFails) {
-  installer_.fail = {"revert"};
+  strategy_.fail = {"revert"};
   Transaction t;
   t.step = Step::kStopping;
   t.from = {"1", "id-1"};
   t.to = {"2", "id-2"};
   store_.state.transaction = t;
   EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
-  EXPECT_TRUE(fetcher_.urls.empty());
+  EXPECT_THAT(strategy_.calls, ::testing::Not(::testing::Contains("resolve")));
 }
 
 TEST_F(AnUpgrade, RollbackOnRequestGoesBackAndKeepsTheNewerOneOut) {
   ASSERT_EQ(apply().code, OutcomeCode::kDone);
   Outcome out = rollback();
   ASSERT_EQ(out.code, OutcomeCode::kDone) << out.message;
-  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(strategy_.current, "id-1");
   EXPECT_EQ(store_.state.installed->version, "1");
   EXPECT_EQ(store_.state.previous->version, "2");
   EXPECT_TRUE(store_.state.isQuarantined("2"));
   // The timer's next run does not bring 2 back.
   EXPECT_EQ(apply().code, OutcomeCode::kNothingToDo);
+}
+
+TEST_F(AnUpgrade, RollbackOnRequestQuarantinesInTheSameSaveAsItsCommit) {
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  int before = store_.saves;
+  ASSERT_EQ(rollback().code, OutcomeCode::kDone);
+  // staged, stopping, checking, commit: no save after the commit that the
+  // quarantine could be lost with.
+  EXPECT_EQ(store_.saves - before, 4);
+  EXPECT_TRUE(store_.state.isQuarantined("2"));
+}
+
+TEST_F(AnUpgrade, RollbackOnRequestThatCannotCommitKeepsTheReleaseInService) {
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  store_.failSaveNumber = store_.saves + 4;  // the commit of the rollback
+  Outcome out = rollback();
+  EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
+  EXPECT_EQ(strategy_.current, "id-2");
+  EXPECT_EQ(store_.state.installed->version, "2");
+  EXPECT_FALSE(store_.state.isQuarantined("2"));
+}
+
+TEST_F(AnUpgrade, MovesBetweenReleasesWithoutAnOrderWhateverTheirNames) {
+  // Releases named by their digest (an image behind a fixed tag) have no
+  // order: "older" means nothing, so nothing counts as a downgrade.
+  store_.state.installed = ReleaseRef{"sha256:bbbb", "id-1"};
+  strategy_.offer = Offer{"sha256:aaaa", false};
+  Outcome out = apply();
+  ASSERT_EQ(out.code, OutcomeCode::kDone) << out.message;
+  UpgradeTransaction t(plan_, effects());
+  store_.state.installed = ReleaseRef{"sha256:bbbb", strategy_.current};
+  EXPECT_EQ(t.check().code, OutcomeCode::kDone);
+}
+
+TEST_F(AnUpgrade, TellsTheStartAfterTheSwapFromTheServiceManagersOwnClock) {
+  // A unit that systemd reports active since before the swap was started
+  // by its socket on the old release; one started after it is the new one.
+  UnitStatus fresh = activeStatus();
+  fresh.activeEnterTimestampUs = clock_.realtimeMicros() + 1;
+  units_.setStatusAfterStart(UnitName("front.service"), fresh);
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  EXPECT_THAT(units_.jobs(), ::testing::Not(::testing::Contains("restart front.service")));
 }
 
 TEST_F(AnUpgrade, RollbackOnRequestMigratesNothing) {
@@ -392,10 +442,10 @@ TEST_F(AnUpgrade, AFailedRollbackOnRequestKeepsTheReleaseItWasGoingBackTo) {
   health_.calls = 0;
   Outcome out = rollback();
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
-  EXPECT_EQ(installer_.current, "id-2");
-  EXPECT_EQ(installer_.old, "id-1");  // still there for the next attempt
-  EXPECT_THAT(installer_.calls, ::testing::Contains("revert 2 keeping the other"));
-  EXPECT_THAT(installer_.calls, ::testing::Contains("discard 1 (kept)"));
+  EXPECT_EQ(strategy_.current, "id-2");
+  EXPECT_EQ(strategy_.old, "id-1");  // still there for the next attempt
+  EXPECT_THAT(strategy_.calls, ::testing::Contains("revert 2 keeping the other"));
+  EXPECT_THAT(strategy_.calls, ::testing::Contains("discard 1 (kept)"));
   EXPECT_FALSE(store_.state.isQuarantined("1"));
 }
 
@@ -407,11 +457,11 @@ TEST_F(AnUpgrade, QuarantinesAFailedVersionEvenWhenALaterRunFinishesTheRollback)
   // The next run finishes the rollback, and does not try 2 again.
   EXPECT_EQ(apply().code, OutcomeCode::kNothingToDo);
   EXPECT_TRUE(store_.state.isQuarantined("2"));
-  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(strategy_.current, "id-1");
 }
 
 TEST_F(AnUpgrade, StopsNothingForARollbackThatCannotRestore) {
-  installer_.fail = {"revert"};
+  strategy_.fail = {"revert"};
   Transaction t;
   t.step = Step::kRollingBack;
   t.from = {"1", "id-1"};
@@ -427,7 +477,7 @@ TEST_F(AnUpgrade, AFailedCommitLeavesTheOldReleaseRecorded) {
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
   EXPECT_THAT(out.message, HasSubstr("Failed to commit"));
   EXPECT_EQ(store_.state.installed, (ReleaseRef{"1", "id-1"}));
-  EXPECT_EQ(installer_.current, "id-1");
+  EXPECT_EQ(strategy_.current, "id-1");
 }
 
 TEST_F(AnUpgrade, NeverDiscardsAPreviousReleaseItUpgradesBackTo) {
@@ -435,7 +485,7 @@ TEST_F(AnUpgrade, NeverDiscardsAPreviousReleaseItUpgradesBackTo) {
   store_.state.previous = ReleaseRef{"2", "id-2"};
   health_.script = {"sick", ""};
   EXPECT_EQ(apply({false, true}).code, OutcomeCode::kRolledBack);
-  EXPECT_THAT(installer_.calls, ::testing::Contains("discard 2 (kept)"));
+  EXPECT_THAT(strategy_.calls, ::testing::Contains("discard 2 (kept)"));
 }
 
 TEST_F(AnUpgrade, RollbackOnRequestNeedsAPreviousRelease) {
@@ -447,7 +497,7 @@ TEST_F(AnUpgrade, RollbackOnRequestNeedsAPreviousRelease) {
 
 TEST_F(AnUpgrade, RollbackOnRequestRefusesWhenThePathChangedBehindItsBack) {
   ASSERT_EQ(apply().code, OutcomeCode::kDone);
-  installer_.current = "id-x";
+  strategy_.current = "id-x";
   Outcome out = rollback();
   EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged);
   EXPECT_THAT(out.message, HasSubstr("no longer holds"));

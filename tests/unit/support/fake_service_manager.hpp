@@ -1,6 +1,8 @@
 // A scripted ServiceManager for unit tests: each unit's status is set by the
 // test, changes can be queued (at once or after a delay) for waitForChange()
 // to deliver, jobs succeed or fail as told, and every call is recorded.
+// Time is the Clock it is given: with a ManualClock, waiting moves that
+// clock instead of sleeping, so tests assert what happened when, exactly.
 #pragma once
 
 #include <algorithm>
@@ -10,9 +12,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "systemd/service_manager.hpp"
 
 namespace upgrader::testing {
@@ -69,7 +71,7 @@ inline UnitStatus autoRestartStatus(const std::string& result = "exit-code",
 
 class FakeServiceManager : public ServiceManager {
  public:
-  using Clock = std::chrono::steady_clock;
+  explicit FakeServiceManager(Clock& clock = systemClock()) : clock_(clock) {}
 
   enum class CallKind { kStart, kStop, kRestart, kStatus, kWait };
   struct Call {
@@ -88,7 +90,7 @@ class FakeServiceManager : public ServiceManager {
   UnitStatus status(const UnitName& unit) {
     std::lock_guard lock(mutex_);
     auto& u = known(unit);
-    applyDue(u, Clock::now());
+    applyDue(u, clock_.now());
     return u.status;
   }
 
@@ -99,7 +101,7 @@ class FakeServiceManager : public ServiceManager {
   void queueChange(const UnitName& unit, const UnitStatus& status,
                    Duration after = Duration::zero()) {
     std::lock_guard lock(mutex_);
-    known(unit).changes.push_back({Clock::now() + after, status});
+    known(unit).changes.push_back({saturatingAdd(clock_.now(), after), status});
   }
 
   /// Makes start jobs of `unit` fail with `message` (a default naming the
@@ -196,7 +198,7 @@ class FakeServiceManager : public ServiceManager {
     calls_.push_back({CallKind::kStop, unit, timeout});
     auto* u = find(unit);
     if (u == nullptr) return notFound(unit);
-    applyDue(*u, Clock::now());
+    applyDue(*u, clock_.now());
     if (u->stopFailure) return Error(*u->stopFailure);
     u->status = inactiveStatus(u->status.nRestarts);
     return okStatus();
@@ -207,38 +209,38 @@ class FakeServiceManager : public ServiceManager {
     calls_.push_back({CallKind::kStatus, unit, Duration::zero()});
     auto* u = find(unit);
     if (u == nullptr) return notFound(unit);
-    applyDue(*u, Clock::now());
+    applyDue(*u, clock_.now());
     return u->status;
   }
 
   Result<UnitStatus> waitForChange(const UnitName& unit,
                                    Duration timeout) override {
-    Clock::time_point wakeUp;
+    SteadyTime wakeUp;
     {
       std::lock_guard lock(mutex_);
       calls_.push_back({CallKind::kWait, unit, timeout});
       auto* u = find(unit);
       if (u == nullptr) return notFound(unit);
-      auto now = Clock::now();
+      auto now = clock_.now();
       if (applyDue(*u, now)) return u->status;
       // A day stands for "forever" without overflowing the time point.
-      wakeUp =
-          now + std::min({timeout, waitCap_, Duration(std::chrono::hours(24))});
+      wakeUp = saturatingAdd(
+          now, std::min({timeout, waitCap_, Duration(std::chrono::hours(24))}));
       if (!u->changes.empty()) {
         wakeUp = std::min(wakeUp, u->changes.front().due);
       }
     }
-    std::this_thread::sleep_until(wakeUp);
+    clock_.sleepUntil(wakeUp);
     std::lock_guard lock(mutex_);
     auto* u = find(unit);
     if (u == nullptr) return notFound(unit);
-    applyDue(*u, Clock::now());
+    applyDue(*u, clock_.now());
     return u->status;
   }
 
  private:
   struct Change {
-    Clock::time_point due;
+    SteadyTime due;
     UnitStatus status;
   };
   struct Unit {
@@ -260,7 +262,7 @@ class FakeServiceManager : public ServiceManager {
   }
 
   // Applies the changes due by `now`; whether there were any.
-  static bool applyDue(Unit& u, Clock::time_point now) {
+  static bool applyDue(Unit& u, SteadyTime now) {
     bool changed = false;
     while (!u.changes.empty() && u.changes.front().due <= now) {
       u.status = u.changes.front().status;
@@ -285,7 +287,7 @@ class FakeServiceManager : public ServiceManager {
     calls_.push_back({kind, unit, timeout});
     auto* u = find(unit);
     if (u == nullptr) return notFound(unit);
-    applyDue(*u, Clock::now());
+    applyDue(*u, clock_.now());
     const auto& failure =
         kind == CallKind::kStart ? u->startFailure : u->restartFailure;
     bool fails = failure.has_value();
@@ -301,6 +303,7 @@ class FakeServiceManager : public ServiceManager {
     return okStatus();
   }
 
+  Clock& clock_;
   mutable std::mutex mutex_;
   std::map<std::string, Unit> units_;
   std::vector<Call> calls_;

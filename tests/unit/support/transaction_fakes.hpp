@@ -1,5 +1,5 @@
 // Fakes for the side effects the upgrade transaction acts through (besides
-// FakeServiceManager): each does what it is told and records what it was
+// FakeServiceManager and ManualClock): each does what it is told and records what it was
 // asked, so a test can script any failure and check what followed.
 #pragma once
 
@@ -9,54 +9,48 @@
 #include <vector>
 
 #include "exec/command_runner.hpp"
-#include "fetch/fetcher.hpp"
 #include "health/health_checker.hpp"
-#include "install/installer.hpp"
+#include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
 #include "upgrade/state_store.hpp"
 
 namespace upgrader::testing {
 
-/// Serves one release: any URL gets `digest`, unless told to fail.
-class FakeFetcher : public Fetcher {
+/// A strategy whose "machine" is two slots (what is in place and the
+/// rollback point) holding release ids, and whose source offers `offer`.
+/// `fail` names methods that fail; every call is recorded.
+class FakeStrategy : public Strategy {
  public:
-  Sha256Digest digest;
-  std::string failure;  ///< non-empty: fetchToFile fails with this
-  std::vector<std::string> urls;
-
-  Result<FetchedFile> fetchToFile(const std::string& url, const std::string& dir,
-                                  const FetchOptions&, const ProgressFn&) override {
-    urls.push_back(url);
-    if (!failure.empty()) return Error(failure);
-    return FetchedFile{dir + "/.download.partial", digest, 1};
-  }
-  Result<std::string> fetchText(const std::string& url, const FetchOptions&,
-                                std::uint64_t) override {
-    return Error("unexpected fetchText(" + url + ")");
-  }
-};
-
-/// An installer whose "disk" is two slots (the path and the rollback point)
-/// holding release ids. `fail` names methods that fail.
-class FakeInstaller : public Installer {
- public:
+  Offer offer{"2", true};
   std::string current = "id-1";
   std::string old;
   std::string staged;
+  /// What recognise() knows: id -> version.
+  std::map<std::string, std::string> recognised;
+  /// Non-empty: acquire() fails with this (a refused download or pull).
+  std::string acquireFailure;
   std::set<std::string> fail;
   std::vector<std::string> calls;
 
-  std::string downloadDirectory() const override { return "/downloads"; }
+  std::string place() const override { return "'/usr/bin/demo'"; }
   Result<std::string> currentId() const override {
     if (fail.count("currentId")) return Error("currentId failed");
     return current;
   }
-  Result<ReleaseRef> stage(const FetchedFile& f, const Release& r) override {
-    (void)f;
-    calls.push_back("stage " + r.version.str());
-    if (fail.count("stage")) return Error("stage failed");
-    staged = "id-" + r.version.str();
-    return ReleaseRef{r.version.str(), staged};
+  Result<Offer> resolve() override {
+    calls.push_back("resolve");
+    if (fail.count("resolve")) return Error("no release listed");
+    return offer;
+  }
+  std::string recognise(const std::string& id) const override {
+    auto it = recognised.find(id);
+    return it == recognised.end() ? "" : it->second;
+  }
+  Result<Staged> acquire(const ProgressFn&) override {
+    calls.push_back("acquire " + offer.version);
+    if (!acquireFailure.empty()) return Error(acquireFailure);
+    staged = "id-" + offer.version;
+    return Staged{{offer.version, staged}, "verified by the fake"};
   }
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
     calls.push_back("stagePrevious " + previous.version);
@@ -66,8 +60,6 @@ class FakeInstaller : public Installer {
     staged = previous.id;
     return previous;
   }
-  std::string stagedPath(const ReleaseRef& r) const override { return "/staged/" + r.version; }
-  std::string previousPath(const ReleaseRef&) const override { return "/old"; }
   Status prepareSwap(const ReleaseRef& from) override {
     calls.push_back("prepare " + from.version);
     if (fail.count("prepareSwap")) return Error("prepare failed");
@@ -108,6 +100,15 @@ class FakeInstaller : public Installer {
     calls.push_back("prune");
     return okStatus();
   }
+  Environment hookEnvironment(const ReleaseRef& from,
+                              const ReleaseRef& to) const override {
+    return {{"UPGRADER_STAGED_PATH", "/staged/" + to.version},
+            {"UPGRADER_OLD_PATH", "/old/" + from.version}};
+  }
+  std::string preflightCommand(const std::string& configured,
+                               const ReleaseRef& staged) const override {
+    return replacePlaceholder(configured, "@path", "/staged/" + staged.version);
+  }
 };
 
 /// Answers health checks from a script: one result per call, the last one
@@ -124,21 +125,22 @@ class FakeHealth : public HealthChecker {
   }
 };
 
-/// Records commands; those containing a string in `failing` fail.
+/// Records commands (a shell command by its script); those containing a
+/// string in `failing` exit 1.
 class FakeCommands : public CommandRunner {
  public:
   std::vector<std::string> ran;
   std::vector<Environment> envs;
   std::vector<std::string> failing;
-  Status run(const std::string& command, const Environment& env, Duration) override {
-    ran.push_back(command);
-    envs.push_back(env);
+  Result<CommandResult> run(const CommandLine& command) override {
+    bool shell = command.argv.size() == 3 && command.argv[0] == "/bin/sh";
+    std::string line = shell ? command.argv[2] : describeArgv(command.argv);
+    ran.push_back(line);
+    envs.push_back(command.env);
     for (const auto& f : failing) {
-      if (command.find(f) != std::string::npos) {
-        return Error("command '" + command + "' exited with status 1");
-      }
+      if (line.find(f) != std::string::npos) return CommandResult{1, "", ""};
     }
-    return okStatus();
+    return CommandResult{0, "", ""};
   }
 };
 

@@ -1,4 +1,4 @@
-#include "upgrade/fault_injection.hpp"
+#include "common/fault_injection.hpp"
 
 #include <unistd.h>
 

@@ -4,7 +4,8 @@
 // A release directory appears only by renaming a complete, fsynced staging
 // directory, and the link is replaced by renaming a new link over it, so
 // `current` always names a complete release, old or new. The previous
-// release stays where it is: reverting is flipping the link back.
+// release stays where it is: reverting is flipping the link back. A
+// release in place is identified by the directory the link names.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,8 +17,8 @@
 #include "common/file_util.hpp"
 #include "fetch/archive.hpp"
 #include "fetch/version.hpp"
-#include "install/installer.hpp"
-#include "install/installers.hpp"
+#include "strategy/release_download.hpp"
+#include "strategy/strategies.hpp"
 
 namespace upgrader {
 
@@ -33,15 +34,16 @@ bool isDirectory(const std::string& path) {
   return fs::is_directory(path, ec);
 }
 
-class SymlinkInstaller final : public Installer {
+class SymlinkStrategy final : public Strategy {
  public:
-  explicit SymlinkInstaller(const Plan& plan)
+  SymlinkStrategy(const Plan& plan, Fetcher& fetcher)
       : source_(plan.source),
+        download_(plan.source, fetcher),
         link_(plan.install.path),
         releases_(plan.install.releasesDirectory),
         keep_(plan.install.keepReleases) {}
 
-  std::string downloadDirectory() const override { return releases_; }
+  std::string place() const override { return "'" + link_ + "'"; }
 
   Result<std::string> currentId() const override {
     char buf[4096];
@@ -54,8 +56,121 @@ class SymlinkInstaller final : public Installer {
     return fs::path(target).lexically_normal().string();
   }
 
-  Result<ReleaseRef> stage(const FetchedFile& fetched,
-                           const Release& release) override {
+  Result<Offer> resolve() override {
+    auto release = download_.resolve();
+    if (!release) return release.error();
+    return Offer{release->version.str(), true};
+  }
+
+  // A release directory is named after its version.
+  std::string recognise(const std::string& id) const override {
+    std::string name = baseName(id);
+    return isValidVersion(name) ? name : "";
+  }
+
+  Result<Staged> acquire(const ProgressFn& progress) override {
+    // Downloaded into the releases directory: the release directory is
+    // then made by renames on one file system.
+    auto fetched = download_.fetchVerified(releases_, progress);
+    if (!fetched) return fetched.error();
+    auto staged = stage(*fetched, download_.release());
+    if (!staged) return staged.error();
+    return Staged{*staged, "sha256 " + fetched->digest.hex() +
+                               ", staged at '" + staged->id + "'"};
+  }
+
+  Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
+    if (!isDirectory(previous.id)) {
+      return Error("the previous release " + previous.version +
+                   " is no longer at '" + previous.id + "'");
+    }
+    return previous;
+  }
+
+  // The release directory is already in place; the flip is all there is.
+  Status prepareSwap(const ReleaseRef&) override { return okStatus(); }
+
+  Status swap(const ReleaseRef&, const ReleaseRef& to) override {
+    if (!isDirectory(to.id)) {
+      return Error("the staged release '" + to.id + "' is missing");
+    }
+    auto current = currentId();
+    if (current && *current == to.id) return okStatus();
+    return symlinkAtomically(to.id, link_);
+  }
+
+  Status canRevert(const ReleaseRef& from) const override {
+    if (!isDirectory(from.id)) {
+      return Error("cannot restore " + from.version + ": '" + from.id +
+                   "' is gone");
+    }
+    return okStatus();
+  }
+
+  // The release taken out keeps its directory either way (`keepLeft` needs
+  // nothing more); pruning decides when it goes.
+  Status revert(const ReleaseRef& from, bool) override {
+    auto current = currentId();
+    if (current && *current == from.id) return okStatus();
+    if (auto st = canRevert(from); !st) return st;
+    return symlinkAtomically(from.id, link_);
+  }
+
+  Status discard(const ReleaseRef& to) override {
+    if (auto st = removeStaleTempFiles(link_); !st) return st;
+    if (auto st = removeStagingDirectories(); !st) return st;
+    if (auto st = download_.removeStalePartialDownloads(releases_); !st) {
+      return st;
+    }
+    auto current = currentId();
+    if (to.id.empty() || (current && *current == to.id)) return okStatus();
+    return removeTreeIfExists(to.id);
+  }
+
+  Status prune(const ReleaseRef& installed,
+               const ReleaseRef& previous) override {
+    if (auto st = removeStagingDirectories(); !st) return st;
+    std::vector<std::string> versions;
+    boost::system::error_code ec;
+    for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.empty() || name[0] == '.' || !isDirectory(it->path().string())) {
+        continue;
+      }
+      versions.push_back(name);
+    }
+    if (ec) return Error("Failed to list '" + releases_ + "': " + ec.message());
+    // Newest first; the newest KeepReleases= stay, and so do the releases
+    // in service and the rollback point, whatever their age.
+    std::sort(versions.begin(), versions.end(),
+              [](const auto& a, const auto& b) { return compareVersions(a, b) > 0; });
+    for (std::size_t i = keep_; i < versions.size(); ++i) {
+      std::string dir = releaseDir(versions[i]);
+      if (dir == installed.id || dir == previous.id) continue;
+      if (auto st = removeTreeIfExists(dir); !st) return st;
+    }
+    return okStatus();
+  }
+
+  Environment hookEnvironment(const ReleaseRef& from,
+                              const ReleaseRef& to) const override {
+    return {{"UPGRADER_PATH", link_},
+            {"UPGRADER_STAGED_PATH", to.id},
+            {"UPGRADER_OLD_PATH", from.id}};
+  }
+
+  std::string preflightCommand(const std::string& configured,
+                               const ReleaseRef& staged) const override {
+    return replacePlaceholder(configured, "@path", staged.id);
+  }
+
+ private:
+  // Turns a verified download into the release directory
+  // ReleasesDirectory=/VERSION: extracted (or the file placed) in a staging
+  // directory, fsynced, then renamed into place. Consumes `fetched`; on
+  // failure nothing staged is left behind.
+  Result<ReleaseRef> stage(const FetchedFile& fetched, const Release& release) {
     const std::string& version = release.version.str();
     std::string staging = releases_ + "/." + version + std::string(kStagingSuffix);
     std::string final = releaseDir(version);
@@ -100,89 +215,6 @@ class SymlinkInstaller final : public Installer {
     return ReleaseRef{version, final};
   }
 
-  Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
-    if (!isDirectory(previous.id)) {
-      return Error("the previous release " + previous.version +
-                   " is no longer at '" + previous.id + "'");
-    }
-    return previous;
-  }
-
-  std::string stagedPath(const ReleaseRef& staged) const override {
-    return staged.id;
-  }
-
-  std::string previousPath(const ReleaseRef& from) const override {
-    return from.id;
-  }
-
-  // The release directory is already in place; the flip is all there is.
-  Status prepareSwap(const ReleaseRef&) override { return okStatus(); }
-
-  Status swap(const ReleaseRef&, const ReleaseRef& to) override {
-    if (!isDirectory(to.id)) {
-      return Error("the staged release '" + to.id + "' is missing");
-    }
-    auto current = currentId();
-    if (current && *current == to.id) return okStatus();
-    return symlinkAtomically(to.id, link_);
-  }
-
-  Status canRevert(const ReleaseRef& from) const override {
-    if (!isDirectory(from.id)) {
-      return Error("cannot restore " + from.version + ": '" + from.id +
-                   "' is gone");
-    }
-    return okStatus();
-  }
-
-  // The release taken out keeps its directory either way (`keepLeft` needs
-  // nothing more); pruning decides when it goes.
-  Status revert(const ReleaseRef& from, bool) override {
-    auto current = currentId();
-    if (current && *current == from.id) return okStatus();
-    if (auto st = canRevert(from); !st) return st;
-    return symlinkAtomically(from.id, link_);
-  }
-
-  Status discard(const ReleaseRef& to) override {
-    if (auto st = removeStaleTempFiles(link_); !st) return st;
-    if (auto st = removeStagingDirectories(); !st) return st;
-    if (auto st = removeStalePartialDownloads(releases_, source_); !st) {
-      return st;
-    }
-    auto current = currentId();
-    if (to.id.empty() || (current && *current == to.id)) return okStatus();
-    return removeTreeIfExists(to.id);
-  }
-
-  Status prune(const ReleaseRef& installed,
-               const ReleaseRef& previous) override {
-    if (auto st = removeStagingDirectories(); !st) return st;
-    std::vector<std::string> versions;
-    boost::system::error_code ec;
-    for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
-         it.increment(ec)) {
-      std::string name = it->path().filename().string();
-      if (name.empty() || name[0] == '.' || !isDirectory(it->path().string())) {
-        continue;
-      }
-      versions.push_back(name);
-    }
-    if (ec) return Error("Failed to list '" + releases_ + "': " + ec.message());
-    // Newest first; the newest KeepReleases= stay, and so do the releases
-    // in service and the rollback point, whatever their age.
-    std::sort(versions.begin(), versions.end(),
-              [](const auto& a, const auto& b) { return compareVersions(a, b) > 0; });
-    for (std::size_t i = keep_; i < versions.size(); ++i) {
-      std::string dir = releaseDir(versions[i]);
-      if (dir == installed.id || dir == previous.id) continue;
-      if (auto st = removeTreeIfExists(dir); !st) return st;
-    }
-    return okStatus();
-  }
-
- private:
   std::string releaseDir(const std::string& version) const {
     return fs::path(releases_ + "/" + version).lexically_normal().string();
   }
@@ -202,6 +234,7 @@ class SymlinkInstaller final : public Installer {
   }
 
   const SourceConfig& source_;
+  ReleaseDownload download_;
   std::string link_;
   std::string releases_;
   unsigned keep_;
@@ -209,8 +242,9 @@ class SymlinkInstaller final : public Installer {
 
 }  // namespace
 
-std::unique_ptr<Installer> makeSymlinkInstaller(const Plan& plan) {
-  return std::make_unique<SymlinkInstaller>(plan);
+std::unique_ptr<Strategy> makeSymlinkStrategy(const Plan& plan,
+                                              Fetcher& fetcher) {
+  return std::make_unique<SymlinkStrategy>(plan, fetcher);
 }
 
 }  // namespace upgrader

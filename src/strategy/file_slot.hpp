@@ -1,0 +1,67 @@
+// One file that is replaced as a whole while the one before is kept: PATH,
+// its rollback point PATH.old, and the staged replacement
+// .NAME.upgrader-staged, all in one directory so that every step is a link
+// or a rename. PATH names a complete file, old or new, at every instant; a
+// process still running the old file keeps its inode. The binary strategy
+// swaps executables with it, the image strategy the environment file that
+// pins a container's image.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/release_ref.hpp"
+#include "common/result.hpp"
+
+namespace upgrader {
+
+class FileSlot {
+ public:
+  /// What identifies the content of a file (a digest, a pinned reference).
+  using IdOf = std::function<Result<std::string>(const std::string& path)>;
+
+  /// `idOf` must stay valid as long as the slot.
+  FileSlot(std::string path, IdOf idOf);
+
+  const std::string& path() const { return path_; }
+  const std::string& oldPath() const { return old_; }
+  const std::string& stagedPath() const { return staged_; }
+  const std::string& directory() const { return dir_; }
+
+  /// The id of what PATH holds now.
+  Result<std::string> currentId() const { return idOf_(path_); }
+
+  /// While the service runs: PATH.old becomes a link to PATH if PATH holds
+  /// `from`; otherwise swap() decides.
+  Status prepareSwap(const ReleaseRef& from);
+
+  /// The staged file becomes PATH, PATH.old keeps `from`. A repeated swap
+  /// (PATH holds `to` already) only removes the staged copy. Refuses to
+  /// overwrite a PATH that holds neither `from` nor `to`.
+  Status swap(const ReleaseRef& from, const ReleaseRef& to);
+
+  /// Whether PATH or PATH.old holds `from`.
+  Status canRevert(const ReleaseRef& from) const;
+
+  /// PATH holds `from` again. With `keepLeft` PATH and PATH.old are
+  /// exchanged in one step, so the release taken out stays as PATH.old;
+  /// otherwise PATH.old is linked over PATH and both hold `from`.
+  Status revert(const ReleaseRef& from, bool keepLeft);
+
+  /// Copies PATH.old to the staged name if it holds `previous` (for a
+  /// rollback on request, which then swaps like an upgrade).
+  Status stageOld(const ReleaseRef& previous);
+
+  /// Removes the staged file and the temp names a killed run may have left
+  /// beside PATH and PATH.old.
+  Status removeLeftovers();
+
+ private:
+  std::string path_;
+  std::string dir_;
+  std::string old_;
+  std::string staged_;
+  IdOf idOf_;
+};
+
+}  // namespace upgrader

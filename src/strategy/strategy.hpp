@@ -1,0 +1,135 @@
+// Release strategies: the one place that knows what a release of a service
+// is and how it lands on this machine. Each strategy resolves the release
+// its configuration points at, acquires it (download, pull), verifies it
+// (SHA-256, image digest), stages it beside the release in service, and
+// puts it in place and takes it back with atomic steps only:
+//   binary   one executable at Path=, the previous kept as Path.old;
+//   symlink  a `current` link flipped between release directories;
+//   image    a container image pinned by digest in an environment file the
+//            service's unit reads.
+// The transaction (upgrade/transaction.hpp) orders and records these steps
+// and is written once for all of them: a new strategy never touches it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/release_ref.hpp"
+#include "common/result.hpp"
+#include "config/plan.hpp"
+#include "exec/command_runner.hpp"
+#include "fetch/fetcher.hpp"
+#include "systemd/service_manager.hpp"
+
+namespace upgrader {
+
+/// The release a source offers now (resolve()).
+struct Offer {
+  std::string version;
+  /// Whether versions of this source are ordered (compareVersions()): a
+  /// release named by its digest has no order, so "older" means nothing.
+  bool ordered = true;
+};
+
+/// A release that is acquired, verified and staged (acquire()).
+struct Staged {
+  ReleaseRef release;
+  /// How it was verified and where it waits, for the journal:
+  /// "sha256 3f2a..., staged at '/usr/bin/.app.upgrader-staged'".
+  std::string evidence;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+
+  /// Where releases go, for messages: "'/usr/bin/progressdb'".
+  virtual std::string place() const = 0;
+
+  /// The identity of the release in place now. Error if there is none.
+  virtual Result<std::string> currentId() const = 0;
+
+  /// Finds the release the configuration points at: the pinned version, or
+  /// the newest the source lists. Reads the network; changes nothing.
+  virtual Result<Offer> resolve() = 0;
+
+  /// The version of the release `id` names, known from what it is (a
+  /// digest the listing has, a directory or a tag named after it); "" if it
+  /// cannot be known. Call after resolve(), whose listing it may use.
+  virtual std::string recognise(const std::string& id) const = 0;
+
+  /// Acquires, verifies and stages the release the last resolve() offered,
+  /// while the service runs on: nothing it runs changes. On failure nothing
+  /// acquired is left behind (no file, no image) and the error names what
+  /// was refused and why ("checksum mismatch for 'URL': ...").
+  virtual Result<Staged> acquire(const ProgressFn& progress) = 0;
+
+  /// Stages the rollback point `previous` again, for `upgrader rollback`.
+  /// Error if it is no longer where a rollback takes it from.
+  virtual Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) = 0;
+
+  /// Does, while the service still runs, whatever part of the swap does
+  /// not change what is in place (binary: PATH.old becomes a link to the
+  /// current release), so that the swap itself - done while the service is
+  /// down - is as short as it can be. swap() does not depend on it.
+  virtual Status prepareSwap(const ReleaseRef& from) = 0;
+
+  /// Puts the staged release `to` in place, keeping `from` as the rollback
+  /// point. Idempotent: a swap interrupted at any point can be run again.
+  virtual Status swap(const ReleaseRef& from, const ReleaseRef& to) = 0;
+
+  /// Ok if revert(from) can succeed: `from` is in place or where a revert
+  /// takes it from. Changes nothing.
+  virtual Status canRevert(const ReleaseRef& from) const = 0;
+
+  /// Puts `from` back in place. Idempotent. Error (and nothing changed) if
+  /// `from` can no longer be found by its id. With `keepLeft`, the release
+  /// taken out becomes the rollback point (a rollback on request that
+  /// failed must not lose the release it was going back to); otherwise a
+  /// failed new release is never kept where an operator would restore from.
+  virtual Status revert(const ReleaseRef& from, bool keepLeft) = 0;
+
+  /// Removes what staging `to` left that is not in place (with an empty
+  /// `to.id`: only what killed runs left - temp names, partial downloads,
+  /// images pulled but never installed). Ok if there is none.
+  virtual Status discard(const ReleaseRef& to) = 0;
+
+  /// After a commit: removes leftovers and old releases beyond what the
+  /// configuration keeps, never `installed` or `previous`. Failures are
+  /// only reported.
+  virtual Status prune(const ReleaseRef& installed,
+                       const ReleaseRef& previous) = 0;
+
+  /// The UPGRADER_* variables that tell hooks where `from` and `to` are
+  /// (UPGRADER_PATH, UPGRADER_STAGED_PATH, UPGRADER_OLD_PATH;
+  /// UPGRADER_IMAGE, UPGRADER_OLD_IMAGE).
+  virtual Environment hookEnvironment(const ReleaseRef& from,
+                                      const ReleaseRef& to) const = 0;
+
+  /// Preflight= as it runs against the staged release `staged`: its
+  /// placeholder ("@path", "@image") replaced.
+  virtual std::string preflightCommand(const std::string& configured,
+                                       const ReleaseRef& staged) const = 0;
+};
+
+/// What the real strategies act through besides the file system.
+struct StrategyDeps {
+  /// Downloads (binary, symlink).
+  Fetcher& fetcher;
+  /// Starts a container engine's socket unit when it is not running
+  /// (image).
+  ServiceManager& units;
+  /// The instance's state directory (/var/lib/upgrader/NAME): the image
+  /// strategy keeps its environment file and its record of pulls there.
+  std::string stateDirectory;
+};
+
+/// The strategy [Install] Mode= names, acting on the real system.
+std::unique_ptr<Strategy> makeStrategy(const Plan& plan, StrategyDeps deps);
+
+/// Replaces every `placeholder` in `command` with `value`.
+std::string replacePlaceholder(std::string command, std::string_view placeholder,
+                               const std::string& value);
+
+}  // namespace upgrader

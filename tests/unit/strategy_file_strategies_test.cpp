@@ -1,0 +1,322 @@
+// The binary and symlink strategies on a real (temporary) file system, with
+// releases published in a directory and fetched from it by file:// (the
+// real fetcher): what is at the path after each step, that repeated steps
+// are harmless, that a refused release changes nothing, and that nothing
+// is left behind.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+#include <fstream>
+
+#include "common/file_util.hpp"
+#include "fetch/sha256.hpp"
+#include "strategy/strategy.hpp"
+#include "support/temp_dir.hpp"
+#include "systemd/service_manager.hpp"
+
+namespace upgrader {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+namespace fs = boost::filesystem;
+
+void write(const std::string& path, const std::string& text, mode_t mode = 0755) {
+  std::ofstream(path, std::ios::binary) << text;
+  ::chmod(path.c_str(), mode);
+}
+
+std::string read(const std::string& path) {
+  auto text = readFile(path);
+  return text ? *text : "<missing>";
+}
+
+Sha256Digest hashOf(const std::string& text) {
+  Sha256 h;
+  h.update(text.data(), text.size());
+  return h.finish();
+}
+
+std::string digest(const std::string& text) { return hashOf(text).hex(); }
+
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A release source in a directory: publish() puts a release there, and the
+// strategy fetches it by file:// with the version and checksum pinned.
+class StrategyTest : public ::testing::Test {
+ protected:
+  StrategyTest() {
+    fs::create_directories(dir_ / "src");
+    fs::create_directories(dir_ / "install");
+    plan_.source.url = "file://" + dir_ / "src/app-@v";
+    plan_.source.pattern = "app-@v";
+  }
+
+  void make() {
+    strategy_ = makeStrategy(plan_, {*fetcher_, *units_, dir_ / "state"});
+  }
+
+  // Publishes `text` as version `version` and pins the plan to it with the
+  // checksum of `claimed` (the text itself unless a test lies).
+  void publish(const std::string& version, const std::string& text,
+               std::optional<std::string> claimed = std::nullopt) {
+    write(dir_ / ("src/app-" + version), text, 0644);
+    plan_.source.version = Version(version);
+    plan_.source.checksum = hashOf(claimed.value_or(text));
+  }
+
+  Result<ReleaseRef> stage(const std::string& version, const std::string& text) {
+    publish(version, text);
+    if (auto offer = strategy_->resolve(); !offer) return offer.error();
+    auto staged = strategy_->acquire({});
+    if (!staged) return staged.error();
+    return staged->release;
+  }
+
+  std::string install() { return dir_ / "install"; }
+
+  TempDir dir_;
+  Plan plan_;
+  std::unique_ptr<Fetcher> fetcher_ = makeCurlFetcher();
+  std::unique_ptr<ServiceManager> units_ = makeRefusingServiceManager();
+  std::unique_ptr<Strategy> strategy_;
+};
+
+class ABinaryStrategy : public StrategyTest {
+ protected:
+  ABinaryStrategy() {
+    plan_.install.mode = InstallConfig::Mode::kBinary;
+    plan_.install.path = dir_ / "install/app";
+    write(dir_ / "install/app", "version one", 0750);
+    make();
+  }
+};
+
+TEST_F(ABinaryStrategy, StagesWithTheCurrentModeAndSwapsKeepingTheOldOne) {
+  auto current = strategy_->currentId();
+  ASSERT_TRUE(current);
+  EXPECT_EQ(*current, digest("version one"));
+  auto staged = stage("2", "version two");
+  ASSERT_TRUE(staged) << staged.error().message();
+  EXPECT_EQ(staged->id, digest("version two"));
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "install/.app.upgrader-staged").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+
+  ReleaseRef from{"1", *current};
+  ASSERT_TRUE(strategy_->swap(from, *staged));
+  EXPECT_EQ(read(dir_ / "install/app"), "version two");
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+  // Repeated after a crash: nothing changes, nothing is left.
+  ASSERT_TRUE(strategy_->swap(from, *staged));
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+}
+
+TEST_F(ABinaryStrategy, RevertsToTheOldOneAndRepeatsHarmlessly) {
+  ReleaseRef from{"1", *strategy_->currentId()};
+  auto staged = stage("2", "version two");
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(from, *staged));
+  ASSERT_TRUE(strategy_->revert(from, false));
+  EXPECT_EQ(read(dir_ / "install/app"), "version one");
+  ASSERT_TRUE(strategy_->revert(from, false));
+  EXPECT_EQ(read(dir_ / "install/app"), "version one");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+}
+
+TEST_F(ABinaryStrategy, RefusesToOverwriteAFileItDoesNotKnow) {
+  ReleaseRef from{"1", *strategy_->currentId()};
+  auto staged = stage("2", "version two");
+  ASSERT_TRUE(staged);
+  write(dir_ / "install/app", "changed behind our back");
+  auto st = strategy_->swap(from, *staged);
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("refusing to overwrite"));
+  EXPECT_EQ(read(dir_ / "install/app"), "changed behind our back");
+}
+
+TEST_F(ABinaryStrategy, SaysSoWhenTheReleaseToRestoreIsGone) {
+  ReleaseRef from{"1", digest("something else")};
+  auto st = strategy_->revert(from, false);
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("cannot restore 1"));
+  EXPECT_EQ(read(dir_ / "install/app"), "version one");
+}
+
+TEST_F(ABinaryStrategy, DiscardRemovesWhatACrashLeft) {
+  auto staged = stage("2", "version two");
+  ASSERT_TRUE(staged);
+  write(dir_ / "install/.app.upgrader-tmp-0123456789abcdef", "half a link");
+  write(dir_ / "install/.app-3.zyxwvu.partial", "half a download");
+  write(dir_ / "install/.other-1.zyxwvu.partial", "another service's download");
+  ASSERT_TRUE(strategy_->discard(*staged));
+  EXPECT_THAT(entries(install()),
+              ::testing::ElementsAre(".other-1.zyxwvu.partial", "app"));
+}
+
+TEST_F(ABinaryStrategy, RecognisesDownloadsOfAFileNameWithUnusualCharacters) {
+  plan_.source.url = "https://example.invalid/app=@v";
+  plan_.source.pattern = "app=@v";
+  make();
+  write(dir_ / "install/.app_3.zyxwvu.partial", "half a download");  // as the fetcher names it
+  ASSERT_TRUE(strategy_->discard({}));
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app"));
+}
+
+TEST_F(ABinaryStrategy, StagesACopyOfTheRollbackPointForARollbackOnRequest) {
+  ReleaseRef one{"1", *strategy_->currentId()};
+  auto two = stage("2", "version two");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  auto back = strategy_->stagePrevious(one);
+  ASSERT_TRUE(back) << back.error().message();
+  ASSERT_TRUE(strategy_->swap(*two, *back));
+  EXPECT_EQ(read(dir_ / "install/app"), "version one");
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version two");
+}
+
+TEST_F(ABinaryStrategy, AFailedRollbackOnRequestKeepsTheReleaseItWasGoingBackTo) {
+  ReleaseRef one{"1", *strategy_->currentId()};
+  auto two = stage("2", "version two");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  auto back = strategy_->stagePrevious(one);
+  ASSERT_TRUE(back);
+  ASSERT_TRUE(strategy_->swap(*two, *back));
+  // Version 1 turned out unhealthy: 2 comes back, 1 stays the rollback point.
+  ASSERT_TRUE(strategy_->canRevert(*two));
+  ASSERT_TRUE(strategy_->revert(*two, true));
+  EXPECT_EQ(read(dir_ / "install/app"), "version two");
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+}
+
+TEST_F(ABinaryStrategy, NeverKeepsAFailedUpgradeWhereAnOperatorWouldRestoreFrom) {
+  ReleaseRef one{"1", *strategy_->currentId()};
+  auto two = stage("2", "version two");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  ASSERT_TRUE(strategy_->revert(one, false));
+  EXPECT_EQ(read(dir_ / "install/app"), "version one");
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+}
+
+class ASymlinkStrategy : public StrategyTest {
+ protected:
+  ASymlinkStrategy() {
+    plan_.install.mode = InstallConfig::Mode::kSymlink;
+    plan_.install.path = dir_ / "install/current";
+    plan_.install.releasesDirectory = dir_ / "install/releases";
+    plan_.install.keepReleases = 2;
+    fs::create_directories(dir_ / "install/releases/1");
+    write(dir_ / "install/releases/1/app-1", "version one");
+    ::symlink((dir_ / "install/releases/1").c_str(), (dir_ / "install/current").c_str());
+    make();
+  }
+  Result<ReleaseRef> stage(const std::string& version) {
+    return StrategyTest::stage(version, "version " + version);
+  }
+};
+
+TEST_F(ASymlinkStrategy, StagesADirectoryAndFlipsTheLink) {
+  ReleaseRef one{"1", *strategy_->currentId()};
+  EXPECT_EQ(one.id, dir_ / "install/releases/1");
+  auto two = stage("2");
+  ASSERT_TRUE(two) << two.error().message();
+  EXPECT_EQ(two->id, dir_ / "install/releases/2");
+  EXPECT_EQ(read(dir_ / "install/current/app-1"), "version one");  // untouched yet
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  EXPECT_EQ(read(dir_ / "install/current/app-2"), "version 2");
+  ASSERT_TRUE(strategy_->revert(one, false));
+  EXPECT_EQ(read(dir_ / "install/current/app-1"), "version one");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("current", "releases"));
+}
+
+TEST_F(ASymlinkStrategy, PrunesBeyondKeepReleasesButNeverTheInstalledOrPrevious) {
+  ReleaseRef one{"1", *strategy_->currentId()};
+  ReleaseRef last = one;
+  for (std::string v : {"2", "3", "4"}) {
+    auto next = stage(v);
+    ASSERT_TRUE(next);
+    ASSERT_TRUE(strategy_->swap(last, *next));
+    last = *next;
+  }
+  ASSERT_TRUE(strategy_->prune(last, one));
+  EXPECT_THAT(entries(dir_ / "install/releases"), ::testing::ElementsAre("1", "3", "4"));
+}
+
+TEST_F(ASymlinkStrategy, RefusesToStageTheReleaseInService) {
+  auto again = StrategyTest::stage("1", "x");
+  ASSERT_FALSE(again);
+  EXPECT_THAT(again.error().message(), HasSubstr("in service"));
+  EXPECT_EQ(read(dir_ / "install/current/app-1"), "version one");
+  EXPECT_THAT(entries(dir_ / "install/releases"), ::testing::ElementsAre("1"));
+}
+
+TEST_F(ABinaryStrategy, RefusesAReleaseWhoseChecksumDiffersAndLeavesNothing) {
+  publish("2", "version two, tampered with", "version two");
+  ASSERT_TRUE(strategy_->resolve());
+  auto staged = strategy_->acquire({});
+  ASSERT_FALSE(staged);
+  EXPECT_THAT(staged.error().message(), HasSubstr("checksum mismatch for 'file://"));
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app"));
+  EXPECT_EQ(read(dir_ / "install/app"), "version one");
+}
+
+TEST_F(ABinaryStrategy, RecognisesAnUnrecordedExecutableByItsListedDigest) {
+  write(dir_ / "src/app-1", "version one", 0644);
+  write(dir_ / "src/app-2", "version two", 0644);
+  write(dir_ / "src/SHA256SUMS",
+        digest("version one") + "  app-1\n" + digest("version two") + "  app-2\n", 0644);
+  plan_.source.checksumsUrl = "file://" + dir_ / "src/SHA256SUMS";
+  auto offer = strategy_->resolve();
+  ASSERT_TRUE(offer) << offer.error().message();
+  EXPECT_EQ(offer->version, "2");
+  EXPECT_TRUE(offer->ordered);
+  EXPECT_EQ(strategy_->recognise(*strategy_->currentId()), "1");
+  EXPECT_EQ(strategy_->recognise(digest("something else")), "");
+}
+
+TEST_F(ABinaryStrategy, TellsHooksAndPreflightWhereTheReleasesAre) {
+  auto two = stage("2", "version two");
+  ASSERT_TRUE(two);
+  ReleaseRef one{"1", digest("version one")};
+  const std::string staged = dir_ / "install/.app.upgrader-staged";
+  Environment env = strategy_->hookEnvironment(one, *two);
+  EXPECT_EQ(env.at("UPGRADER_PATH"), dir_ / "install/app");
+  EXPECT_EQ(env.at("UPGRADER_STAGED_PATH"), staged);
+  EXPECT_EQ(env.at("UPGRADER_OLD_PATH"), dir_ / "install/app.old");
+  EXPECT_EQ(strategy_->preflightCommand("@path --version && @path -t", *two),
+            staged + " --version && " + staged + " -t");
+}
+
+TEST_F(ASymlinkStrategy, RecognisesAReleaseDirectoryByItsName) {
+  ASSERT_TRUE(strategy_->resolve() || true);
+  EXPECT_EQ(strategy_->recognise(dir_ / "install/releases/1"), "1");
+  EXPECT_EQ(strategy_->recognise(dir_ / "install/releases/not a version"), "");
+}
+
+TEST_F(ASymlinkStrategy, TellsHooksAndPreflightWhereTheReleasesAre) {
+  auto two = stage("2");
+  ASSERT_TRUE(two) << two.error().message();
+  ReleaseRef one{"1", dir_ / "install/releases/1"};
+  Environment env = strategy_->hookEnvironment(one, *two);
+  EXPECT_EQ(env.at("UPGRADER_PATH"), dir_ / "install/current");
+  EXPECT_EQ(env.at("UPGRADER_STAGED_PATH"), dir_ / "install/releases/2");
+  EXPECT_EQ(env.at("UPGRADER_OLD_PATH"), dir_ / "install/releases/1");
+  EXPECT_EQ(strategy_->preflightCommand("test -x @path/app-2", *two),
+            "test -x " + dir_ / "install/releases/2" + "/app-2");
+}
+
+}  // namespace
+}  // namespace upgrader
