@@ -218,6 +218,22 @@ Status removeStaleTempFiles(const std::string& path) {
   return okStatus();
 }
 
+Status ensureDirectory(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    // A new directory must itself be durable, or a power loss could take
+    // the first file in it along.
+    return fsyncDirectory(parentDirectory(dir));
+  }
+  if (errno != EEXIST) return systemError("create directory", dir, errno);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return systemError("stat", dir, errno);
+  if (!S_ISDIR(st.st_mode)) {
+    return Error("Failed to create directory '" + dir +
+                 "': something else has its name");
+  }
+  return okStatus();
+}
+
 bool pathExists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;

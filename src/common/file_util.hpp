@@ -65,6 +65,10 @@ Status copyFile(const std::string& from, const std::string& to);
 /// (".NAME.upgrader-tmp-*" beside it), left behind only by a crash.
 Status removeStaleTempFiles(const std::string& path);
 
+/// Creates the directory `dir` (mode 0700, its parent must exist) unless
+/// it exists, and makes its entry durable. Ok if it exists.
+Status ensureDirectory(const std::string& dir);
+
 /// Whether `path` exists (without following a final symlink).
 bool pathExists(const std::string& path);
 

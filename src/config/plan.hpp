@@ -48,19 +48,53 @@ bool isArchiveRelease(const SourceConfig& source);
 
 /// How a verified release replaces the running one ([Install]).
 struct InstallConfig {
-  enum class Mode { kBinary, kSymlink };
+  enum class Mode { kBinary, kSymlink, kContainer };
   Mode mode = Mode::kBinary;
   /// binary: the executable (e.g. /usr/bin/progressdb);
   /// symlink: the `current` link (e.g. /opt/progressdb/current).
+  /// container: unused.
   std::string path;
   /// symlink: directory holding one directory per version.
   std::string releasesDirectory;
   unsigned keepReleases = 3;
   /// A command run against the staged release before anything stops;
-  /// "@path" stands for the staged file or directory.
+  /// "@path" stands for the staged file or directory, "@image" for the
+  /// pulled image pinned by digest.
   std::string preflight;
   Duration preflightTimeout = std::chrono::seconds(30);
   bool allowDowngrade = false;
+};
+
+/// Where container images come from and how the engine runs them
+/// ([Container], Mode=container).
+struct ContainerConfig {
+  enum class Engine { kPodman, kDocker };
+  Engine engine = Engine::kPodman;
+  /// REGISTRY/REPOSITORY:TAG as configured; the tag may hold "@v"
+  /// (parseImageName() accepts it).
+  std::string image;
+  /// A pinned version (only with "@v" in the tag); when absent the newest
+  /// version among the registry's tags that match the pattern is taken.
+  std::optional<Version> version;
+  /// A pinned manifest digest, "sha256:<64 hex>": the registry must serve
+  /// exactly this for the tag.
+  std::string digest;
+  /// Images this instance pulled that are kept (the one in service and
+  /// the rollback point always are).
+  unsigned keepImages = 3;
+  /// The engine's API socket; "" for its usual one (/run/podman/podman.sock,
+  /// /run/docker.sock).
+  std::string socket;
+  /// Registry credentials; "" for the engine's usual file.
+  std::string authFile;
+  /// A CA bundle for the registry; "" for the engine's certs.d directory
+  /// of the registry, then the system store.
+  std::string caFile;
+  /// The file the service's unit reads UPGRADER_IMAGE from; "" for
+  /// /var/lib/upgrader/NAME/image.env.
+  std::string environmentFile;
+  /// The longest a pull may take.
+  Duration pullTimeout = std::chrono::minutes(10);
 };
 
 /// The systemd units that run the service ([Target]).
@@ -119,6 +153,7 @@ struct Plan {
   std::string configFile;
   SourceConfig source;
   InstallConfig install;
+  ContainerConfig container;
   TargetConfig target;
   HealthConfig health;
   HooksConfig hooks;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/image_reference.hpp"
 #include "common/url.hpp"
 #include "config/ini_file.hpp"
 #include "config/names.hpp"
@@ -210,8 +211,30 @@ Result<SourceConfig::Archive> parseArchive(std::string_view text) {
 Result<InstallConfig::Mode> parseMode(std::string_view text) {
   using M = InstallConfig::Mode;
   static constexpr Choice<M> kChoices[] = {{"binary", M::kBinary},
-                                           {"symlink", M::kSymlink}};
+                                           {"symlink", M::kSymlink},
+                                           {"container", M::kContainer}};
   return parseChoice(text, kChoices);
+}
+
+Result<ContainerConfig::Engine> parseEngine(std::string_view text) {
+  using E = ContainerConfig::Engine;
+  static constexpr Choice<E> kChoices[] = {{"podman", E::kPodman},
+                                           {"docker", E::kDocker}};
+  return parseChoice(text, kChoices);
+}
+
+Result<std::string> parseImage(std::string_view text) {
+  auto image = parseImageName(text);
+  if (!image) return image.error();
+  return std::string(text);
+}
+
+Result<std::string> parseImageDigest(std::string_view text) {
+  if (!isValidImageDigest(text)) {
+    return Error("invalid digest " + quoteValue(text) +
+                 ": expected 'sha256:' and 64 lowercase hex digits");
+  }
+  return std::string(text);
 }
 
 // Timeouts and intervals of zero would mean "no time at all" (or, for
@@ -331,10 +354,45 @@ Setter list(Get get, Parse parse) {
   };
 }
 
+// The modes a key means something in, as a bit set. A key set in a file
+// of another mode is refused rather than ignored: it shows a
+// misunderstanding (a Path= in a container's file, say).
+using Modes = unsigned;
+constexpr Modes modeBit(InstallConfig::Mode mode) {
+  return 1u << static_cast<unsigned>(mode);
+}
+constexpr Modes kFileModes =
+    modeBit(InstallConfig::Mode::kBinary) | modeBit(InstallConfig::Mode::kSymlink);
+constexpr Modes kSymlinkMode = modeBit(InstallConfig::Mode::kSymlink);
+constexpr Modes kContainerMode = modeBit(InstallConfig::Mode::kContainer);
+constexpr Modes kAllModes = kFileModes | kContainerMode;
+
+const char* modeName(InstallConfig::Mode mode) {
+  switch (mode) {
+    case InstallConfig::Mode::kBinary: return "binary";
+    case InstallConfig::Mode::kSymlink: return "symlink";
+    case InstallConfig::Mode::kContainer: return "container";
+  }
+  return "?";
+}
+
+// "Mode=binary or Mode=symlink".
+std::string modesText(Modes modes) {
+  std::string out;
+  for (auto mode : {InstallConfig::Mode::kBinary, InstallConfig::Mode::kSymlink,
+                    InstallConfig::Mode::kContainer}) {
+    if ((modes & modeBit(mode)) == 0) continue;
+    if (!out.empty()) out += " or ";
+    out += std::string("Mode=") + modeName(mode);
+  }
+  return out;
+}
+
 struct KeySpec {
   std::string_view section;
   std::string_view key;
   Setter set;
+  Modes modes = kAllModes;
 };
 
 const std::vector<KeySpec>& keySpecs() {
@@ -352,46 +410,76 @@ const std::vector<KeySpec>& keySpecs() {
 
   using S = SourceConfig;
   using I = InstallConfig;
+  using C = ContainerConfig;
   using T = TargetConfig;
   using H = HealthConfig;
   using K = HooksConfig;
   const auto source = &Plan::source;
   const auto install = &Plan::install;
+  const auto container = &Plan::container;
   const auto target = &Plan::target;
   const auto health = &Plan::health;
   const auto hooks = &Plan::hooks;
   static const std::vector<KeySpec> specs = {
-      {"Source", "URL", scalar(field(source, &S::url), parseReleaseUrl)},
-      {"Source", "Version", scalar(field(source, &S::version), parseVersion)},
+      {"Source", "URL", scalar(field(source, &S::url), parseReleaseUrl), kFileModes},
+      {"Source", "Version", scalar(field(source, &S::version), parseVersion), kFileModes},
       {"Source", "ChecksumsURL",
-       scalar(field(source, &S::checksumsUrl), parseAnyUrl)},
-      {"Source", "Pattern", scalar(field(source, &S::pattern), parsePattern)},
+       scalar(field(source, &S::checksumsUrl), parseAnyUrl), kFileModes},
+      {"Source", "Pattern", scalar(field(source, &S::pattern), parsePattern), kFileModes},
       {"Source", "Checksum",
-       scalar(field(source, &S::checksum), parseChecksum)},
-      {"Source", "Archive", scalar(field(source, &S::archive), parseArchive)},
-      {"Source", "Member", scalar(field(source, &S::member), parseMember)},
-      {"Source", "MaxSize", scalar(field(source, &S::maxSize), parseMaxSize)},
+       scalar(field(source, &S::checksum), parseChecksum), kFileModes},
+      {"Source", "Archive", scalar(field(source, &S::archive), parseArchive), kFileModes},
+      {"Source", "Member", scalar(field(source, &S::member), parseMember), kFileModes},
+      {"Source", "MaxSize", scalar(field(source, &S::maxSize), parseMaxSize), kFileModes},
       {"Source", "ConnectTimeoutSec",
-       scalar(field(source, &S::connectTimeout), parsePositiveTimeSpan)},
+       scalar(field(source, &S::connectTimeout), parsePositiveTimeSpan), kFileModes},
       {"Source", "LowSpeedTimeoutSec",
-       scalar(field(source, &S::lowSpeedTimeout), parsePositiveTimeSpan)},
+       scalar(field(source, &S::lowSpeedTimeout), parsePositiveTimeSpan), kFileModes},
       {"Source", "Retries",
-       scalar(field(source, &S::retries), unsignedIn(0, 10))},
+       scalar(field(source, &S::retries), unsignedIn(0, 10)), kFileModes},
       {"Source", "CAFile",
-       scalar(field(source, &S::caFile), parseAbsolutePath)},
+       scalar(field(source, &S::caFile), parseAbsolutePath), kFileModes},
 
       {"Install", "Mode", scalar(field(install, &I::mode), parseMode)},
-      {"Install", "Path", scalar(field(install, &I::path), parseFilePath)},
+      {"Install", "Path", scalar(field(install, &I::path), parseFilePath),
+       kFileModes},
       {"Install", "ReleasesDirectory",
-       scalar(field(install, &I::releasesDirectory), parseAbsolutePath)},
+       scalar(field(install, &I::releasesDirectory), parseAbsolutePath),
+       kSymlinkMode},
+      // Accepted (and unused) with Mode=binary, as it always was.
       {"Install", "KeepReleases",
-       scalar(field(install, &I::keepReleases), unsignedIn(2, kNoMax))},
+       scalar(field(install, &I::keepReleases), unsignedIn(2, kNoMax)),
+       kFileModes},
       {"Install", "Preflight",
        scalar(field(install, &I::preflight), parseCommand)},
       {"Install", "PreflightTimeoutSec",
        scalar(field(install, &I::preflightTimeout), parsePositiveTimeSpan)},
       {"Install", "AllowDowngrade",
        scalar(field(install, &I::allowDowngrade), parseBoolean)},
+
+      {"Container", "Engine", scalar(field(container, &C::engine), parseEngine),
+       kContainerMode},
+      {"Container", "Image", scalar(field(container, &C::image), parseImage),
+       kContainerMode},
+      {"Container", "Version",
+       scalar(field(container, &C::version), parseVersion), kContainerMode},
+      {"Container", "Digest",
+       scalar(field(container, &C::digest), parseImageDigest), kContainerMode},
+      {"Container", "KeepImages",
+       scalar(field(container, &C::keepImages), unsignedIn(2, kNoMax)),
+       kContainerMode},
+      {"Container", "Socket",
+       scalar(field(container, &C::socket), parseFilePath), kContainerMode},
+      {"Container", "AuthFile",
+       scalar(field(container, &C::authFile), parseFilePath), kContainerMode},
+      {"Container", "CAFile",
+       scalar(field(container, &C::caFile), parseFilePath), kContainerMode},
+      {"Container", "EnvironmentFile",
+       scalar(field(container, &C::environmentFile), parseFilePath),
+       kContainerMode},
+      {"Container", "PullTimeoutSec",
+       scalar(field(container, &C::pullTimeout), parsePositiveTimeSpan),
+       kContainerMode},
 
       {"Target", "Unit", list(field(target, &T::units), parseUnitName)},
       {"Target", "StopTimeoutSec",
@@ -452,9 +540,19 @@ class CrossKeyCheck {
   CrossKeyCheck(const std::string& fileName, const KeyLines& lines)
       : fileName_(fileName), lines_(lines) {}
 
+  // The mode decides which keys mean something, so it comes first.
   Status run(const Plan& plan) const {
-    if (auto st = checkSource(plan.source); !st) return st;
-    if (auto st = checkInstall(plan); !st) return st;
+    if (!isSet("Install", "Mode")) {
+      return required("Install", "Mode=",
+                      "binary, symlink or container");
+    }
+    if (auto st = checkKeysFitTheMode(plan.install.mode); !st) return st;
+    if (plan.install.mode == InstallConfig::Mode::kContainer) {
+      if (auto st = checkContainer(plan.container); !st) return st;
+    } else {
+      if (auto st = checkSource(plan.source); !st) return st;
+      if (auto st = checkInstall(plan); !st) return st;
+    }
     if (plan.target.units.empty()) return required("Target", "Unit=");
     return checkHealth(plan.health);
   }
@@ -513,18 +611,53 @@ class CrossKeyCheck {
     return okStatus();
   }
 
+  // A key set in a file of a mode it means nothing in, named at its line.
+  Status checkKeysFitTheMode(InstallConfig::Mode mode) const {
+    for (const auto& [sectionKey, line] : lines_) {
+      const KeySpec* spec = findKey(sectionKey.first, sectionKey.second);
+      if (spec == nullptr || (spec->modes & modeBit(mode)) != 0) continue;
+      return atKey(spec->section, spec->key,
+                   "only valid with " + modesText(spec->modes) +
+                       ", not with Mode=" + modeName(mode));
+    }
+    return okStatus();
+  }
+
+  Status checkContainer(const ContainerConfig& container) const {
+    if (!isSet("Container", "Engine")) {
+      return required("Container", "Engine=",
+                      "podman or docker, the engine the service's unit runs");
+    }
+    if (container.image.empty()) return required("Container", "Image=");
+    auto image = parseImageName(container.image);
+    if (!image) return atKey("Container", "Image", image.error().message());
+    if (container.version && !image->followsVersions()) {
+      return atKey("Container", "Version",
+                   "requires '@v' in the tag of Image= (" + container.image +
+                       "): the version names a tag");
+    }
+    if (container.version &&
+        !isValidTag(image->tagFor(container.version->str()))) {
+      return atKey("Container", "Version",
+                   "'" + image->tagFor(container.version->str()) +
+                       "' is not a valid tag");
+    }
+    if (!container.digest.empty() && image->followsVersions() &&
+        !container.version) {
+      return atKey("Container", "Digest",
+                   "requires Version=: a pinned digest fits only a pinned "
+                   "version or a fixed tag");
+    }
+    return okStatus();
+  }
+
   Status checkInstall(const Plan& plan) const {
     const auto& install = plan.install;
-    if (!isSet("Install", "Mode")) return required("Install", "Mode=");
     if (install.path.empty()) return required("Install", "Path=");
     bool symlink = install.mode == InstallConfig::Mode::kSymlink;
     if (symlink && install.releasesDirectory.empty()) {
       return required("Install", "ReleasesDirectory=",
                       "Mode=symlink keeps each release in a directory there");
-    }
-    if (!symlink && !install.releasesDirectory.empty()) {
-      return atKey("Install", "ReleasesDirectory",
-                   "only valid with Mode=symlink");
     }
 
     const auto& source = plan.source;
@@ -612,6 +745,14 @@ Result<std::string> readConfigFile(const std::string& path) {
 
 }  // namespace
 
+std::vector<ConfigKey> configurationKeys() {
+  std::vector<ConfigKey> keys;
+  for (const auto& spec : keySpecs()) {
+    keys.push_back({std::string(spec.section), std::string(spec.key)});
+  }
+  return keys;
+}
+
 std::string defaultConfigPath(const InstanceName& instance) {
   return "/etc/upgrader/" + instance.str() + ".conf";
 }
@@ -629,8 +770,8 @@ Result<Plan> parsePlan(std::string_view text, const std::string& fileName,
     if (!isKnownSection(section.name)) {
       return Error(fileName + ":" + std::to_string(section.line) +
                    ": unknown section [" + section.name +
-                   "] (expected [Source], [Install], [Target], [Health] or "
-                   "[Hooks])");
+                   "] (expected [Source], [Install], [Container], [Target], "
+                   "[Health] or [Hooks])");
     }
     for (const auto& entry : section.entries) {
       std::string where = fileName + ":" + std::to_string(entry.line) + ": [" +

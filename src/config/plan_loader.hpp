@@ -10,12 +10,23 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/types.hpp"
 #include "config/plan.hpp"
 
 namespace upgrader {
+
+/// A key the parser accepts: "[Container]" and "Image", say.
+struct ConfigKey {
+  std::string section;
+  std::string key;
+};
+
+/// Every key the parser accepts, in the order of the manual; for tests
+/// that keep the manual and the parser in step.
+std::vector<ConfigKey> configurationKeys();
 
 /// "/etc/upgrader/NAME.conf".
 std::string defaultConfigPath(const InstanceName& instance);

@@ -11,5 +11,8 @@ std::unique_ptr<Strategy> makeBinaryStrategy(const Plan& plan,
                                              Fetcher& fetcher);
 std::unique_ptr<Strategy> makeSymlinkStrategy(const Plan& plan,
                                               Fetcher& fetcher);
+/// The image strategy on the real registry, engine and files of `deps`.
+std::unique_ptr<Strategy> makeContainerStrategy(const Plan& plan,
+                                                StrategyDeps deps);
 
 }  // namespace upgrader

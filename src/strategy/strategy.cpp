@@ -8,6 +8,8 @@ std::unique_ptr<Strategy> makeStrategy(const Plan& plan, StrategyDeps deps) {
   switch (plan.install.mode) {
     case InstallConfig::Mode::kSymlink:
       return makeSymlinkStrategy(plan, deps.fetcher);
+    case InstallConfig::Mode::kContainer:
+      return makeContainerStrategy(plan, std::move(deps));
     case InstallConfig::Mode::kBinary:
       break;
   }

@@ -507,7 +507,8 @@ TEST(ParsePlan, RefusesAMemberOutsideTheArchive) {
 TEST(ParsePlan, RefusesUnknownChoicesListingTheValidOnes) {
   expectRefused("Source", "Archive=rar",
                 "invalid value 'rar': expected one of auto, none, tar, zip");
-  expectRefused("Install", "Mode=container", "expected one of binary, symlink");
+  expectRefused("Install", "Mode=chroot",
+                "invalid value 'chroot': expected one of binary, symlink, container");
 }
 
 TEST(ParsePlan, RefusesBadTcpEndpoints) {
@@ -543,7 +544,7 @@ TEST(ParsePlan, AnEmptyAssignmentOfARequiredKeyLeavesItMissing) {
 
 TEST(ParsePlan, RequiresModeAndPath) {
   EXPECT_EQ(errorOf(without(kMinimal, "Mode=binary")),
-            kFile + ": [Install] Mode= is required");
+            kFile + ": [Install] Mode= is required: binary, symlink or container");
   EXPECT_EQ(errorOf(without(kMinimal, "Path=/usr/bin/app")),
             kFile + ": [Install] Path= is required");
 }
@@ -556,7 +557,9 @@ TEST(ParsePlan, RequiresAtLeastOneUnit) {
 }
 
 TEST(ParsePlan, AnEmptyFileNamesTheFirstMissingKey) {
-  EXPECT_EQ(errorOf(""), kFile + ": [Source] URL= is required");
+  // The mode decides which keys are needed, so it is the first.
+  EXPECT_EQ(errorOf(""),
+            kFile + ": [Install] Mode= is required: binary, symlink or container");
 }
 
 // --- Rules across keys.
@@ -653,6 +656,116 @@ TEST(ParsePlan, RefusesHttpExpectationsWithoutAnHttpCheck) {
 }
 
 // --- Reading the file.
+
+// --- Mode=container: its own keys, and none of the file modes'.
+
+const std::string kContainer =
+    "[Install]\n"
+    "Mode=container\n"
+    "[Container]\n"
+    "Engine=podman\n"
+    "Image=registry.example.com:5000/progressdb:@v\n"
+    "[Target]\n"
+    "Unit=progressdb.service\n";
+
+TEST(ParsePlan, AContainerNeedsNoUrlChecksumOrPath) {
+  Plan plan = parse(kContainer);
+  EXPECT_EQ(plan.install.mode, InstallConfig::Mode::kContainer);
+  EXPECT_EQ(plan.container.engine, ContainerConfig::Engine::kPodman);
+  EXPECT_EQ(plan.container.image, "registry.example.com:5000/progressdb:@v");
+  EXPECT_FALSE(plan.container.version);
+  EXPECT_EQ(plan.container.keepImages, 3u);
+  EXPECT_EQ(plan.container.pullTimeout, minutes(10));
+  EXPECT_TRUE(plan.source.url.empty());
+}
+
+TEST(ParsePlan, MapsEveryContainerKey) {
+  Plan plan = parse(
+      "[Install]\nMode=container\nPreflight=podman run --rm @image --version\n"
+      "AllowDowngrade=yes\n"
+      "[Container]\nEngine=docker\nImage=nocobase/nocobase:@v-full\nVersion=1.7.14\n"
+      "Digest=sha256:" + kDigest + "\nKeepImages=4\nSocket=/run/docker.sock\n"
+      "AuthFile=/root/.docker/config.json\nCAFile=/etc/ssl/registry.pem\n"
+      "EnvironmentFile=/etc/nocobase/image.env\nPullTimeoutSec=30min\n"
+      "[Target]\nUnit=nocobase.service\n");
+  const auto& c = plan.container;
+  EXPECT_EQ(c.engine, ContainerConfig::Engine::kDocker);
+  EXPECT_EQ(c.image, "nocobase/nocobase:@v-full");
+  EXPECT_EQ(c.version, Version("1.7.14"));
+  EXPECT_EQ(c.digest, "sha256:" + kDigest);
+  EXPECT_EQ(c.keepImages, 4u);
+  EXPECT_EQ(c.socket, "/run/docker.sock");
+  EXPECT_EQ(c.authFile, "/root/.docker/config.json");
+  EXPECT_EQ(c.caFile, "/etc/ssl/registry.pem");
+  EXPECT_EQ(c.environmentFile, "/etc/nocobase/image.env");
+  EXPECT_EQ(c.pullTimeout, minutes(30));
+  EXPECT_EQ(plan.install.preflight, "podman run --rm @image --version");
+  EXPECT_TRUE(plan.install.allowDowngrade);
+}
+
+TEST(ParsePlan, AcceptsAFixedTagThatFollowsDigests) {
+  Plan plan = parse(without(kContainer, "Image=registry.example.com:5000/progressdb:@v") +
+                    "[Container]\nImage=nocobase/nocobase:latest-full\n");
+  EXPECT_EQ(plan.container.image, "nocobase/nocobase:latest-full");
+}
+
+TEST(ParsePlan, RefusesFileModeKeysInAContainersFileAtTheirLine) {
+  EXPECT_EQ(errorOf(kContainer + "[Source]\nURL=https://example.com/app-@v\n"),
+            kFile + ":9: [Source] URL=: only valid with Mode=binary or "
+                    "Mode=symlink, not with Mode=container");
+  EXPECT_EQ(errorOf(kContainer + "[Install]\nPath=/usr/bin/app\n"),
+            kFile + ":9: [Install] Path=: only valid with Mode=binary or "
+                    "Mode=symlink, not with Mode=container");
+}
+
+TEST(ParsePlan, RefusesContainerKeysInABinarysFile) {
+  EXPECT_EQ(errorOf(kMinimal + "[Container]\nImage=app:@v\n"),
+            kFile + ":11: [Container] Image=: only valid with Mode=container, "
+                    "not with Mode=binary");
+}
+
+TEST(ParsePlan, AContainerRequiresAnEngineAndAnImage) {
+  EXPECT_EQ(errorOf(without(kContainer, "Engine=podman")),
+            kFile + ": [Container] Engine= is required: podman or docker, the "
+                    "engine the service's unit runs");
+  EXPECT_EQ(errorOf(without(kContainer, "Image=registry.example.com:5000/progressdb:@v")),
+            kFile + ": [Container] Image= is required");
+}
+
+TEST(ParsePlan, RefusesBadImagesAndDigests) {
+  expectRefused("Container", "Image=registry.example.com/app", "no tag");
+  expectRefused("Container", "Image=app:1@sha256:" + kDigest, "pin one with Digest=");
+  expectRefused("Container", "Image=Registry/App:1", "must be lowercase");
+  expectRefused("Container", "Image=app:@v-@v", "only once");
+  expectRefused("Container", "Image=app:a/b", "no tag");
+  expectRefused("Container", "Image=app:bad$tag", "characters a tag cannot have");
+  expectRefused("Container", "Digest=sha256:ABC", "64 lowercase hex digits");
+  expectRefused("Container", "Engine=rkt", "expected one of podman, docker");
+  expectRefused("Container", "KeepImages=1", "must be at least 2");
+}
+
+TEST(ParsePlan, APinnedContainerVersionNeedsAVersionTag) {
+  EXPECT_EQ(errorOf(without(kContainer, "Image=registry.example.com:5000/progressdb:@v") +
+                    "[Container]\nImage=app:latest\nVersion=2\n"),
+            kFile + ":9: [Container] Version=: requires '@v' in the tag of "
+                    "Image= (app:latest): the version names a tag");
+  EXPECT_EQ(errorOf(kContainer + "[Container]\nDigest=sha256:" + kDigest + "\n"),
+            kFile + ":9: [Container] Digest=: requires Version=: a pinned "
+                    "digest fits only a pinned version or a fixed tag");
+}
+
+TEST(ConfigurationKeys, ListsEveryKeyOnceIncludingTheContainerKeys) {
+  auto keys = configurationKeys();
+  auto has = [&](const std::string& section, const std::string& key) {
+    return std::count_if(keys.begin(), keys.end(), [&](const ConfigKey& k) {
+             return k.section == section && k.key == key;
+           }) == 1;
+  };
+  EXPECT_TRUE(has("Source", "URL"));
+  EXPECT_TRUE(has("Container", "Image"));
+  EXPECT_TRUE(has("Container", "KeepImages"));
+  EXPECT_TRUE(has("Hooks", "Restore"));
+}
 
 TEST(LoadPlan, ReadsAFileAndRemembersItsPath) {
   TempDir dir;

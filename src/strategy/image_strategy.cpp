@@ -1,0 +1,496 @@
+#include "strategy/image_strategy.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/fault_injection.hpp"
+#include "common/file_util.hpp"
+#include "common/image_reference.hpp"
+#include "fetch/version.hpp"
+#include "strategy/file_slot.hpp"
+#include "strategy/strategies.hpp"
+
+namespace upgrader {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kVariable = "UPGRADER_IMAGE=";
+constexpr std::size_t kMaxEnvironmentFile = 64 * 1024;
+constexpr std::size_t kMaxPullRecord = 1024 * 1024;
+
+// "NAME:TAG@DIGEST" -> "NAME@DIGEST": what the engine is asked to pull and
+// holds; a reference without a digest stays as it is.
+std::string pullReferenceOf(const std::string& pinned) {
+  auto at = pinned.find('@');
+  if (at == std::string::npos) return pinned;
+  std::string name = pinned.substr(0, at);
+  auto slash = name.rfind('/');
+  auto colon = name.rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    name = name.substr(0, colon);
+  }
+  return name + pinned.substr(at);
+}
+
+std::string digestOf(const std::string& pinned) {
+  auto at = pinned.find('@');
+  return at == std::string::npos ? "" : pinned.substr(at + 1);
+}
+
+// The images this instance pulled, oldest first: "pulling" until the pull
+// is verified (a killed run's leftover), then "pulled".
+struct PullRecord {
+  struct Entry {
+    std::string reference;
+    std::string state;
+  };
+  std::vector<Entry> entries;
+
+  Entry* find(const std::string& reference) {
+    for (auto& e : entries) {
+      if (e.reference == reference) return &e;
+    }
+    return nullptr;
+  }
+  void erase(const std::string& reference) {
+    std::erase_if(entries, [&](const Entry& e) { return e.reference == reference; });
+  }
+};
+
+Result<PullRecord> loadRecord(const std::string& path) {
+  PullRecord record;
+  if (!pathExists(path)) return record;
+  auto text = readFile(path, kMaxPullRecord);
+  if (!text) return text.error();
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("images") ||
+      !j["images"].is_array()) {
+    return Error(path + ": not a record of pulled images");
+  }
+  for (const auto& e : j["images"]) {
+    if (!e.is_object() || !e.contains("reference") || !e["reference"].is_string()) {
+      return Error(path + ": an entry without a reference");
+    }
+    record.entries.push_back({e["reference"].get<std::string>(),
+                              e.value("state", std::string("pulled"))});
+  }
+  return record;
+}
+
+Status saveRecord(const std::string& path, const PullRecord& record) {
+  json j = {{"format", 1}, {"images", json::array()}};
+  for (const auto& e : record.entries) {
+    j["images"].push_back({{"reference", e.reference}, {"state", e.state}});
+  }
+  if (auto st = ensureDirectory(parentDirectory(path)); !st) return st;
+  return writeFileAtomically(path, j.dump(2) + "\n", 0600);
+}
+
+class ImageStrategy final : public Strategy {
+ public:
+  ImageStrategy(const Plan& plan, ImageName image, Registry& registry,
+                ContainerEngine& engine, ImagePlaces places,
+                std::shared_ptr<void> owned)
+      : owned_(std::move(owned)),
+        config_(plan.container),
+        image_(std::move(image)),
+        registry_(registry),
+        engine_(engine),
+        places_(std::move(places)),
+        slot_(places_.environmentFile, readPinnedImage) {}
+
+  std::string place() const override { return "'" + slot_.path() + "'"; }
+
+  Result<std::string> currentId() const override {
+    auto pinned = slot_.currentId();
+    if (!pinned && !pathExists(slot_.path())) {
+      return pinned.error().withContext(
+          "no image is pinned yet: write UPGRADER_IMAGE=<the image the unit "
+          "runs now> there and have the unit read it (see upgrader.conf(5))");
+    }
+    return pinned;
+  }
+
+  Result<Offer> resolve() override {
+    if (image_.repository.empty()) {
+      return Error("invalid image '" + config_.image + "'");
+    }
+    Resolved r;
+    if (image_.followsVersions()) {
+      if (config_.version) {
+        r.version = config_.version->str();
+      } else {
+        auto newest = newestVersion();
+        if (!newest) return newest.error();
+        r.version = *newest;
+      }
+      r.tag = image_.tagFor(r.version);
+    } else {
+      r.tag = image_.tag;
+    }
+    auto digest = registry_.manifestDigest(image_, r.tag);
+    if (!digest) return digest.error();
+    if (!config_.digest.empty() && config_.digest != *digest) {
+      return Error("digest mismatch for '" + image_.name() + ":" + r.tag +
+                   "': the registry serves " + *digest + ", Digest= pins " +
+                   config_.digest + "; nothing was pulled");
+    }
+    r.digest = *digest;
+    // A fixed tag has no versions: its release is the digest behind it.
+    if (!image_.followsVersions()) r.version = r.digest;
+    resolved_ = r;
+    return Offer{r.version, image_.followsVersions()};
+  }
+
+  std::string recognise(const std::string& id) const override {
+    std::string name = id.substr(0, id.find('@'));
+    auto parsed = parseImageName(name);
+    if (!parsed || parsed->name() != image_.name()) return "";
+    if (image_.followsVersions()) {
+      std::string version = image_.versionOfTag(parsed->tag);
+      return isValidVersion(version) ? version : "";
+    }
+    return parsed->tag == image_.tag ? digestOf(id) : "";
+  }
+
+  Result<Staged> acquire(const ProgressFn&) override {
+    const Resolved& r = *resolved_;
+    const std::string pull = image_.name() + "@" + r.digest;
+    const std::string pinned = image_.name() + ":" + r.tag + "@" + r.digest;
+
+    auto before = engine_.inspect(pull);
+    if (!before) return before.error();
+    bool pulledNow = false;
+    if (!*before) {
+      if (auto st = pullRecorded(pull); !st) return st.error();
+      pulledNow = true;
+    }
+    // Trust, then verify: the engine must hold the image under exactly
+    // the digest resolved at the registry.
+    auto held = engine_.inspect(pull);
+    Status carries = okStatus();
+    if (!held) {
+      carries = held.error();
+    } else if (!*held || !carriesDigest(**held, r.digest)) {
+      carries = Error(engine_.name() + " holds no image with digest " +
+                      r.digest + " for '" + image_.name() + "' after the pull");
+    }
+    if (!carries) {
+      if (pulledNow) (void)forget(pull);
+      return carries.error();
+    }
+
+    std::string content =
+        "# The image upgrade@ runs for this service, pinned by digest.\n"
+        "# Written by upgrader; an upgrade replaces it as a whole.\n" +
+        std::string(kVariable) + pinned + "\n";
+    if (auto st = ensureDirectory(slot_.directory()); !st) {
+      if (pulledNow) (void)forget(pull);
+      return st.error();
+    }
+    if (auto st = writeFileAtomically(slot_.stagedPath(), content, 0644); !st) {
+      if (pulledNow) (void)forget(pull);
+      return st.error();
+    }
+    return Staged{{r.version, pinned},
+                  "image digest " + r.digest + ", " +
+                      (pulledNow ? "pulled by " : "already held by ") +
+                      engine_.name() + ", staged in '" + slot_.stagedPath() + "'"};
+  }
+
+  Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
+    if (auto st = requireImage(previous); !st) return st.error();
+    if (auto st = slot_.stageOld(previous); !st) return st.error();
+    return previous;
+  }
+
+  Status prepareSwap(const ReleaseRef& from) override {
+    return slot_.prepareSwap(from);
+  }
+  Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
+    return slot_.swap(from, to);
+  }
+  // The old image must still be in the engine, or the unit would start
+  // nothing: checked before a rollback stops anything.
+  Status canRevert(const ReleaseRef& from) const override {
+    if (auto st = slot_.canRevert(from); !st) return st;
+    return requireImage(from);
+  }
+  Status revert(const ReleaseRef& from, bool keepLeft) override {
+    return slot_.revert(from, keepLeft);
+  }
+
+  // What staging `to` left (its staged file, its image if we pulled it and
+  // it is not in place), and every pull a killed run left.
+  Status discard(const ReleaseRef& to) override {
+    if (auto st = slot_.removeLeftovers(); !st) return st;
+    auto record = loadRecord(places_.pullRecord);
+    if (!record) return record.error();
+    const std::string failed = to.id.empty() ? "" : pullReferenceOf(to.id);
+    std::set<std::string> inUse = referencesInPlace();
+    bool changed = false;
+    for (const auto& entry : std::vector<PullRecord::Entry>(record->entries)) {
+      bool leftover = entry.state != "pulled" || entry.reference == failed;
+      if (!leftover) continue;
+      if (inUse.count(entry.reference) != 0) {
+        record->find(entry.reference)->state = "pulled";
+      } else {
+        if (auto st = engine_.remove(entry.reference); !st) return st;
+        record->erase(entry.reference);
+      }
+      changed = true;
+    }
+    return changed ? saveRecord(places_.pullRecord, *record) : okStatus();
+  }
+
+  // Keeps KeepImages= of the images this instance pulled, newest first,
+  // and always the one in service and the rollback point. Images it did
+  // not pull are never touched.
+  Status prune(const ReleaseRef& installed, const ReleaseRef& previous) override {
+    if (auto st = slot_.removeLeftovers(); !st) return st;
+    auto record = loadRecord(places_.pullRecord);
+    if (!record) return record.error();
+    std::set<std::string> kept = {pullReferenceOf(installed.id),
+                                  pullReferenceOf(previous.id)};
+    std::vector<std::string> doomed;
+    for (auto it = record->entries.rbegin(); it != record->entries.rend(); ++it) {
+      if (kept.count(it->reference) != 0) continue;
+      if (kept.size() < config_.keepImages) {
+        kept.insert(it->reference);
+      } else {
+        doomed.push_back(it->reference);
+      }
+    }
+    Status result = okStatus();
+    for (const auto& reference : doomed) {
+      if (auto st = engine_.remove(reference); !st) {
+        result = st;  // still in use, say: kept on record, tried next time
+        continue;
+      }
+      record->erase(reference);
+    }
+    if (!doomed.empty()) {
+      if (auto st = saveRecord(places_.pullRecord, *record); !st) return st;
+    }
+    return result;
+  }
+
+  Environment hookEnvironment(const ReleaseRef& from,
+                              const ReleaseRef& to) const override {
+    return {{"UPGRADER_IMAGE", to.id},
+            {"UPGRADER_OLD_IMAGE", from.id},
+            {"UPGRADER_ENVIRONMENT_FILE", slot_.path()}};
+  }
+
+  std::string preflightCommand(const std::string& configured,
+                               const ReleaseRef& staged) const override {
+    return replacePlaceholder(configured, "@image", staged.id);
+  }
+
+ private:
+  struct Resolved {
+    std::string version;
+    std::string tag;
+    std::string digest;
+  };
+
+  // The newest version among the registry's tags that fit the pattern.
+  Result<std::string> newestVersion() {
+    auto tags = registry_.listTags(image_);
+    if (!tags) return tags.error();
+    std::string newest;
+    std::string tie;
+    for (const auto& tag : *tags) {
+      std::string version = image_.versionOfTag(tag);
+      if (version.empty() || !isValidVersion(version)) continue;
+      int order = newest.empty() ? 1 : compareVersions(version, newest);
+      if (order > 0) {
+        newest = version;
+        tie.clear();
+      } else if (order == 0 && version != newest) {
+        tie = version;
+      }
+    }
+    if (newest.empty()) {
+      return Error("no tag of '" + image_.name() + "' matches '" + image_.tag + "'");
+    }
+    // "1.2" and "1.02" are one version: which tag to run would depend on
+    // the registry's order.
+    if (!tie.empty()) {
+      return Error("tags '" + image_.tagFor(newest) + "' and '" +
+                   image_.tagFor(tie) + "' of '" + image_.name() +
+                   "' are equally new");
+    }
+    return newest;
+  }
+
+  // Pulls `reference`, recorded first so that a run killed during the pull
+  // leaves something the next run knows to remove.
+  Status pullRecorded(const std::string& reference) {
+    auto record = loadRecord(places_.pullRecord);
+    if (!record) return record.error();
+    if (record->find(reference) == nullptr) {
+      record->entries.push_back({reference, "pulling"});
+    } else {
+      record->find(reference)->state = "pulling";
+    }
+    if (auto st = saveRecord(places_.pullRecord, *record); !st) return st;
+    auto credentials = findCredentials(places_.authFiles, image_.registry);
+    Status pulled = credentials ? engine_.pull(reference, *credentials,
+                                               image_.registry, config_.pullTimeout)
+                                : Status(credentials.error());
+    faultPoint("pulled");
+    if (!pulled) {
+      // Whatever the engine kept of a failed pull goes.
+      (void)forget(reference);
+      return pulled;
+    }
+    record->find(reference)->state = "pulled";
+    return saveRecord(places_.pullRecord, *record);
+  }
+
+  // Removes an image this run pulled, and its record.
+  Status forget(const std::string& reference) {
+    if (auto st = engine_.remove(reference); !st) return st;
+    auto record = loadRecord(places_.pullRecord);
+    if (!record) return record.error();
+    record->erase(reference);
+    return saveRecord(places_.pullRecord, *record);
+  }
+
+  static bool carriesDigest(const LocalImage& image, const std::string& digest) {
+    return std::any_of(image.repoDigests.begin(), image.repoDigests.end(),
+                       [&](const std::string& d) {
+                         return d.size() > digest.size() &&
+                                d.compare(d.size() - digest.size(), digest.size(),
+                                          digest) == 0 &&
+                                d[d.size() - digest.size() - 1] == '@';
+                       });
+  }
+
+  Status requireImage(const ReleaseRef& release) const {
+    std::string reference = pullReferenceOf(release.id);
+    auto held = engine_.inspect(reference);
+    if (!held) return held.error();
+    if (!*held) {
+      return Error("the image of " +
+                   (release.version.empty() ? std::string("the previous release")
+                                            : release.version) +
+                   " ('" + reference + "') is no longer in " + engine_.name());
+    }
+    return okStatus();
+  }
+
+  // The images the environment file and its rollback point name.
+  std::set<std::string> referencesInPlace() const {
+    std::set<std::string> in;
+    for (const auto& path : {slot_.path(), slot_.oldPath()}) {
+      if (auto pinned = readPinnedImage(path)) in.insert(pullReferenceOf(*pinned));
+    }
+    return in;
+  }
+
+  std::shared_ptr<void> owned_;  // the clients, when this strategy owns them
+  const ContainerConfig& config_;
+  ImageName image_;
+  Registry& registry_;
+  ContainerEngine& engine_;
+  ImagePlaces places_;
+  FileSlot slot_;
+  std::optional<Resolved> resolved_;
+};
+
+}  // namespace
+
+Result<std::string> readPinnedImage(const std::string& environmentFile) {
+  auto text = readFile(environmentFile, kMaxEnvironmentFile);
+  if (!text) return text.error();
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line.substr(0, kVariable.size()) != kVariable) continue;
+    std::string_view value = line.substr(kVariable.size());
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    bool plain = !value.empty() &&
+                 std::none_of(value.begin(), value.end(), [](char c) {
+                   return static_cast<unsigned char>(c) <= ' ' || c == 0x7f ||
+                          c == '"' || c == '\'' || c == '$' || c == '\\';
+                 });
+    if (!plain) {
+      return Error("'" + environmentFile +
+                   "': UPGRADER_IMAGE= does not hold one image reference");
+    }
+    return std::string(value);
+  }
+  return Error("'" + environmentFile + "' has no UPGRADER_IMAGE= line");
+}
+
+std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
+                                            Registry& registry,
+                                            ContainerEngine& engine,
+                                            ImagePlaces places,
+                                            std::shared_ptr<void> owned) {
+  auto image = parseImageName(plan.container.image);
+  // The configuration was checked when it was loaded; a plan built by
+  // hand with a bad image gets a strategy that can only say so.
+  return std::make_unique<ImageStrategy>(plan, image ? *image : ImageName{},
+                                         registry, engine, std::move(places),
+                                         std::move(owned));
+}
+
+namespace {
+
+// The CA the engine itself trusts for `registry` (certs.d), if there is one.
+std::string engineCaFor(const ContainerConfig& config, const std::string& registry) {
+  std::string dir = config.engine == ContainerConfig::Engine::kPodman
+                        ? "/etc/containers/certs.d/"
+                        : "/etc/docker/certs.d/";
+  std::string ca = dir + registry + "/ca.crt";
+  return pathExists(ca) ? ca : "";
+}
+
+// The real clients, owned by the strategy that uses them.
+struct ImageClients {
+  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<ContainerEngine> engine;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> makeContainerStrategy(const Plan& plan,
+                                                StrategyDeps deps) {
+  const ContainerConfig& config = plan.container;
+  auto image = parseImageName(config.image);
+  std::string registryHost = image ? image->registry : "";
+  auto clients = std::make_shared<ImageClients>();
+  clients->http = makeCurlHttpClient();
+  RegistryAccess access;
+  access.caFile = !config.caFile.empty() ? config.caFile
+                                         : engineCaFor(config, registryHost);
+  access.authFiles = authFilesFor(config);
+  clients->registry = makeRegistryClient(*clients->http, access);
+  clients->engine =
+      makeEngineClient(*clients->http, deps.units, engineEndpointFor(config));
+  ImagePlaces places;
+  places.environmentFile = !config.environmentFile.empty()
+                               ? config.environmentFile
+                               : deps.stateDirectory + "/image.env";
+  places.pullRecord = deps.stateDirectory + "/images.json";
+  places.authFiles = access.authFiles;
+  Registry& registry = *clients->registry;
+  ContainerEngine& engine = *clients->engine;
+  return makeImageStrategy(plan, registry, engine, std::move(places),
+                           std::move(clients));
+}
+
+}  // namespace upgrader

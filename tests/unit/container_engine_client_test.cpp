@@ -1,0 +1,143 @@
+// The engine client against scripted Engine API answers, in the two
+// dialects seen from the real engines: Docker reports a failed pull by
+// status, Podman in the stream after HTTP 200.
+#include "container/engine_client.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/fake_http_client.hpp"
+#include "support/fake_service_manager.hpp"
+
+namespace upgrader {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::FakeHttpClient;
+using testing::FakeServiceManager;
+
+const std::string kApi = "http://localhost/v1.41";
+const std::string kRef =
+    "127.0.0.1:5000/svc@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const std::string kPullUrl =
+    kApi + "/images/create?fromImage=127.0.0.1%3A5000%2Fsvc%40sha256%3A0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+class AnEngineClient : public ::testing::Test {
+ protected:
+  AnEngineClient() {
+    units_.setStatus(UnitName("podman.socket"), testing::inactiveStatus());
+  }
+  std::unique_ptr<ContainerEngine> engine() {
+    return makeEngineClient(
+        http_, units_, {"podman", "/run/podman/podman.sock", UnitName("podman.socket")});
+  }
+  FakeHttpClient http_;
+  FakeServiceManager units_;
+};
+
+TEST_F(AnEngineClient, PullsByDigestOverTheSocket) {
+  http_.answer("POST", kPullUrl, 200,
+               "{\"status\":\"Pulling fs layer\"}\n{\"status\":\"Download complete\"}\n");
+  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000", std::chrono::minutes(2));
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(http_.requests[0].unixSocket, "/run/podman/podman.sock");
+  EXPECT_EQ(http_.requests[0].timeout, std::chrono::minutes(2));
+  EXPECT_EQ(http_.headerOf(0, "X-Registry-Auth"), "");
+}
+
+TEST_F(AnEngineClient, ReadsAFailedPullFromTheStreamAsPodmanReportsIt) {
+  http_.answer("POST", kPullUrl, 200,
+               "{\"status\":\"Trying to pull\"}\n"
+               "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\n");
+  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000", std::chrono::minutes(1));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(),
+            "podman could not pull '" + kRef + "': manifest unknown");
+}
+
+TEST_F(AnEngineClient, ReadsAFailedPullFromTheStatusAsDockerReportsIt) {
+  http_.answer("POST", kPullUrl, 404,
+               R"({"message":"manifest for 127.0.0.1:5000/svc not found"})");
+  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000", std::chrono::minutes(1));
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("manifest for 127.0.0.1:5000/svc not found"));
+}
+
+TEST_F(AnEngineClient, SendsCredentialsAsPaddedBase64UrlJson) {
+  http_.answer("POST", kPullUrl, 200, "");
+  // A password whose base64 has '+' and '/' in the standard alphabet.
+  Credentials c{"ci", "p>?w~"};
+  ASSERT_TRUE(engine()->pull(kRef, c, "127.0.0.1:5000", std::chrono::minutes(1)));
+  std::string header = http_.headerOf(0, "X-Registry-Auth");
+  EXPECT_EQ(header.find_first_of("+/"), std::string::npos);
+  ASSERT_FALSE(header.empty());
+  std::string standard = header;
+  for (char& ch : standard) {
+    if (ch == '-') ch = '+';
+    if (ch == '_') ch = '/';
+  }
+  auto decoded = base64Decode(standard);
+  ASSERT_TRUE(decoded);
+  auto j = nlohmann::json::parse(*decoded);
+  EXPECT_EQ(j["username"], "ci");
+  EXPECT_EQ(j["password"], "p>?w~");
+  EXPECT_EQ(j["serveraddress"], "127.0.0.1:5000");
+}
+
+TEST_F(AnEngineClient, StartsTheSocketUnitOnceWhenNothingAnswers) {
+  http_.unreachable("GET", kApi + "/images/" + kRef + "/json");
+  http_.answer("GET", kApi + "/images/" + kRef + "/json", 404,
+               R"({"message":"no such image"})");
+  auto image = engine()->inspect(kRef);
+  ASSERT_TRUE(image) << image.error().message();
+  EXPECT_FALSE(*image);
+  EXPECT_THAT(units_.jobs(), ElementsAre("start podman.socket"));
+}
+
+TEST_F(AnEngineClient, SaysSoWhenTheSocketUnitCannotBeStarted) {
+  units_.failStart(UnitName("podman.socket"));
+  http_.unreachable("GET", kApi + "/images/" + kRef + "/json");
+  auto image = engine()->inspect(kRef);
+  ASSERT_FALSE(image);
+  EXPECT_THAT(image.error().message(),
+              HasSubstr("nothing answers, and starting 'podman.socket' failed"));
+}
+
+TEST_F(AnEngineClient, InspectsWhatTheEngineHolds) {
+  http_.answer("GET", kApi + "/images/" + kRef + "/json", 200,
+               R"({"Id":"sha256:feed","RepoTags":[],"RepoDigests":[")" + kRef + R"("]})");
+  auto image = engine()->inspect(kRef);
+  ASSERT_TRUE(image) << image.error().message();
+  ASSERT_TRUE(*image);
+  EXPECT_EQ((*image)->id, "sha256:feed");
+  EXPECT_THAT((*image)->repoDigests, ElementsAre(kRef));
+}
+
+TEST_F(AnEngineClient, RemovesWithoutForceAndSaysWhenAnImageIsInUse) {
+  http_.answer("DELETE", kApi + "/images/" + kRef, 409,
+               R"({"message":"image is in use by a container"})");
+  Status st = engine()->remove(kRef);
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("it is in use"));
+  EXPECT_EQ(http_.requests[0].url.find("force"), std::string::npos);
+  http_.answer("DELETE", kApi + "/images/" + kRef, 404, "");
+  EXPECT_TRUE(engine()->remove(kRef));  // already gone is fine
+}
+
+TEST(EngineEndpointFor, KnowsEachEnginesSocketAndUnit) {
+  ContainerConfig c;
+  c.engine = ContainerConfig::Engine::kDocker;
+  auto docker = engineEndpointFor(c);
+  EXPECT_EQ(docker.socket, "/run/docker.sock");
+  EXPECT_EQ(docker.socketUnit, UnitName("docker.socket"));
+  c.engine = ContainerConfig::Engine::kPodman;
+  c.socket = "/run/custom.sock";
+  auto podman = engineEndpointFor(c);
+  EXPECT_EQ(podman.name, "podman");
+  EXPECT_EQ(podman.socket, "/run/custom.sock");
+}
+
+}  // namespace
+}  // namespace upgrader

@@ -1,0 +1,313 @@
+// The image strategy with a registry and an engine in memory and its files
+// in a temporary directory: which release it resolves, that nothing but
+// the resolved digest is ever staged, that a refused release leaves
+// nothing pulled behind, and that only images it pulled are removed.
+#include "strategy/image_strategy.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/filesystem.hpp>
+#include <fstream>
+
+#include "common/file_util.hpp"
+#include "fetch/http_client.hpp"
+#include "support/fake_container.hpp"
+#include "support/temp_dir.hpp"
+
+namespace upgrader {
+namespace {
+
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::FakeEngine;
+using testing::FakeRegistry;
+using testing::TempDir;
+
+const std::string kName = "127.0.0.1:5000/svc";
+
+std::string digest(char c) { return "sha256:" + std::string(64, c); }
+std::string pullRef(char c) { return kName + "@" + digest(c); }
+std::string pinned(const std::string& tag, char c) {
+  return kName + ":" + tag + "@" + digest(c);
+}
+
+class AnImageStrategy : public ::testing::Test {
+ protected:
+  AnImageStrategy() {
+    plan_.install.mode = InstallConfig::Mode::kContainer;
+    plan_.container.image = kName + ":@v";
+    plan_.container.keepImages = 2;
+    registry_.tags = {{"1", digest('1')}, {"2", digest('2')}, {"latest", digest('l')}};
+    boost::filesystem::create_directories(dir_ / "state");
+    pin(pinned("1", '1'));
+    // Version 1 was there before the upgrader: the engine holds it, and
+    // the upgrader did not pull it.
+    engine_.held[pullRef('1')] = {"sha256:id1", {pullRef('1')}};
+    make();
+  }
+
+  void make() {
+    strategy_ = makeImageStrategy(
+        plan_, registry_, engine_,
+        {dir_ / "state/image.env", dir_ / "state/images.json", {dir_ / "auth.json"}});
+  }
+  void pin(const std::string& reference) {
+    ASSERT_TRUE(writeFileAtomically(dir_ / "state/image.env",
+                                    "UPGRADER_IMAGE=" + reference + "\n"));
+  }
+  std::string pinnedNow() {
+    auto p = readPinnedImage(dir_ / "state/image.env");
+    return p ? *p : "<" + p.error().message() + ">";
+  }
+  std::string record() {
+    auto text = readFile(dir_ / "state/images.json");
+    return text ? *text : "";
+  }
+  Result<Staged> upgrade() {
+    auto offer = strategy_->resolve();
+    if (!offer) return offer.error();
+    return strategy_->acquire({});
+  }
+  ReleaseRef one() { return {"1", pinned("1", '1')}; }
+
+  TempDir dir_;
+  Plan plan_;
+  FakeRegistry registry_;
+  FakeEngine engine_;
+  std::unique_ptr<Strategy> strategy_;
+};
+
+TEST_F(AnImageStrategy, OffersTheNewestVersionTag) {
+  auto offer = strategy_->resolve();
+  ASSERT_TRUE(offer) << offer.error().message();
+  EXPECT_EQ(offer->version, "2");
+  EXPECT_TRUE(offer->ordered);
+  EXPECT_EQ(*strategy_->currentId(), pinned("1", '1'));
+  EXPECT_EQ(strategy_->recognise(pinned("1", '1')), "1");
+  EXPECT_EQ(strategy_->recognise(kName + ":1"), "1");  // written by hand
+  EXPECT_EQ(strategy_->recognise("other.io/svc:1@" + digest('1')), "");
+}
+
+TEST_F(AnImageStrategy, OffersAPinnedVersion) {
+  plan_.container.version = Version("1");
+  auto offer = strategy_->resolve();
+  ASSERT_TRUE(offer);
+  EXPECT_EQ(offer->version, "1");
+}
+
+TEST_F(AnImageStrategy, FollowsTheDigestBehindAFixedTag) {
+  plan_.container.image = kName + ":latest";
+  make();
+  auto offer = strategy_->resolve();
+  ASSERT_TRUE(offer) << offer.error().message();
+  EXPECT_EQ(offer->version, digest('l'));
+  EXPECT_FALSE(offer->ordered);  // digests have no order
+  EXPECT_EQ(strategy_->recognise(pinned("latest", 'x')), digest('x'));
+  auto staged = strategy_->acquire({});
+  ASSERT_TRUE(staged) << staged.error().message();
+  EXPECT_EQ(staged->release.id, pinned("latest", 'l'));
+}
+
+TEST_F(AnImageStrategy, RefusesADigestOtherThanThePinnedOneBeforePulling) {
+  plan_.container.version = Version("2");
+  plan_.container.digest = digest('9');
+  auto offer = strategy_->resolve();
+  ASSERT_FALSE(offer);
+  EXPECT_EQ(offer.error().message(),
+            "digest mismatch for '" + kName + ":2': the registry serves " +
+                digest('2') + ", Digest= pins " + digest('9') +
+                "; nothing was pulled");
+  EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(AnImageStrategy, RefusesTagsThatAreEquallyNew) {
+  registry_.tags = {{"1.2", digest('a')}, {"1.02", digest('b')}};
+  auto offer = strategy_->resolve();
+  ASSERT_FALSE(offer);
+  EXPECT_THAT(offer.error().message(), HasSubstr("are equally new"));
+}
+
+TEST_F(AnImageStrategy, SaysWhenNoTagFitsThePattern) {
+  plan_.container.image = kName + ":@v-full";
+  make();
+  auto offer = strategy_->resolve();
+  ASSERT_FALSE(offer);
+  EXPECT_EQ(offer.error().message(),
+            "no tag of '" + kName + "' matches '@v-full'");
+}
+
+TEST_F(AnImageStrategy, PullsByDigestVerifiesAndStagesThePinnedReference) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged) << staged.error().message();
+  EXPECT_EQ(staged->release, (ReleaseRef{"2", pinned("2", '2')}));
+  EXPECT_THAT(staged->evidence, HasSubstr("image digest " + digest('2') + ", pulled by podman"));
+  EXPECT_THAT(engine_.calls, ElementsAre("inspect " + pullRef('2'), "pull " + pullRef('2'),
+                                         "inspect " + pullRef('2')));
+  auto stagedFile = readPinnedImage(dir_ / "state/.image.env.upgrader-staged");
+  ASSERT_TRUE(stagedFile);
+  EXPECT_EQ(*stagedFile, pinned("2", '2'));
+  EXPECT_EQ(pinnedNow(), pinned("1", '1'));  // nothing in place changed
+  EXPECT_THAT(record(), HasSubstr("\"state\": \"pulled\""));
+}
+
+TEST_F(AnImageStrategy, PassesTheRegistrysCredentialsToThePull) {
+  std::ofstream(dir_ / "auth.json")
+      << R"({"auths":{"127.0.0.1:5000":{"auth":")" + base64Encode("ci:pw") + R"("}}})";
+  ASSERT_TRUE(upgrade());
+  ASSERT_EQ(engine_.credentialsSeen.size(), 1u);
+  ASSERT_TRUE(engine_.credentialsSeen[0]);
+  EXPECT_EQ(engine_.credentialsSeen[0]->username, "ci");
+}
+
+TEST_F(AnImageStrategy, AFailedPullLeavesNothingBehind) {
+  engine_.pullFailure = "connection refused";
+  auto staged = upgrade();
+  ASSERT_FALSE(staged);
+  EXPECT_THAT(staged.error().message(), HasSubstr("connection refused"));
+  EXPECT_FALSE(engine_.holds(pullRef('2')));
+  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+  EXPECT_FALSE(pathExists(dir_ / "state/.image.env.upgrader-staged"));
+}
+
+TEST_F(AnImageStrategy, RemovesAndRefusesAnImageThatDoesNotCarryTheDigest) {
+  // An engine (or a registry lying to it) that ends up with other content.
+  engine_.pullYields[pullRef('2')] = {"sha256:evil", {kName + "@" + digest('e')}};
+  auto staged = upgrade();
+  ASSERT_FALSE(staged);
+  EXPECT_EQ(staged.error().message(),
+            "podman holds no image with digest " + digest('2') + " for '" + kName +
+                "' after the pull");
+  EXPECT_FALSE(engine_.holds(pullRef('2')));
+  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+}
+
+TEST_F(AnImageStrategy, NeverPullsNorRemovesAnImageTheEngineAlreadyHad) {
+  engine_.held[pullRef('2')] = {"sha256:id2", {pullRef('2')}};
+  auto staged = upgrade();
+  ASSERT_TRUE(staged) << staged.error().message();
+  EXPECT_THAT(staged->evidence, HasSubstr("already held by podman"));
+  EXPECT_EQ(engine_.count("pull"), 0u);
+  ASSERT_TRUE(strategy_->discard(staged->release));  // the upgrade failed
+  EXPECT_TRUE(engine_.holds(pullRef('2')));  // not ours to remove
+}
+
+TEST_F(AnImageStrategy, SwapsTheEnvironmentFileKeepingTheOldOneAndRevertsIt) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->prepareSwap(one()));
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  EXPECT_EQ(pinnedNow(), pinned("2", '2'));
+  EXPECT_EQ(*readPinnedImage(dir_ / "state/image.env.old"), pinned("1", '1'));
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));  // again: harmless
+  ASSERT_TRUE(strategy_->canRevert(one()));
+  ASSERT_TRUE(strategy_->revert(one(), false));
+  EXPECT_EQ(pinnedNow(), pinned("1", '1'));
+}
+
+TEST_F(AnImageStrategy, RemovesTheImageOfAReleaseThatFailed) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  ASSERT_TRUE(strategy_->revert(one(), false));
+  ASSERT_TRUE(strategy_->discard(staged->release));
+  EXPECT_FALSE(engine_.holds(pullRef('2')));
+  EXPECT_TRUE(engine_.holds(pullRef('1')));
+  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+}
+
+TEST_F(AnImageStrategy, RemovesAPullAKilledRunLeftButNotOneInPlace) {
+  ASSERT_TRUE(writeFileAtomically(
+      dir_ / "state/images.json",
+      R"({"images":[{"reference":")" + pullRef('3') + R"(","state":"pulling"},)"
+      R"({"reference":")" + pullRef('1') + R"(","state":"pulling"}]})"));
+  engine_.held[pullRef('3')] = {"sha256:id3", {pullRef('3')}};
+  ASSERT_TRUE(strategy_->discard({}));
+  EXPECT_FALSE(engine_.holds(pullRef('3')));
+  EXPECT_TRUE(engine_.holds(pullRef('1')));  // the unit runs it
+  EXPECT_THAT(record(), HasSubstr(pullRef('1')));
+  EXPECT_THAT(record(), Not(HasSubstr(pullRef('3'))));
+}
+
+TEST_F(AnImageStrategy, TouchesNoEngineWhenThereIsNothingToClean) {
+  ASSERT_TRUE(strategy_->discard({}));
+  EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(AnImageStrategy, PrunesOnlyItsOwnImagesBeyondKeepImages) {
+  std::string entries;
+  for (char c : {'3', '4', '5', '6'}) {
+    engine_.held[pullRef(c)] = {"id", {pullRef(c)}};
+    if (!entries.empty()) entries += ",";
+    entries += R"({"reference":")" + pullRef(c) + R"(","state":"pulled"})";
+  }
+  ASSERT_TRUE(writeFileAtomically(dir_ / "state/images.json",
+                                  R"({"images":[)" + entries + "]}"));
+  // In service 4, rollback point 3: both stay whatever their age; with
+  // KeepImages=2 nothing else does. Version 1 was never ours.
+  ASSERT_TRUE(strategy_->prune({"4", pinned("4", '4')}, {"3", pinned("3", '3')}));
+  EXPECT_TRUE(engine_.holds(pullRef('3')));
+  EXPECT_TRUE(engine_.holds(pullRef('4')));
+  EXPECT_FALSE(engine_.holds(pullRef('5')));
+  EXPECT_FALSE(engine_.holds(pullRef('6')));
+  EXPECT_TRUE(engine_.holds(pullRef('1')));
+}
+
+TEST_F(AnImageStrategy, KeepsAnImageInUseOnRecordForTheNextPrune) {
+  engine_.held[pullRef('5')] = {"id", {pullRef('5')}};
+  engine_.inUse.insert(pullRef('5'));
+  ASSERT_TRUE(writeFileAtomically(
+      dir_ / "state/images.json",
+      R"({"images":[{"reference":")" + pullRef('5') + R"(","state":"pulled"}]})"));
+  auto st = strategy_->prune({"4", pinned("4", '4')}, {"3", pinned("3", '3')});
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("in use"));
+  EXPECT_THAT(record(), HasSubstr(pullRef('5')));
+}
+
+TEST_F(AnImageStrategy, WillNotRevertToAnImageTheEngineNoLongerHas) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  engine_.held.erase(pullRef('1'));
+  auto st = strategy_->canRevert(one());
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message(), "the image of 1 ('" + pullRef('1') +
+                                      "') is no longer in podman");
+}
+
+TEST_F(AnImageStrategy, TellsHooksAndPreflightWhichImages) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  Environment env = strategy_->hookEnvironment(one(), staged->release);
+  EXPECT_EQ(env.at("UPGRADER_IMAGE"), pinned("2", '2'));
+  EXPECT_EQ(env.at("UPGRADER_OLD_IMAGE"), pinned("1", '1'));
+  EXPECT_EQ(env.at("UPGRADER_ENVIRONMENT_FILE"), dir_ / "state/image.env");
+  EXPECT_EQ(strategy_->preflightCommand("podman run --rm @image --version", staged->release),
+            "podman run --rm " + pinned("2", '2') + " --version");
+}
+
+TEST_F(AnImageStrategy, ExplainsHowToStartWhenNoImageIsPinnedYet) {
+  ASSERT_TRUE(removeIfExists(dir_ / "state/image.env"));
+  auto current = strategy_->currentId();
+  ASSERT_FALSE(current);
+  EXPECT_THAT(current.error().message(),
+              HasSubstr("write UPGRADER_IMAGE=<the image the unit runs now> there"));
+}
+
+TEST(ReadPinnedImage, ReadsTheVariableQuotedOrNot) {
+  TempDir dir;
+  ASSERT_TRUE(writeFileAtomically(dir / "a.env", "# comment\nOTHER=1\nUPGRADER_IMAGE=\"r/a:1\"\n"));
+  EXPECT_EQ(*readPinnedImage(dir / "a.env"), "r/a:1");
+  ASSERT_TRUE(writeFileAtomically(dir / "b.env", "OTHER=1\n"));
+  EXPECT_THAT(readPinnedImage(dir / "b.env").error().message(),
+              HasSubstr("has no UPGRADER_IMAGE= line"));
+  ASSERT_TRUE(writeFileAtomically(dir / "c.env", "UPGRADER_IMAGE=r/a:1 --privileged\n"));
+  EXPECT_THAT(readPinnedImage(dir / "c.env").error().message(),
+              HasSubstr("does not hold one image reference"));
+}
+
+}  // namespace
+}  // namespace upgrader

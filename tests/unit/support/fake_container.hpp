@@ -1,0 +1,95 @@
+// A registry and an engine in memory, for the image strategy's tests: the
+// registry serves tags and digests as set; the engine holds what was
+// pulled (or put there) and records every call.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "container/engine_client.hpp"
+#include "container/registry_client.hpp"
+
+namespace upgrader::testing {
+
+class FakeRegistry : public Registry {
+ public:
+  /// tag -> digest.
+  std::map<std::string, std::string> tags;
+  std::string failure;  ///< non-empty: every call fails with this
+  int calls = 0;
+
+  Result<std::vector<std::string>> listTags(const ImageName&) override {
+    ++calls;
+    if (!failure.empty()) return Error(failure);
+    std::vector<std::string> out;
+    for (const auto& [tag, digest] : tags) out.push_back(tag);
+    return out;
+  }
+  Result<std::string> manifestDigest(const ImageName& image,
+                                     const std::string& tag) override {
+    ++calls;
+    if (!failure.empty()) return Error(failure);
+    auto it = tags.find(tag);
+    if (it == tags.end()) {
+      return Error("no tag '" + tag + "' in '" + image.name() + "'");
+    }
+    return it->second;
+  }
+};
+
+class FakeEngine : public ContainerEngine {
+ public:
+  /// Pull reference -> what the engine then holds for it.
+  std::map<std::string, LocalImage> held;
+  /// What a pull of a reference yields (by default: the reference itself
+  /// as its repo digest); set to make an engine "pull" something else.
+  std::map<std::string, LocalImage> pullYields;
+  std::string pullFailure;
+  std::set<std::string> inUse;  ///< removing these fails
+  std::vector<std::string> calls;
+  std::vector<std::optional<Credentials>> credentialsSeen;
+
+  std::string name() const override { return "podman"; }
+
+  Status pull(const std::string& reference,
+              const std::optional<Credentials>& credentials, const std::string&,
+              Duration) override {
+    calls.push_back("pull " + reference);
+    credentialsSeen.push_back(credentials);
+    if (!pullFailure.empty()) {
+      return Error("podman could not pull '" + reference + "': " + pullFailure);
+    }
+    auto yields = pullYields.find(reference);
+    held[reference] = yields != pullYields.end()
+                          ? yields->second
+                          : LocalImage{"sha256:id-of-" + reference, {reference}};
+    return okStatus();
+  }
+  Result<std::optional<LocalImage>> inspect(const std::string& reference) override {
+    calls.push_back("inspect " + reference);
+    auto it = held.find(reference);
+    if (it == held.end()) return std::optional<LocalImage>();
+    return std::optional<LocalImage>(it->second);
+  }
+  Status remove(const std::string& reference) override {
+    calls.push_back("remove " + reference);
+    if (inUse.count(reference) != 0) {
+      return Error("podman could not remove '" + reference + "': it is in use");
+    }
+    held.erase(reference);
+    return okStatus();
+  }
+
+  /// Whether the engine holds `reference`.
+  bool holds(const std::string& reference) const { return held.count(reference) != 0; }
+  /// How many calls started with `prefix`.
+  std::size_t count(const std::string& prefix) const {
+    std::size_t n = 0;
+    for (const auto& c : calls) n += c.rfind(prefix, 0) == 0;
+    return n;
+  }
+};
+
+}  // namespace upgrader::testing
