@@ -46,6 +46,15 @@ wait_for() {
   done
 }
 
+# needs_fault_injection: ends the scenario as skipped (ctest's code 77)
+# unless the build honours UPGRADER_CRASH_AT.
+needs_fault_injection() {
+  if [ "${FAULT_INJECTION:-OFF}" != ON ]; then
+    echo "skipped: this scenario needs a build with -DUPGRADER_FAULT_INJECTION=ON"
+    exit 77
+  fi
+}
+
 # journalctl, after making sure everything logged so far is readable.
 journal() {
   journalctl --sync

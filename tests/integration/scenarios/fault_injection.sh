@@ -5,6 +5,7 @@
 # watcher checking the path during the whole run must never see it missing
 # or partial. Needs a build with -DUPGRADER_FAULT_INJECTION=ON.
 source "$(dirname "$0")/../lib.sh"
+needs_fault_injection
 setup_demo 1 2
 sed -i 's/^SettleSec=1s/SettleSec=0/; s/^Successes=3/Successes=1/' /etc/upgrader/demo.conf
 echo "[Hooks]" >>/etc/upgrader/demo.conf

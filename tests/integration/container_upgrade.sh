@@ -1,0 +1,110 @@
+# The container scenarios, for one engine (ENGINE, REGISTRY_MODE set by the
+# scenario that sources this): through `systemctl start upgrade@demo`,
+#   1 -> 2 good, the container then runs exactly 2's digest, and a
+#     Migrate= hook ran the new image once;
+#   3 answering 500: rolled back to 2, serving, quarantined, image gone;
+#   4 crash-looping: rolled back to 2;
+#   a tag that does not exist, a digest that differs from Digest=, the
+#     registry down: the unit is never stopped and nothing pulled is kept;
+#   2 -> 5 good, images pruned to KeepImages=, never one the upgrader did
+#     not pull;
+#   `upgrader rollback` back to 2.
+source "$(dirname "${BASH_SOURCE[0]}")/container_setup.sh"
+
+# A Migrate= hook that runs the new image once, as ProGet's upgradedb: the
+# engine does the work (`podman --remote`, the docker client), so the hook
+# needs no privileges beyond the upgrader's unit.
+case "$ENGINE" in
+  podman) run_once="/usr/bin/podman --remote run --rm --network=host" ;;
+  docker) run_once="$DOCKER_CLI run --rm --network=host" ;;
+esac
+cat >>/etc/upgrader/demo.conf <<CONF
+[Hooks]
+Migrate=$run_once \$UPGRADER_IMAGE --version >>/run/migrations 2>&1
+Migrate=echo "\$UPGRADER_OLD_IMAGE -> \$UPGRADER_IMAGE" >>/run/migrations
+CONF
+
+echo "== 1 -> 2"
+before=$(invocation)
+assert_eq "1 -> 2: upgraded" 0 "$(upgrade_status demo)"
+assert_eq "serving 2" 2 "$(demo_version)"
+assert_eq "the environment file pins 2's digest" "$(pinned 2)" "$(pinned_now)"
+assert_eq "the rollback point pins 1" "UPGRADER_IMAGE=$(pinned 1)" \
+  "$(grep UPGRADER_IMAGE /var/lib/upgrader/demo/image.env.old)"
+assert_eq "the container runs exactly 2's image" "$(held_image 2)" "$(running_image)"
+assert_true "the unit was restarted" test "$before" != "$(invocation)"
+assert_eq "Migrate= ran the new image once (it printed its version)" \
+  2 "$(head -n 1 /run/migrations)"
+assert_true "Migrate= was told both images" \
+  grep -qx "$(pinned 1) -> $(pinned 2)" /run/migrations
+assert_eq "events" \
+  "started verified stopped swapped started-new healthy committed " \
+  "$(journal_events)"
+assert_true "the journal names the verified digest" \
+  journal -b -o cat UPGRADER_EVENT=verified --grep "$(image_digest svc:2)"
+
+echo "== 2 -> 3, which answers 500"
+push_image svc:3 >/dev/null
+assert_eq "2 -> 3: rolled back" 3 "$(upgrade_status demo)"
+assert_eq "serving 2" 2 "$(demo_version)"
+assert_eq "the container runs 2's image again" "$(held_image 2)" "$(running_image)"
+assert_true "3 quarantined" bash -c "upgrader status demo | grep -q '^quarantined: 3 '"
+assert_true "3's image is not kept" bash -c "! holds 3"
+assert_eq "next run: nothing to do" 5 "$(upgrade_status demo)"
+
+echo "== 2 -> 4, which crash-loops"
+# It answers well for 1.5 s before it exits: SettleSec= must outlast that.
+sed -i 's/^SettleSec=.*/SettleSec=3s/' /etc/upgrader/demo.conf
+push_image svc:4 >/dev/null
+assert_eq "2 -> 4: rolled back" 3 "$(upgrade_status demo)"
+sed -i 's/^SettleSec=.*/SettleSec=1s/' /etc/upgrader/demo.conf
+assert_eq "serving 2" 2 "$(demo_version)"
+assert_true "4 quarantined" bash -c "upgrader status demo | grep -q '^quarantined: 4 '"
+
+# refused WHAT EXPECTED_MESSAGE: a run that must change nothing: exit 1,
+# the unit never stopped, no image pulled, nothing staged.
+refused() {
+  local what=$1 message=$2 before images_before
+  before=$(invocation)
+  images_before=$(api_json /images/json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  assert_eq "$what: failed, nothing changed" 1 "$(upgrade_status demo)"
+  assert_eq "$what: the unit was never stopped" "$before" "$(invocation)"
+  assert_eq "$what: serving 2" 2 "$(demo_version)"
+  assert_eq "$what: no image pulled" "$images_before" \
+    "$(api_json /images/json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+  assert_eq "$what: nothing staged" "" \
+    "$(ls -A /var/lib/upgrader/demo | grep -v -x -e state.json -e images.json -e image.env -e image.env.old || true)"
+  assert_true "$what: the journal says why" \
+    journal -b -o cat SYSLOG_IDENTIFIER=upgrader UPGRADER_EVENT=failed --grep "$message"
+}
+
+echo "== refused before anything stops"
+sed -i "s|^Image=.*|&\nVersion=9|" /etc/upgrader/demo.conf
+refused "a tag that does not exist" "no tag '9' in '$SVC'"
+push_image svc:5 >/dev/null
+sed -i "s|^Version=9|Version=5\nDigest=$(image_digest svc:1)|" /etc/upgrader/demo.conf
+refused "a digest other than Digest=" "digest mismatch for '$SVC:5'"
+sed -i '/^Version=5/d; /^Digest=/d' /etc/upgrader/demo.conf
+stop_registry
+refused "the registry down" "Failed to reach 'https://$REGISTRY/v2/svc/"
+restart_registry
+
+echo "== 2 -> 5"
+assert_eq "2 -> 5: upgraded" 0 "$(upgrade_status demo)"
+assert_eq "serving 5 (a version 3 service)" 3 "$(demo_version)"
+assert_eq "the container runs exactly 5's image" "$(held_image 5)" "$(running_image)"
+# KeepImages=2: 5 in service and 2 the rollback point; 1 was pulled by the
+# operator, not by the upgrader, so it is never removed.
+assert_true "2 kept (rollback point)" holds 2
+assert_true "1 kept (not the upgrader's)" holds 1
+
+echo "== upgrader rollback"
+assert_eq "rollback on request" 0 "$(upgrader rollback demo >/dev/null 2>&1; echo $?)"
+assert_eq "serving 2 again" 2 "$(demo_version)"
+assert_eq "the container runs 2's image" "$(held_image 2)" "$(running_image)"
+assert_true "5 quarantined by the rollback" bash -c "upgrader status demo | grep -q '^quarantined: 5 '"
+assert_eq "timer run after the rollback: nothing to do" 5 "$(upgrade_status demo)"
+assert_eq "check: nothing newer to install" 5 "$(upgrader check demo >/dev/null 2>&1; echo $?)"
+assert_true "status --json is JSON with the pinned image" \
+  bash -c "upgrader --json status demo | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"installed\"][\"id\"] == \"$(pinned 2)\"'"
+finish
