@@ -27,6 +27,13 @@ FIGURES = [
     ("old_start_ms", "report", None),
     ("noop_ms", "<= 20", lambda v: v <= 20),
     ("swap_ms_p99", "report", None),
+    ("container_upgrade_ms", "report", None),
+    ("podman_auto_update_ms", "report", None),
+    ("container_upgrade_vs_podman_auto_update", "<= 1.0", lambda v: v <= 1.0),
+    ("container_restart_downtime_ms", "report", None),
+    ("container_downtime_ms", "report", None),
+    ("container_downtime_vs_restart", "<= 1.1", lambda v: v <= 1.1),
+    ("podman_auto_update_downtime_ms", "report", None),
 ]
 
 
@@ -46,11 +53,11 @@ def main():
 
     missing = [k for k, _, _ in FIGURES
                if not isinstance(merged.get(k), (int, float)) or isinstance(merged.get(k), bool)]
-    print("%-36s %12s  %-24s %s" % ("figure", "value", "target", ""))
+    print("%-40s %12s  %-24s %s" % ("figure", "value", "target", ""))
     for key, target, check in FIGURES:
         value = merged.get(key)
         if key in missing:
-            print("%-36s %12s  %-24s MISSING" % (key, "-", target))
+            print("%-40s %12s  %-24s MISSING" % (key, "-", target))
             continue
         if check == "rollback":
             met = value <= 1000 + merged.get("old_start_ms", 0)
@@ -59,7 +66,7 @@ def main():
         else:
             met = check(value)
         mark = "" if met is None else ("met" if met else "MISSED")
-        print("%-36s %12.3f  %-24s %s" % (key, value, target, mark))
+        print("%-40s %12.3f  %-24s %s" % (key, value, target, mark))
     print("machine: %s" % merged["machine"])
 
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
