@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
   }
 
   // Leave DIR as it was given.
-  (void)strategy->discard(from);
+  (void)strategy->discard(from, Discard::kLeftovers);
   for (const std::string& p : {app, app + ".old"}) {
     if (auto st = removeIfExists(p); !st) fail(st.error().message());
   }

@@ -2,10 +2,10 @@
 // interfaces the transaction acts through.
 #include "cli/cli.hpp"
 
+#include <boost/filesystem.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.hpp"
@@ -30,24 +30,40 @@ using json = nlohmann::json;
 
 int exitCodeOf(OutcomeCode code) {
   switch (code) {
-    case OutcomeCode::kDone: return kExitOk;
-    case OutcomeCode::kNothingToDo: return kExitNothingToDo;
-    case OutcomeCode::kFailedUnchanged: return kExitFailedUnchanged;
-    case OutcomeCode::kRolledBack: return kExitRolledBack;
-    case OutcomeCode::kRollbackFailed: return kExitRollbackFailed;
+    case OutcomeCode::kDone:
+      return kExitOk;
+    case OutcomeCode::kNothingToDo:
+      return kExitNothingToDo;
+    case OutcomeCode::kFailedUnchanged:
+      return kExitFailedUnchanged;
+    case OutcomeCode::kRolledBack:
+      return kExitRolledBack;
+    case OutcomeCode::kRollbackFailed:
+      return kExitRollbackFailed;
   }
   return kExitFailedUnchanged;
 }
 
 const char* resultName(OutcomeCode code) {  // for --json
   switch (code) {
-    case OutcomeCode::kDone: return "done";
-    case OutcomeCode::kNothingToDo: return "nothing-to-do";
-    case OutcomeCode::kFailedUnchanged: return "failed-unchanged";
-    case OutcomeCode::kRolledBack: return "rolled-back";
-    case OutcomeCode::kRollbackFailed: return "rollback-failed";
+    case OutcomeCode::kDone:
+      return "done";
+    case OutcomeCode::kNothingToDo:
+      return "nothing-to-do";
+    case OutcomeCode::kFailedUnchanged:
+      return "failed-unchanged";
+    case OutcomeCode::kRolledBack:
+      return "rolled-back";
+    case OutcomeCode::kRollbackFailed:
+      return "rollback-failed";
   }
   return "failed";
+}
+
+// JSON text of `j` that is valid UTF-8 whatever bytes its strings carry
+// (hook output, a server's messages): those are replaced, never a throw.
+std::string jsonText(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 int usageError(const std::string& message) {
@@ -63,9 +79,10 @@ int report(const Options& o, const Outcome& out) {
               {"message", out.message},
               {"from", out.fromVersion},
               {"to", out.toVersion}};
-    std::cout << j.dump() << "\n";
+    std::cout << jsonText(j) << "\n";
   } else if (!out.message.empty()) {
-    std::FILE* stream = code == kExitOk || code == kExitNothingToDo ? stdout : stderr;
+    std::FILE* stream =
+        code == kExitOk || code == kExitNothingToDo ? stdout : stderr;
     std::fprintf(stream, "%s\n", out.message.c_str());
   }
   return code;
@@ -83,8 +100,9 @@ struct Loaded {
 Result<Loaded> loadInstance(const Options& o) {
   auto name = parseInstanceName(o.instance);
   if (!name) return name.error();
-  std::string path =
-      o.configFile.empty() ? o.configDir + "/" + name->str() + ".conf" : o.configFile;
+  std::string path = o.configFile.empty()
+                         ? o.configDir + "/" + name->str() + ".conf"
+                         : o.configFile;
   auto plan = loadPlan(path, *name);
   if (!plan) return plan.error();
   return Loaded{*name, std::move(*plan)};
@@ -99,16 +117,20 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   auto lock = InstanceLock::acquire(o.runDir, loaded->name.str());
   if (!lock) {
     log.log(Severity::kError, lock.error().message());
-    return report(o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
+    return report(
+        o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
   }
   // The bus only when a unit is touched: the usual timer run finds nothing
   // to do. If systemd cannot be reached, the first stop fails, which
   // changes nothing.
   std::unique_ptr<ServiceManager> units =
       o.dryRun ? makeRefusingServiceManager() : makeLazyServiceManager();
+  // A container engine's socket may be started even in a dry run: that
+  // touches no unit of the service, and a dry run pulls too.
+  auto engineUnits = makeLazyServiceManager();
   auto fetcher = makeCurlFetcher();
   auto strategy =
-      makeStrategy(plan, {*fetcher, *units, stateDirOf(o, loaded->name)});
+      makeStrategy(plan, {*fetcher, *engineUnits, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
   Clock& clock = systemClock();
   auto health = makeHealthChecker(*units, *commands, log, clock);
@@ -117,7 +139,8 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
       plan, Effects{*units, *strategy, *health, *commands, *state, log, clock});
   Outcome out = rollback ? transaction.rollback()
                          : transaction.apply({o.dryRun, o.allowDowngrade});
-  if (out.code == OutcomeCode::kNothingToDo) log.log(Severity::kInfo, out.message);
+  if (out.code == OutcomeCode::kNothingToDo)
+    log.log(Severity::kInfo, out.message);
   // Under systemd the journal already has the message.
   if (!o.json && runningUnderSystemd()) return exitCodeOf(out.code);
   return report(o, out);
@@ -129,8 +152,8 @@ int runCheck(const Options& o) {
   auto log = makeEventLog(o.verbose);
   auto units = makeRefusingServiceManager();
   auto fetcher = makeCurlFetcher();
-  auto strategy =
-      makeStrategy(loaded->plan, {*fetcher, *units, stateDirOf(o, loaded->name)});
+  auto strategy = makeStrategy(loaded->plan,
+                               {*fetcher, *units, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
   Clock& clock = systemClock();
   auto health = makeHealthChecker(*units, *commands, *log, clock);
@@ -149,7 +172,7 @@ int runStatus(const Options& o) {
   if (o.json) {
     json j = json::parse(stateToJson(*state));
     j["instance"] = name->str();
-    std::cout << j.dump() << "\n";
+    std::cout << jsonText(j) << "\n";
     return kExitOk;
   }
   const InstanceState& s = *state;
@@ -162,17 +185,19 @@ int runStatus(const Options& o) {
   if (s.last) {
     std::printf("last result: %s at %s (%s -> %s)\n", s.last->result.c_str(),
                 s.last->time.c_str(), s.last->from.c_str(), s.last->to.c_str());
-    if (s.last->message != "ok") std::printf("             %s\n", s.last->message.c_str());
+    if (s.last->message != "ok")
+      std::printf("             %s\n", s.last->message.c_str());
   } else {
     std::printf("last result: -\n");
   }
   for (const auto& q : s.quarantined) {
-    std::printf("quarantined: %s since %s: %s\n", q.version.c_str(), q.time.c_str(),
-                q.reason.c_str());
+    std::printf("quarantined: %s since %s: %s\n", q.version.c_str(),
+                q.time.c_str(), q.reason.c_str());
   }
   if (s.transaction) {
     std::printf("in progress: %s to %s, step %s (finished by the next run)\n",
-                kindName(s.transaction->kind), s.transaction->to.version.c_str(),
+                kindName(s.transaction->kind),
+                s.transaction->to.version.c_str(),
                 stepName(s.transaction->step));
   }
   return kExitOk;
@@ -182,7 +207,9 @@ int runUnquarantine(const Options& o) {
   auto name = parseInstanceName(o.instance);
   if (!name) return usageError(name.error().message());
   auto lock = InstanceLock::acquire(o.runDir, name->str());
-  if (!lock) return report(o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
+  if (!lock)
+    return report(
+        o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
   auto store = makeFileStateStore(stateDirOf(o, *name));
   auto state = store->load();
   if (!state) return usageError(state.error().message());
@@ -195,10 +222,12 @@ int runUnquarantine(const Options& o) {
     return report(o, {OutcomeCode::kNothingToDo,
                       o.argument.empty() ? "no version is quarantined"
                                          : o.argument + " is not quarantined",
-                      {}, {}});
+                      {},
+                      {}});
   }
   if (auto st = store->save(*state); !st) {
-    return report(o, {OutcomeCode::kFailedUnchanged, st.error().message(), {}, {}});
+    return report(
+        o, {OutcomeCode::kFailedUnchanged, st.error().message(), {}, {}});
   }
   return report(o, {OutcomeCode::kDone, "released from quarantine", {}, {}});
 }
@@ -207,7 +236,8 @@ int runList(const Options& o) {
   namespace fs = boost::filesystem;
   std::vector<std::string> names;
   boost::system::error_code ec;
-  for (fs::directory_iterator it(o.configDir, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(o.configDir, ec), end; !ec && it != end;
+       it.increment(ec)) {
     if (it->path().extension() != ".conf") continue;
     std::string stem = it->path().stem().string();
     if (parseInstanceName(stem)) names.push_back(stem);
@@ -219,12 +249,14 @@ int runList(const Options& o) {
   if (o.json) {
     json j = json::array();
     for (const auto& n : names) {
-      json entry = {{"instance", n}, {"config", o.configDir + "/" + n + ".conf"}};
+      json entry = {{"instance", n},
+                    {"config", o.configDir + "/" + n + ".conf"}};
       auto state = makeFileStateStore(o.stateDir + "/" + n)->load();
-      if (state && state->installed) entry["installed"] = state->installed->version;
+      if (state && state->installed)
+        entry["installed"] = state->installed->version;
       j.push_back(entry);
     }
-    std::cout << j.dump() << "\n";
+    std::cout << jsonText(j) << "\n";
   } else {
     for (const auto& n : names) std::printf("%s\n", n.c_str());
   }
@@ -241,14 +273,23 @@ int runCli(int argc, char** argv) {
   if (!options) return usageError(options.error().message());
   const Options& o = *options;
   switch (o.command) {
-    case Command::kHelp: std::fputs(usageText(), stdout); return kExitOk;
-    case Command::kVersion: std::printf("upgrader %s\n", UPGRADER_VERSION); return kExitOk;
-    case Command::kList: return runList(o);
-    case Command::kStatus: return runStatus(o);
-    case Command::kUnquarantine: return runUnquarantine(o);
-    case Command::kCheck: return runCheck(o);
+    case Command::kHelp:
+      std::fputs(usageText(), stdout);
+      return kExitOk;
+    case Command::kVersion:
+      std::printf("upgrader %s\n", UPGRADER_VERSION);
+      return kExitOk;
+    case Command::kList:
+      return runList(o);
+    case Command::kStatus:
+      return runStatus(o);
+    case Command::kUnquarantine:
+      return runUnquarantine(o);
+    case Command::kCheck:
+      return runCheck(o);
     case Command::kApply:
-    case Command::kRollback: break;
+    case Command::kRollback:
+      break;
   }
   auto log = makeEventLog(o.verbose);
   // The name as given: journal lines of a run refused for a bad name or

@@ -9,7 +9,7 @@ namespace upgrader {
 
 const std::vector<std::string>& faultPointNames() {
   static const std::vector<std::string> names = {
-      "pulled",         "staged",            "stopping",          "stopped",
+      "pulled",         "acquired",          "staged",            "stopping",          "stopped",
       "swap-kept-old",  "swapped",           "migrated",
       "started",        "checked",           "committed",
       "rollback-begun", "rollback-stopped",  "rollback-reverted",

@@ -66,10 +66,27 @@ bool isValidImageDigest(std::string_view digest) {
   constexpr std::string_view kPrefix = "sha256:";
   if (digest.substr(0, kPrefix.size()) != kPrefix) return false;
   std::string_view hex = digest.substr(kPrefix.size());
-  return hex.size() == 64 &&
-         std::all_of(hex.begin(), hex.end(), [](char c) {
+  return hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
+}
+
+bool isValidImageReference(std::string_view text) {
+  auto at = text.find('@');
+  std::string_view name = text.substr(0, at);
+  if (at != std::string_view::npos &&
+      !isValidImageDigest(text.substr(at + 1))) {
+    return false;
+  }
+  auto slash = name.rfind('/');
+  auto colon = name.rfind(':');
+  bool hasTag = colon != std::string_view::npos &&
+                (slash == std::string_view::npos || colon > slash);
+  // A bare name is neither pinned nor tagged: not something that runs.
+  if (!hasTag && at == std::string_view::npos) return false;
+  auto parsed =
+      parseImageName(hasTag ? std::string(name) : std::string(name) + ":x");
+  return parsed && !parsed->followsVersions();
 }
 
 bool ImageName::followsVersions() const {
@@ -89,7 +106,8 @@ std::string ImageName::versionOfTag(std::string_view candidate) const {
   auto at = tag.find(kVersionMarker);
   if (at == std::string::npos) return "";
   std::string_view prefix = std::string_view(tag).substr(0, at);
-  std::string_view suffix = std::string_view(tag).substr(at + kVersionMarker.size());
+  std::string_view suffix =
+      std::string_view(tag).substr(at + kVersionMarker.size());
   if (candidate.size() <= prefix.size() + suffix.size() ||
       candidate.substr(0, prefix.size()) != prefix ||
       candidate.substr(candidate.size() - suffix.size()) != suffix) {
@@ -146,20 +164,22 @@ Result<ImageName> parseImageName(std::string_view text) {
 
   auto firstSlash = path.find('/');
   std::string_view head = path.substr(0, firstSlash);
-  bool hasRegistry = firstSlash != std::string_view::npos &&
-                     (head.find('.') != std::string_view::npos ||
-                      head.find(':') != std::string_view::npos ||
-                      head == "localhost");
+  bool hasRegistry =
+      firstSlash != std::string_view::npos &&
+      (head.find('.') != std::string_view::npos ||
+       head.find(':') != std::string_view::npos || head == "localhost");
   std::string repository;
   if (hasRegistry) {
-    if (!isValidRegistry(head)) return invalid("bad registry '" + std::string(head) + "'");
+    if (!isValidRegistry(head))
+      return invalid("bad registry '" + std::string(head) + "'");
     image.registry = std::string(head);
     repository = std::string(path.substr(firstSlash + 1));
   } else {
     image.registry = "docker.io";
     repository = std::string(path);
     // Docker Hub's official images live under library/.
-    if (repository.find('/') == std::string::npos) repository = "library/" + repository;
+    if (repository.find('/') == std::string::npos)
+      repository = "library/" + repository;
   }
   if (repository.empty()) return invalid("no repository");
   std::string_view rest = repository;
@@ -175,7 +195,8 @@ Result<ImageName> parseImageName(std::string_view text) {
     if (rest.empty()) return invalid("repository ends in '/'");
   }
   image.repository = repository;
-  if (image.name().size() > 255) return invalid("name longer than 255 characters");
+  if (image.name().size() > 255)
+    return invalid("name longer than 255 characters");
   return image;
 }
 

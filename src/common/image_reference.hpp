@@ -41,6 +41,10 @@ struct ImageName {
 /// "invalid image 'x': ...".
 Result<ImageName> parseImageName(std::string_view text);
 
+/// Whether `text` is one image reference as it runs: NAME:TAG, NAME@DIGEST
+/// or NAME:TAG@DIGEST (what an environment file pins).
+bool isValidImageReference(std::string_view text);
+
 /// Whether `tag` is a valid tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
 bool isValidTag(std::string_view tag);
 

@@ -8,9 +8,12 @@ bool isArchiveRelease(const SourceConfig& source) {
   using A = SourceConfig::Archive;
   switch (source.archive) {
     case A::kTar:
-    case A::kZip: return true;
-    case A::kNone: return false;
-    case A::kAuto: break;
+    case A::kZip:
+      return true;
+    case A::kNone:
+      return false;
+    case A::kAuto:
+      break;
   }
   return looksLikeArchive(source.url);
 }

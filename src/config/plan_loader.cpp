@@ -34,14 +34,6 @@ bool isControl(char c) {
   return u < 0x20 || u == 0x7f;
 }
 
-std::string asciiLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
   auto begin = s.find_first_not_of(" \t");
   if (begin == npos) return {};
@@ -62,7 +54,7 @@ Result<std::string> parseUrl(std::string_view text, bool allowFile) {
   if (separator == npos) {
     return invalid("expected SCHEME://... with scheme " + schemes);
   }
-  std::string scheme = asciiLower(text.substr(0, separator));
+  std::string scheme = asciiLowercase(text.substr(0, separator));
   std::string_view rest = text.substr(separator + 3);
   if (allowFile && scheme == "file") {
     if (rest.empty() || rest.front() != '/') {
@@ -361,17 +353,20 @@ using Modes = unsigned;
 constexpr Modes modeBit(InstallConfig::Mode mode) {
   return 1u << static_cast<unsigned>(mode);
 }
-constexpr Modes kFileModes =
-    modeBit(InstallConfig::Mode::kBinary) | modeBit(InstallConfig::Mode::kSymlink);
+constexpr Modes kFileModes = modeBit(InstallConfig::Mode::kBinary) |
+                             modeBit(InstallConfig::Mode::kSymlink);
 constexpr Modes kSymlinkMode = modeBit(InstallConfig::Mode::kSymlink);
 constexpr Modes kContainerMode = modeBit(InstallConfig::Mode::kContainer);
 constexpr Modes kAllModes = kFileModes | kContainerMode;
 
 const char* modeName(InstallConfig::Mode mode) {
   switch (mode) {
-    case InstallConfig::Mode::kBinary: return "binary";
-    case InstallConfig::Mode::kSymlink: return "symlink";
-    case InstallConfig::Mode::kContainer: return "container";
+    case InstallConfig::Mode::kBinary:
+      return "binary";
+    case InstallConfig::Mode::kSymlink:
+      return "symlink";
+    case InstallConfig::Mode::kContainer:
+      return "container";
   }
   return "?";
 }
@@ -421,24 +416,32 @@ const std::vector<KeySpec>& keySpecs() {
   const auto health = &Plan::health;
   const auto hooks = &Plan::hooks;
   static const std::vector<KeySpec> specs = {
-      {"Source", "URL", scalar(field(source, &S::url), parseReleaseUrl), kFileModes},
-      {"Source", "Version", scalar(field(source, &S::version), parseVersion), kFileModes},
+      {"Source", "URL", scalar(field(source, &S::url), parseReleaseUrl),
+       kFileModes},
+      {"Source", "Version", scalar(field(source, &S::version), parseVersion),
+       kFileModes},
       {"Source", "ChecksumsURL",
        scalar(field(source, &S::checksumsUrl), parseAnyUrl), kFileModes},
-      {"Source", "Pattern", scalar(field(source, &S::pattern), parsePattern), kFileModes},
-      {"Source", "Checksum",
-       scalar(field(source, &S::checksum), parseChecksum), kFileModes},
-      {"Source", "Archive", scalar(field(source, &S::archive), parseArchive), kFileModes},
-      {"Source", "Member", scalar(field(source, &S::member), parseMember), kFileModes},
-      {"Source", "MaxSize", scalar(field(source, &S::maxSize), parseMaxSize), kFileModes},
+      {"Source", "Pattern", scalar(field(source, &S::pattern), parsePattern),
+       kFileModes},
+      {"Source", "Checksum", scalar(field(source, &S::checksum), parseChecksum),
+       kFileModes},
+      {"Source", "Archive", scalar(field(source, &S::archive), parseArchive),
+       kFileModes},
+      {"Source", "Member", scalar(field(source, &S::member), parseMember),
+       kFileModes},
+      {"Source", "MaxSize", scalar(field(source, &S::maxSize), parseMaxSize),
+       kFileModes},
       {"Source", "ConnectTimeoutSec",
-       scalar(field(source, &S::connectTimeout), parsePositiveTimeSpan), kFileModes},
+       scalar(field(source, &S::connectTimeout), parsePositiveTimeSpan),
+       kFileModes},
       {"Source", "LowSpeedTimeoutSec",
-       scalar(field(source, &S::lowSpeedTimeout), parsePositiveTimeSpan), kFileModes},
+       scalar(field(source, &S::lowSpeedTimeout), parsePositiveTimeSpan),
+       kFileModes},
       {"Source", "Retries",
        scalar(field(source, &S::retries), unsignedIn(0, 10)), kFileModes},
-      {"Source", "CAFile",
-       scalar(field(source, &S::caFile), parseAbsolutePath), kFileModes},
+      {"Source", "CAFile", scalar(field(source, &S::caFile), parseAbsolutePath),
+       kFileModes},
 
       {"Install", "Mode", scalar(field(install, &I::mode), parseMode)},
       {"Install", "Path", scalar(field(install, &I::path), parseFilePath),
@@ -543,10 +546,10 @@ class CrossKeyCheck {
   // The mode decides which keys mean something, so it comes first.
   Status run(const Plan& plan) const {
     if (!isSet("Install", "Mode")) {
-      return required("Install", "Mode=",
-                      "binary, symlink or container");
+      return required("Install", "Mode=", "binary, symlink or container");
     }
     if (auto st = checkKeysFitTheMode(plan.install.mode); !st) return st;
+    if (auto st = checkPlaceholders(plan.install); !st) return st;
     if (plan.install.mode == InstallConfig::Mode::kContainer) {
       if (auto st = checkContainer(plan.container); !st) return st;
     } else {
@@ -623,6 +626,22 @@ class CrossKeyCheck {
     return okStatus();
   }
 
+  // A placeholder of another mode would reach the shell as it is.
+  Status checkPlaceholders(const InstallConfig& install) const {
+    bool container = install.mode == InstallConfig::Mode::kContainer;
+    if (container && contains(install.preflight, "@path")) {
+      return atKey("Install", "Preflight",
+                   "'@path' means nothing with Mode=container; the pulled "
+                   "image is '@image'");
+    }
+    if (!container && contains(install.preflight, "@image")) {
+      return atKey("Install", "Preflight",
+                   "'@image' means something with Mode=container only; the "
+                   "staged release is '@path'");
+    }
+    return okStatus();
+  }
+
   Status checkContainer(const ContainerConfig& container) const {
     if (!isSet("Container", "Engine")) {
       return required("Container", "Engine=",
@@ -662,7 +681,8 @@ class CrossKeyCheck {
 
     const auto& source = plan.source;
     bool archive = isArchiveRelease(source);
-    bool autoArchive = archive && source.archive == SourceConfig::Archive::kAuto;
+    bool autoArchive =
+        archive && source.archive == SourceConfig::Archive::kAuto;
     if (!symlink && archive && source.member.empty()) {
       return required(
           "Source", "Member=",

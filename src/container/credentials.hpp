@@ -24,11 +24,15 @@ struct Credentials {
 /// /root/.docker/config.json. A configured AuthFile= alone replaces them.
 std::vector<std::string> authFilesFor(const ContainerConfig& config);
 
-/// The credentials for `registry` ("host:port", "docker.io") in the first
-/// of `files` that exists and has an entry for it; nullopt if none has.
-/// Error (naming the file, never a secret) if a file that exists cannot be
-/// read or is not what an auth file is.
+/// The credentials for `repository` at `registry` ("host:port",
+/// "docker.io") in the first of `files` that exists and has an entry for
+/// it: the most specific entry first, as Podman reads them
+/// ("registry/team/app", "registry/team", "registry"). nullopt if none
+/// has. Error (naming the file, never a secret) if a file that exists
+/// cannot be read, is not what an auth file is, or holds credentials that
+/// are not UTF-8 text.
 Result<std::optional<Credentials>> findCredentials(
-    const std::vector<std::string>& files, const std::string& registry);
+    const std::vector<std::string>& files, const std::string& registry,
+    const std::string& repository = "");
 
 }  // namespace upgrader

@@ -1,6 +1,14 @@
 #include "container/engine_client.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "common/url.hpp"
+#include "config/values.hpp"
 
 namespace upgrader {
 
@@ -12,46 +20,34 @@ using nlohmann::json;
 // speak.
 constexpr const char* kApi = "http://localhost/v1.41";
 constexpr std::size_t kMaxInspect = 4 * 1024 * 1024;
+constexpr std::size_t kMaxList = 16 * 1024 * 1024;
 constexpr std::size_t kMaxPullStream = 64 * 1024 * 1024;
 constexpr auto kSocketStartTimeout = std::chrono::seconds(30);
 constexpr auto kRequestTimeout = std::chrono::seconds(60);
 
-std::string percentEncode(std::string_view text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                 c == '~';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// A message from the engine, made safe to show: one line, bounded.
-std::string clean(std::string text) {
-  if (text.size() > 400) text = text.substr(0, 400) + "...";
-  for (char& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
-}
-
-// {"message": "..."} as both engines answer errors; else the status.
+// {"message": "..."} as both engines answer errors (quoted and escaped: it
+// is the engine's text, relayed from a registry as often as not); else the
+// status.
 std::string engineMessage(const HttpResponse& r) {
   json j = json::parse(r.body, nullptr, false);
   if (!j.is_discarded() && j.is_object() && j.contains("message") &&
       j["message"].is_string()) {
-    return clean(j["message"].get<std::string>());
+    return quoteValue(j["message"].get<std::string>());
   }
   return "HTTP " + std::to_string(r.status);
+}
+
+// Whether something accepts connections on the unix socket `path` now.
+bool socketAnswers(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return false;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
 }
 
 class EngineClient final : public ContainerEngine {
@@ -64,20 +60,22 @@ class EngineClient final : public ContainerEngine {
   Status pull(const std::string& reference,
               const std::optional<Credentials>& credentials,
               const std::string& registry, Duration timeout) override {
-    const std::string what =
-        endpoint_.name + " could not pull '" + reference + "'";
+    const std::string what = failed("pull", reference);
     HttpRequest request = apiRequest(
         "POST", "/images/create?fromImage=" + percentEncode(reference));
     request.timeout = timeout;
     request.maxBody = kMaxPullStream;
     if (credentials) {
       // The engine wants the credentials as base64url JSON with padding;
-      // other encodings are refused or silently ignored.
+      // other encodings are refused or silently ignored. (They are UTF-8:
+      // findCredentials() refuses others.)
       json auth = {{"username", credentials->username},
                    {"password", credentials->password},
                    {"serveraddress", registry}};
-      request.headers.push_back("X-Registry-Auth: " +
-                                base64UrlEncode(auth.dump()));
+      request.headers.push_back(
+          "X-Registry-Auth: " +
+          base64UrlEncode(
+              auth.dump(-1, ' ', false, json::error_handler_t::replace)));
     }
     // Podman reports a failed pull only in the stream (HTTP 200, then an
     // "error" line); Docker mostly by status. Both are read.
@@ -88,8 +86,9 @@ class EngineClient final : public ContainerEngine {
       if (line.empty()) return okStatus();
       json j = json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return okStatus();
-      if (j.contains("error") && j["error"].is_string() && streamError.empty()) {
-        streamError = clean(j["error"].get<std::string>());
+      if (j.contains("error") && j["error"].is_string() &&
+          streamError.empty()) {
+        streamError = quoteValue(j["error"].get<std::string>());
       }
       return okStatus();
     };
@@ -104,12 +103,12 @@ class EngineClient final : public ContainerEngine {
     return okStatus();
   }
 
-  Result<std::optional<LocalImage>> inspect(const std::string& reference) override {
+  Result<std::optional<LocalImage>> inspect(
+      const std::string& reference) override {
     HttpRequest request = apiRequest("GET", "/images/" + reference + "/json");
     request.maxBody = kMaxInspect;
     auto response = send(request);
-    const std::string what =
-        endpoint_.name + " could not inspect '" + reference + "'";
+    const std::string what = failed("inspect", reference);
     if (!response) return response.error().withContext(what);
     if (response->status == 404) return std::optional<LocalImage>();
     if (response->status != 200) {
@@ -135,8 +134,7 @@ class EngineClient final : public ContainerEngine {
     // use the image, running or not.
     HttpRequest request = apiRequest("DELETE", "/images/" + reference);
     auto response = send(request);
-    const std::string what =
-        endpoint_.name + " could not remove '" + reference + "'";
+    const std::string what = failed("remove", reference);
     if (!response) return response.error().withContext(what);
     if (response->status == 404) return okStatus();
     if (response->status == 409) {
@@ -148,8 +146,63 @@ class EngineClient final : public ContainerEngine {
     return okStatus();
   }
 
+  Result<std::vector<std::string>> runningContainersOf(
+      const std::string& imageId) override {
+    HttpRequest request = apiRequest("GET", "/containers/json");
+    request.maxBody = kMaxList;
+    auto response = send(request);
+    const std::string what = endpoint_.name +
+                             " could not list its containers (" +
+                             endpoint_.socket + ")";
+    if (!response) return response.error().withContext(what);
+    if (response->status != 200)
+      return Error(what + ": " + engineMessage(*response));
+    json j = json::parse(response->body, nullptr, false);
+    if (j.is_discarded() || !j.is_array()) {
+      return Error(what + ": the answer is not a list");
+    }
+    std::vector<std::string> ids;
+    for (const auto& c : j) {
+      if (!c.is_object() || !c.contains("Id") || !c["Id"].is_string()) continue;
+      bool same = c.contains("ImageID") && c["ImageID"].is_string() &&
+                  c["ImageID"].get<std::string>() == imageId;
+      if (same) ids.push_back(c["Id"].get<std::string>());
+    }
+    return ids;
+  }
+
+  Status killContainer(const std::string& id, Duration timeout) override {
+    const std::string what = failed("kill the container", id);
+    // Only the engine's own container IDs go into the path.
+    for (char c : id) {
+      bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      if (!hex) return Error(what + ": not a container ID");
+    }
+    auto killed = send(apiRequest("POST", "/containers/" + id + "/kill"));
+    if (!killed) return killed.error().withContext(what);
+    // 404: gone already; 409: not running any more.
+    if (killed->status != 204 && killed->status != 200 &&
+        killed->status != 404 && killed->status != 409) {
+      return Error(what + ": " + engineMessage(*killed));
+    }
+    HttpRequest wait = apiRequest("POST", "/containers/" + id + "/wait");
+    wait.timeout = timeout;
+    auto waited = send(wait);
+    if (!waited) return waited.error().withContext(what);
+    if (waited->status != 200 && waited->status != 404) {
+      return Error(what + ": " + engineMessage(*waited));
+    }
+    return okStatus();
+  }
+
  private:
-  HttpRequest apiRequest(const std::string& method, const std::string& path) const {
+  std::string failed(const std::string& verb, const std::string& object) const {
+    return endpoint_.name + " (" + endpoint_.socket + ") could not " + verb +
+           " '" + object + "'";
+  }
+
+  HttpRequest apiRequest(const std::string& method,
+                         const std::string& path) const {
     HttpRequest request;
     request.method = method;
     request.url = std::string(kApi) + path;
@@ -158,13 +211,19 @@ class EngineClient final : public ContainerEngine {
     return request;
   }
 
-  // Sends `request`; if nothing answers on the socket, starts the socket
-  // unit once (Podman's service is socket-activated) and tries again.
+  // Sends `request`. If it fails because nothing accepts connections on the
+  // socket (Podman's service is socket-activated, and its socket unit may
+  // be stopped), starts the socket unit once and tries again; any other
+  // failure (a timeout, a broken answer) is the answer.
   Result<HttpResponse> send(const HttpRequest& request) {
     auto response = http_.send(request);
-    if (response || started_ || endpoint_.socketUnit.empty()) return response;
+    if (response || started_ || endpoint_.socketUnit.empty() ||
+        socketAnswers(endpoint_.socket)) {
+      return response;
+    }
     started_ = true;
-    if (auto st = units_.startUnit(endpoint_.socketUnit, kSocketStartTimeout); !st) {
+    if (auto st = units_.startUnit(endpoint_.socketUnit, kSocketStartTimeout);
+        !st) {
       return response.error().withContext(
           "nothing answers, and starting '" + endpoint_.socketUnit.str() +
           "' failed (" + st.error().message() + ")");

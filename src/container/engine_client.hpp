@@ -47,13 +47,21 @@ class ContainerEngine {
   /// Removes `reference`, never by force (an image a container uses stays,
   /// and that is an error). Ok if the engine holds nothing under it.
   virtual Status remove(const std::string& reference) = 0;
+
+  /// The IDs of the running containers made from the image `imageId`.
+  virtual Result<std::vector<std::string>> runningContainersOf(
+      const std::string& imageId) = 0;
+
+  /// Kills container `id` (SIGKILL) and waits up to `timeout` until it has
+  /// stopped. Ok if it is gone already.
+  virtual Status killContainer(const std::string& id, Duration timeout) = 0;
 };
 
 /// Where an engine's API answers.
 struct EngineEndpoint {
-  std::string name;        ///< "podman", "docker"
-  std::string socket;      ///< "/run/podman/podman.sock"
-  UnitName socketUnit;     ///< "podman.socket": started when nothing answers
+  std::string name;     ///< "podman", "docker"
+  std::string socket;   ///< "/run/podman/podman.sock"
+  UnitName socketUnit;  ///< "podman.socket": started when nothing answers
 };
 
 /// The endpoint [Container] Engine= and Socket= name.

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/url.hpp"
+#include "config/values.hpp"
 #include "fetch/sha256.hpp"
 
 namespace upgrader {
@@ -25,34 +27,8 @@ constexpr const char* kAcceptManifests =
     "application/vnd.docker.distribution.manifest.v2+json, "
     "application/vnd.oci.image.manifest.v1+json";
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string percentEncode(std::string_view text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                 c == '~';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // What a registry's error body says, if it is the distribution format
-// {"errors":[{"code":..., "message":...}]}; bounded and one line.
+// {"errors":[{"code":..., "message":...}]}: quoted, bounded, escaped.
 std::string registryMessage(const std::string& body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("errors") ||
@@ -60,15 +36,11 @@ std::string registryMessage(const std::string& body) {
     return "";
   }
   const json& first = j["errors"][0];
-  std::string text;
-  if (first.is_object() && first.contains("message") && first["message"].is_string()) {
-    text = first["message"].get<std::string>();
+  if (first.is_object() && first.contains("message") &&
+      first["message"].is_string()) {
+    return quoteValue(first["message"].get<std::string>());
   }
-  if (text.size() > 200) text = text.substr(0, 200) + "...";
-  for (char& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  return text;
+  return "";
 }
 
 class RegistryClient final : public Registry {
@@ -87,7 +59,8 @@ class RegistryClient final : public Registry {
       if (response->status == 404) {
         return Error("no repository '" + repo + "'" + detail(*response));
       }
-      if (response->status != 200) return unexpected(*response, "tags of '" + repo + "'");
+      if (response->status != 200)
+        return unexpected(*response, "tags of '" + repo + "'");
       json j = json::parse(response->body, nullptr, false);
       if (j.is_discarded() || !j.is_object()) {
         return Error("the tag list of '" + repo + "' is not JSON");
@@ -126,26 +99,38 @@ class RegistryClient final : public Registry {
   Result<std::string> manifestDigest(const ImageName& image,
                                      const std::string& tag) override {
     const std::string repo = describe(image);
-    if (!isValidTag(tag)) return Error("invalid tag '" + tag + "'");
-    std::string url =
-        "https://" + image.apiHost() + "/v2/" + image.repository + "/manifests/" + tag;
-    auto response = get(image, url, {kAcceptManifests}, kMaxManifest);
+    if (!isValidTag(tag)) return Error("invalid tag " + quoteValue(tag));
+    std::string url = "https://" + image.apiHost() + "/v2/" + image.repository +
+                      "/manifests/" + tag;
+    // HEAD first: it tells the digest without counting as a pull (Docker
+    // Hub limits pulls). The digest is what the engine pulls by and
+    // verifies the manifest against, so a registry gains nothing by lying
+    // in the header: it could serve any content for the tag anyway.
+    auto head = get(image, url, {kAcceptManifests}, kMaxManifest, "HEAD");
+    if (!head) return head.error();
+    if (head->status == 404) {
+      return Error("no tag '" + tag + "' in '" + repo + "'");
+    }
+    std::string claimed = head->header("docker-content-digest");
+    if (head->status == 200 && isValidImageDigest(claimed)) return claimed;
+    // No usable header: the digest of the manifest as served.
+    auto response = get(image, url, {kAcceptManifests}, kMaxManifest, "GET");
     if (!response) return response.error();
     if (response->status == 404) {
-      return Error("no tag '" + tag + "' in '" + repo + "'" + detail(*response));
+      return Error("no tag '" + tag + "' in '" + repo + "'" +
+                   detail(*response));
     }
     if (response->status != 200) {
-      return unexpected(*response, "the manifest of '" + repo + ":" + tag + "'");
+      return unexpected(*response,
+                        "the manifest of '" + repo + ":" + tag + "'");
     }
-    // The digest is of the bytes as served, not what the registry claims:
-    // the engine verifies the content against this digest when it pulls.
     Sha256 hash;
     hash.update(response->body.data(), response->body.size());
     std::string digest = "sha256:" + hash.finish().hex();
-    std::string claimed = response->header("docker-content-digest");
+    claimed = response->header("docker-content-digest");
     if (!claimed.empty() && claimed != digest) {
       return Error("'" + repo + ":" + tag + "': the registry says digest " +
-                   claimed.substr(0, 80) + " but served a manifest of digest " +
+                   quoteValue(claimed) + " but served a manifest of digest " +
                    digest);
     }
     return digest;
@@ -160,15 +145,19 @@ class RegistryClient final : public Registry {
   }
 
   std::string credentialsNote() const {
-    return credentials_ && *credentials_ ? " (credentials were sent)"
-                                         : " (no credentials for it in the "
-                                           "engine's auth file)";
+    if (credentials_ && *credentials_) return " (credentials were sent)";
+    std::string files;
+    for (const auto& f : access_.authFiles)
+      files += (files.empty() ? "" : ", ") + f;
+    return " (no credentials for it in " +
+           (files.empty() ? "any auth file" : files) + ")";
   }
 
   // The credentials for the registry, read once, when it first asks.
   Result<std::optional<Credentials>> credentials(const ImageName& image) {
     if (!credentials_) {
-      auto found = findCredentials(access_.authFiles, image.registry);
+      auto found =
+          findCredentials(access_.authFiles, image.registry, image.repository);
       if (!found) return found.error();
       credentials_ = *found;
     }
@@ -189,9 +178,10 @@ class RegistryClient final : public Registry {
   // the request is made once more with it.
   Result<HttpResponse> get(const ImageName& image, const std::string& url,
                            std::vector<std::string> headers,
-                           std::size_t maxBody) {
+                           std::size_t maxBody, const char* method = "GET") {
     for (int attempt = 0; attempt < 2; ++attempt) {
       HttpRequest request;
+      request.method = method;
       request.url = url;
       request.headers = headers;
       request.caFile = access_.caFile;
@@ -231,14 +221,15 @@ class RegistryClient final : public Registry {
                    "' asks for a token but names no realm");
     }
     // Credentials go to the realm; over plain HTTP anyone could read them.
-    if (lowercase(realm->second).rfind("https://", 0) != 0) {
+    if (asciiLowercase(realm->second).rfind("https://", 0) != 0) {
       return Error("the registry '" + image.registry +
                    "' asks for a token from a realm that is not https: " +
-                   realm->second.substr(0, 100));
+                   quoteValue(realm->second));
     }
     std::string url = realm->second;
     char separator = url.find('?') == std::string::npos ? '?' : '&';
-    if (auto it = challenge.params.find("service"); it != challenge.params.end()) {
+    if (auto it = challenge.params.find("service");
+        it != challenge.params.end()) {
       url += separator + std::string("service=") + percentEncode(it->second);
       separator = '&';
     }
@@ -260,9 +251,9 @@ class RegistryClient final : public Registry {
     auto response = http_.send(request);
     if (!response) return response.error();
     if (response->status != 200) {
-      return Error("the token service of '" + image.registry +
-                   "' answered HTTP " + std::to_string(response->status) +
-                   credentialsNote());
+      return Error("the token service " + quoteValue(realm->second) + " of '" +
+                   image.registry + "' answered HTTP " +
+                   std::to_string(response->status) + credentialsNote());
     }
     json j = json::parse(response->body, nullptr, false);
     for (const char* key : {"token", "access_token"}) {
@@ -301,7 +292,7 @@ Result<AuthChallenge> parseAuthChallenge(std::string_view header) {
   auto space = header.find(' ');
   if (header.empty()) return Error("no challenge");
   AuthChallenge c;
-  c.scheme = lowercase(header.substr(0, space));
+  c.scheme = asciiLowercase(header.substr(0, space));
   if (space == std::string_view::npos) return c;
   std::string_view rest = header.substr(space + 1);
   while (!rest.empty()) {
@@ -310,7 +301,7 @@ Result<AuthChallenge> parseAuthChallenge(std::string_view header) {
     }
     auto eq = rest.find('=');
     if (eq == std::string_view::npos) break;
-    std::string key = lowercase(rest.substr(0, eq));
+    std::string key = asciiLowercase(rest.substr(0, eq));
     rest.remove_prefix(eq + 1);
     std::string value;
     if (!rest.empty() && rest.front() == '"') {
@@ -337,11 +328,12 @@ std::string nextLink(std::string_view header) {
   while (!header.empty()) {
     auto open = header.find('<');
     auto close = header.find('>', open);
-    if (open == std::string_view::npos || close == std::string_view::npos) return "";
+    if (open == std::string_view::npos || close == std::string_view::npos)
+      return "";
     std::string_view target = header.substr(open + 1, close - open - 1);
     header.remove_prefix(close + 1);
     auto end = header.find('<');
-    std::string params = lowercase(header.substr(0, end));
+    std::string params = asciiLowercase(header.substr(0, end));
     if (params.find("rel=\"next\"") != std::string::npos ||
         params.find("rel=next") != std::string::npos) {
       return std::string(target);

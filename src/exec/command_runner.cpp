@@ -9,10 +9,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -178,7 +178,7 @@ class RunningCommand {
         drainAvailable();
         return std::optional<int>(waitStatus_);
       }
-      if (overflowed_) return std::optional<int>();
+      if (overflowed_ && !killing_) return std::optional<int>();
       auto now = SteadyClock::now();
       if (now >= deadline) return std::optional<int>();
       auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
@@ -215,13 +215,16 @@ class RunningCommand {
   // left after the grace period, and reaps the child. Members that left
   // the group (setsid) are beyond reach, as with systemd's KillMode=.
   void killGroup() {
+    // From here on the output's bound no longer ends a wait: the wait is
+    // for the group to go.
+    killing_ = true;
     ::kill(-pid_, SIGTERM);
     auto graceEnd = SteadyClock::now() + kKillGrace;
     while (SteadyClock::now() < graceEnd) {
       if (!reaped_) {
         auto now = SteadyClock::now();
-        if (!waitUntil(
-                std::min<SteadyClock::time_point>(graceEnd, now + kExitPollTick))) {
+        if (!waitUntil(std::min<SteadyClock::time_point>(
+                graceEnd, now + kExitPollTick))) {
           break;
         }
       } else {
@@ -308,6 +311,7 @@ class RunningCommand {
   int waitStatus_ = 0;
   std::string output_;
   bool overflowed_ = false;
+  bool killing_ = false;
   std::string tail_;
   bool tailTruncated_ = false;
 };
@@ -321,9 +325,10 @@ std::string withTail(std::string message, const std::string& tail) {
 bool isPlainWord(const std::string& word) {
   if (word.empty()) return false;
   for (char c : word) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 (c >= '0' && c <= '9') ||
-                 std::string_view("-_./:=@+,%").find(c) != std::string_view::npos;
+    bool plain =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') ||
+        std::string_view("-_./:=@+,%").find(c) != std::string_view::npos;
     if (!plain) return false;
   }
   return true;
@@ -344,11 +349,13 @@ Status makePipe(Fd& readEnd, Fd& writeEnd) {
 class ProcessRunner final : public CommandRunner {
  public:
   Result<CommandResult> run(const CommandLine& command) override {
-    const std::string name = "command " + quoteValue(describeArgv(command.argv));
+    const std::string name =
+        "command " + quoteValue(describeArgv(command.argv));
     if (command.argv.empty() || command.argv[0].empty() ||
         command.argv[0][0] != '/') {
-      return Error(name + " could not be started: the program must be an "
-                          "absolute path");
+      return Error(name +
+                   " could not be started: the program must be an "
+                   "absolute path");
     }
     auto deadline = saturatingAdd(SteadyClock::now(), command.timeout);
 
@@ -381,11 +388,10 @@ class ProcessRunner final : public CommandRunner {
     }
     Fd devNull(moveAboveStdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
     if (devNull.get() < 0) {
-      return Error(name + " could not be started: /dev/null: " +
-                   errnoText(errno));
+      return Error(name +
+                   " could not be started: /dev/null: " + errnoText(errno));
     }
-    const int childErr =
-        command.mergeStderr ? outWrite.get() : errWrite.get();
+    const int childErr = command.mergeStderr ? outWrite.get() : errWrite.get();
     sigset_t noSignals;
     sigemptyset(&noSignals);
     struct sigaction defaultAction {};
@@ -443,9 +449,9 @@ class ProcessRunner final : public CommandRunner {
                      std::to_string(command.maxOutput) +
                      " bytes and was stopped");
       }
-      return Error(withTail(
-          name + " timed out after " + durationText(command.timeout),
-          child.tail()));
+      return Error(
+          withTail(name + " timed out after " + durationText(command.timeout),
+                   child.tail()));
     }
     int status = **waited;
     if (WIFEXITED(status)) {
@@ -478,8 +484,10 @@ Status CommandRunner::runShell(const std::string& script,
     // Reworded so the operator sees the command as configured, not the
     // shell that ran it.
     std::string message = result.error().message();
-    const std::string prefix = "command " + quoteValue(describeArgv(command.argv));
-    if (message.rfind(prefix, 0) == 0) message = name + message.substr(prefix.size());
+    const std::string prefix =
+        "command " + quoteValue(describeArgv(command.argv));
+    if (message.rfind(prefix, 0) == 0)
+      message = name + message.substr(prefix.size());
     return Error(message);
   }
   if (result->exitStatus == 0) return okStatus();

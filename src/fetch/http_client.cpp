@@ -7,6 +7,8 @@
 #include <cstring>
 #include <optional>
 
+#include "common/url.hpp"
+
 #ifndef CURL_WRITEFUNC_ERROR
 #define CURL_WRITEFUNC_ERROR 0xFFFFFFFF
 #endif
@@ -27,18 +29,11 @@ struct Exchange {
   std::optional<Error> failure;  // why a callback stopped the transfer
 };
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
+                        s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -63,7 +58,7 @@ extern "C" std::size_t onHeader(char* data, std::size_t size, std::size_t n,
   }
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return bytes;
-  x.response.headers[lowercase(trim(line.substr(0, colon)))] =
+  x.response.headers[asciiLowercase(trim(line.substr(0, colon)))] =
       std::string(trim(line.substr(colon + 1)));
   return bytes;
 }
@@ -135,10 +130,9 @@ long milliseconds(Duration d) {
 class CurlHttpClient final : public HttpClient {
  public:
   Result<HttpResponse> send(const HttpRequest& request) override {
-    const std::string where = "'" + request.url + "'" +
-                              (request.unixSocket.empty()
-                                   ? ""
-                                   : " on '" + request.unixSocket + "'");
+    const std::string where =
+        "'" + request.url + "'" +
+        (request.unixSocket.empty() ? "" : " on '" + request.unixSocket + "'");
     static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (init != CURLE_OK) {
       return Error(std::string("libcurl failed to initialise: ") +
@@ -235,8 +229,12 @@ std::string encode(std::string_view text, bool urlSafe) {
   out.reserve((text.size() + 2) / 3 * 4);
   for (std::size_t i = 0; i < text.size(); i += 3) {
     std::size_t n = std::min<std::size_t>(3, text.size() - i);
-    std::uint32_t chunk = static_cast<std::uint32_t>(static_cast<unsigned char>(text[i])) << 16;
-    if (n > 1) chunk |= static_cast<std::uint32_t>(static_cast<unsigned char>(text[i + 1])) << 8;
+    std::uint32_t chunk =
+        static_cast<std::uint32_t>(static_cast<unsigned char>(text[i])) << 16;
+    if (n > 1)
+      chunk |=
+          static_cast<std::uint32_t>(static_cast<unsigned char>(text[i + 1]))
+          << 8;
     if (n > 2) chunk |= static_cast<unsigned char>(text[i + 2]);
     out += symbol(chunk >> 18);
     out += symbol(chunk >> 12);
@@ -257,7 +255,9 @@ std::unique_ptr<HttpClient> makeCurlHttpClient() {
   return std::make_unique<CurlHttpClient>();
 }
 
-std::string base64UrlEncode(std::string_view text) { return encode(text, true); }
+std::string base64UrlEncode(std::string_view text) {
+  return encode(text, true);
+}
 std::string base64Encode(std::string_view text) { return encode(text, false); }
 
 Result<std::string> base64Decode(std::string_view text) {

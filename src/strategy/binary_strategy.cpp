@@ -53,8 +53,8 @@ class BinaryStrategy final : public Strategy {
     if (!fetched) return fetched.error();
     auto staged = stage(*fetched, download_.release());
     if (!staged) return staged.error();
-    return Staged{*staged, "sha256 " + fetched->digest.hex() +
-                               ", staged at '" + slot_.stagedPath() + "'"};
+    return Staged{*staged, "sha256 " + fetched->digest.hex() + ", staged at '" +
+                               slot_.stagedPath() + "'"};
   }
 
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
@@ -76,10 +76,17 @@ class BinaryStrategy final : public Strategy {
     return slot_.revert(from, keepLeft);
   }
 
-  Status discard(const ReleaseRef&) override {
+  // The staged file is removed in every case; a rollback point whose last
+  // copy it is becomes PATH.old again first.
+  Status discard(const ReleaseRef& to, Discard what) override {
+    if (what == Discard::kKeepRelease) {
+      if (auto st = slot_.preserve(to); !st) return st;
+    }
     if (auto st = slot_.removeLeftovers(); !st) return st;
     return download_.removeStalePartialDownloads(slot_.directory());
   }
+
+  Status quiesce(const ReleaseRef&) override { return okStatus(); }
 
   Status prune(const ReleaseRef&, const ReleaseRef&) override {
     return removeIfExists(slot_.stagedPath());

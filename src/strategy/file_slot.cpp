@@ -81,6 +81,14 @@ Status FileSlot::stageOld(const ReleaseRef& previous) {
   return okStatus();
 }
 
+Status FileSlot::preserve(const ReleaseRef& release) {
+  if (canRevert(release)) return okStatus();
+  auto staged = idOf_(staged_);
+  if (!staged || *staged != release.id) return okStatus();
+  // The staged copy is the last one: it becomes the rollback point again.
+  return hardLinkAtomically(staged_, old_);
+}
+
 Status FileSlot::removeLeftovers() {
   if (auto st = removeIfExists(staged_); !st) return st;
   if (auto st = removeStaleTempFiles(path_); !st) return st;

@@ -52,6 +52,12 @@ class FileSlot {
   /// rollback on request, which then swaps like an upgrade).
   Status stageOld(const ReleaseRef& previous);
 
+  /// Makes sure `release` survives the removal of the staged file: if
+  /// neither PATH nor PATH.old holds it but the staged file does (a
+  /// rollback on request interrupted after PATH.old was relinked), PATH.old
+  /// becomes that file again. Ok if nothing holds it.
+  Status preserve(const ReleaseRef& release);
+
   /// Removes the staged file and the temp names a killed run may have left
   /// beside PATH and PATH.old.
   Status removeLeftovers();

@@ -1,6 +1,9 @@
 #include "strategy/image_strategy.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -20,6 +23,8 @@ using nlohmann::json;
 constexpr std::string_view kVariable = "UPGRADER_IMAGE=";
 constexpr std::size_t kMaxEnvironmentFile = 64 * 1024;
 constexpr std::size_t kMaxPullRecord = 1024 * 1024;
+// How long a container a hook left is given to stop once killed.
+constexpr auto kKillTimeout = std::chrono::seconds(30);
 
 // "NAME:TAG@DIGEST" -> "NAME@DIGEST": what the engine is asked to pull and
 // holds; a reference without a digest stays as it is.
@@ -29,10 +34,21 @@ std::string pullReferenceOf(const std::string& pinned) {
   std::string name = pinned.substr(0, at);
   auto slash = name.rfind('/');
   auto colon = name.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+  if (colon != std::string::npos &&
+      (slash == std::string::npos || colon > slash)) {
     name = name.substr(0, colon);
   }
   return name + pinned.substr(at);
+}
+
+// "1", "1.7.14": digits separated by single dots.
+bool isReleaseNumber(std::string_view v) {
+  if (v.empty() || v.front() == '.' || v.back() == '.') return false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    bool digit = v[i] >= '0' && v[i] <= '9';
+    if (!digit && (v[i] != '.' || v[i + 1] == '.')) return false;
+  }
+  return true;
 }
 
 std::string digestOf(const std::string& pinned) {
@@ -40,8 +56,9 @@ std::string digestOf(const std::string& pinned) {
   return at == std::string::npos ? "" : pinned.substr(at + 1);
 }
 
-// The images this instance pulled, oldest first: "pulling" until the pull
-// is verified (a killed run's leftover), then "pulled".
+// The images this instance pulled, oldest first: "pulling" from before the
+// pull until the release is committed (then, in prune(), "pulled"). A
+// "pulling" image nothing pins is what a killed run left.
 struct PullRecord {
   struct Entry {
     std::string reference;
@@ -56,7 +73,8 @@ struct PullRecord {
     return nullptr;
   }
   void erase(const std::string& reference) {
-    std::erase_if(entries, [&](const Entry& e) { return e.reference == reference; });
+    std::erase_if(entries,
+                  [&](const Entry& e) { return e.reference == reference; });
   }
 };
 
@@ -71,11 +89,13 @@ Result<PullRecord> loadRecord(const std::string& path) {
     return Error(path + ": not a record of pulled images");
   }
   for (const auto& e : j["images"]) {
-    if (!e.is_object() || !e.contains("reference") || !e["reference"].is_string()) {
-      return Error(path + ": an entry without a reference");
+    if (!e.is_object() || !e.contains("reference") ||
+        !e["reference"].is_string() || !e.contains("state") ||
+        !e["state"].is_string()) {
+      return Error(path + ": an entry without a reference or a state");
     }
-    record.entries.push_back({e["reference"].get<std::string>(),
-                              e.value("state", std::string("pulled"))});
+    record.entries.push_back(
+        {e["reference"].get<std::string>(), e["state"].get<std::string>()});
   }
   return record;
 }
@@ -198,12 +218,19 @@ class ImageStrategy final : public Strategy {
     return Staged{{r.version, pinned},
                   "image digest " + r.digest + ", " +
                       (pulledNow ? "pulled by " : "already held by ") +
-                      engine_.name() + ", staged in '" + slot_.stagedPath() + "'"};
+                      engine_.name() + ", staged in '" + slot_.stagedPath() +
+                      "'"};
   }
 
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
     if (auto st = requireImage(previous); !st) return st.error();
     if (auto st = slot_.stageOld(previous); !st) return st.error();
+    // The copy is made 0600; the file the unit reads is 0644 either way.
+    if (::chmod(slot_.stagedPath().c_str(), 0644) != 0) {
+      int err = errno;
+      (void)removeIfExists(slot_.stagedPath());
+      return systemError("chmod", slot_.stagedPath(), err);
+    }
     return previous;
   }
 
@@ -214,50 +241,99 @@ class ImageStrategy final : public Strategy {
     return slot_.swap(from, to);
   }
   // The old image must still be in the engine, or the unit would start
-  // nothing: checked before a rollback stops anything.
+  // nothing: checked before a rollback stops anything. Only an engine that
+  // says it is gone stops the rollback; one that does not answer now may
+  // by the time the unit starts (and the engine pulls a missing digest
+  // itself), and putting the old image back in the file is right anyway.
   Status canRevert(const ReleaseRef& from) const override {
     if (auto st = slot_.canRevert(from); !st) return st;
-    return requireImage(from);
+    auto held = engine_.inspect(pullReferenceOf(from.id));
+    if (held && !*held) return requireImage(from);
+    return okStatus();
   }
   Status revert(const ReleaseRef& from, bool keepLeft) override {
     return slot_.revert(from, keepLeft);
   }
 
-  // What staging `to` left (its staged file, its image if we pulled it and
-  // it is not in place), and every pull a killed run left.
-  Status discard(const ReleaseRef& to) override {
+  // What staging `to` left (its staged file; its image if we pulled it,
+  // it failed and nothing pins it), and every pull a killed run left. An
+  // image that cannot be removed now (in use, the engine away) stays on
+  // record for the next run; the first such error is reported.
+  Status discard(const ReleaseRef& to, Discard what) override {
+    if (what == Discard::kKeepRelease) {
+      if (auto st = slot_.preserve(to); !st) return st;
+    }
     if (auto st = slot_.removeLeftovers(); !st) return st;
     auto record = loadRecord(places_.pullRecord);
     if (!record) return record.error();
-    const std::string failed = to.id.empty() ? "" : pullReferenceOf(to.id);
+    const std::string failed = what == Discard::kRelease && !to.id.empty()
+                                   ? pullReferenceOf(to.id)
+                                   : "";
+    const std::string kept = what == Discard::kKeepRelease && !to.id.empty()
+                                 ? pullReferenceOf(to.id)
+                                 : "";
     std::set<std::string> inUse = referencesInPlace();
+    Status result = okStatus();
     bool changed = false;
     for (const auto& entry : std::vector<PullRecord::Entry>(record->entries)) {
       bool leftover = entry.state != "pulled" || entry.reference == failed;
-      if (!leftover) continue;
+      if (!leftover || entry.reference == kept) continue;
       if (inUse.count(entry.reference) != 0) {
-        record->find(entry.reference)->state = "pulled";
-      } else {
-        if (auto st = engine_.remove(entry.reference); !st) return st;
-        record->erase(entry.reference);
+        if (entry.state != "pulled") {
+          record->find(entry.reference)->state = "pulled";
+          changed = true;
+        }
+        continue;
       }
+      if (auto st = engine_.remove(entry.reference); !st) {
+        if (result) result = st;
+        continue;
+      }
+      record->erase(entry.reference);
       changed = true;
     }
-    return changed ? saveRecord(places_.pullRecord, *record) : okStatus();
+    if (changed) {
+      if (auto st = saveRecord(places_.pullRecord, *record); !st) return st;
+    }
+    return result;
+  }
+
+  // Kills the containers still running the image of `release`: the
+  // service's units are stopped, so what runs it now is a hook's work.
+  Status quiesce(const ReleaseRef& release) override {
+    auto held = engine_.inspect(pullReferenceOf(release.id));
+    if (!held) return held.error();
+    if (!*held) return okStatus();  // nothing can run what is not there
+    auto running = engine_.runningContainersOf((*held)->id);
+    if (!running) return running.error();
+    for (const auto& id : *running) {
+      if (auto st = engine_.killContainer(id, kKillTimeout); !st) return st;
+    }
+    return okStatus();
   }
 
   // Keeps KeepImages= of the images this instance pulled, newest first,
   // and always the one in service and the rollback point. Images it did
   // not pull are never touched.
-  Status prune(const ReleaseRef& installed, const ReleaseRef& previous) override {
+  Status prune(const ReleaseRef& installed,
+               const ReleaseRef& previous) override {
     if (auto st = slot_.removeLeftovers(); !st) return st;
     auto record = loadRecord(places_.pullRecord);
     if (!record) return record.error();
     std::set<std::string> kept = {pullReferenceOf(installed.id),
                                   pullReferenceOf(previous.id)};
+    // Committed: what is pinned now is no leftover any more.
+    bool changed = false;
+    for (auto& entry : record->entries) {
+      if (kept.count(entry.reference) != 0 && entry.state != "pulled") {
+        entry.state = "pulled";
+        changed = true;
+      }
+    }
     std::vector<std::string> doomed;
-    for (auto it = record->entries.rbegin(); it != record->entries.rend(); ++it) {
-      if (kept.count(it->reference) != 0) continue;
+    for (auto it = record->entries.rbegin(); it != record->entries.rend();
+         ++it) {
+      if (kept.count(it->reference) != 0 || it->state != "pulled") continue;
       if (kept.size() < config_.keepImages) {
         kept.insert(it->reference);
       } else {
@@ -267,12 +343,14 @@ class ImageStrategy final : public Strategy {
     Status result = okStatus();
     for (const auto& reference : doomed) {
       if (auto st = engine_.remove(reference); !st) {
-        result = st;  // still in use, say: kept on record, tried next time
+        if (result)
+          result = st;  // in use, say: kept on record, tried next time
         continue;
       }
       record->erase(reference);
+      changed = true;
     }
-    if (!doomed.empty()) {
+    if (changed) {
       if (auto st = saveRecord(places_.pullRecord, *record); !st) return st;
     }
     return result;
@@ -305,7 +383,10 @@ class ImageStrategy final : public Strategy {
     std::string tie;
     for (const auto& tag : *tags) {
       std::string version = image_.versionOfTag(tag);
-      if (version.empty() || !isValidVersion(version)) continue;
+      // Only release numbers: registries name pre-releases and variants
+      // with '-' (1.8.0-beta.3, 1.27-alpine), which the version order
+      // would rank above the release itself. Version= pins any tag.
+      if (!isReleaseNumber(version)) continue;
       int order = newest.empty() ? 1 : compareVersions(version, newest);
       if (order > 0) {
         newest = version;
@@ -315,7 +396,8 @@ class ImageStrategy final : public Strategy {
       }
     }
     if (newest.empty()) {
-      return Error("no tag of '" + image_.name() + "' matches '" + image_.tag + "'");
+      return Error("no tag of '" + image_.name() + "' matches '" + image_.tag +
+                   "' with a release number (digits and dots) for @v");
     }
     // "1.2" and "1.02" are one version: which tag to run would depend on
     // the registry's order.
@@ -338,18 +420,22 @@ class ImageStrategy final : public Strategy {
       record->find(reference)->state = "pulling";
     }
     if (auto st = saveRecord(places_.pullRecord, *record); !st) return st;
-    auto credentials = findCredentials(places_.authFiles, image_.registry);
-    Status pulled = credentials ? engine_.pull(reference, *credentials,
-                                               image_.registry, config_.pullTimeout)
-                                : Status(credentials.error());
+    auto credentials =
+        findCredentials(places_.authFiles, image_.registry, image_.repository);
+    Status pulled = credentials
+                        ? engine_.pull(reference, *credentials, image_.registry,
+                                       config_.pullTimeout)
+                        : Status(credentials.error());
     faultPoint("pulled");
     if (!pulled) {
       // Whatever the engine kept of a failed pull goes.
       (void)forget(reference);
       return pulled;
     }
-    record->find(reference)->state = "pulled";
-    return saveRecord(places_.pullRecord, *record);
+    // Still "pulling": it becomes "pulled" only once a commit pins it, so
+    // a run killed before that (in Preflight=, say) leaves it to be
+    // removed.
+    return okStatus();
   }
 
   // Removes an image this run pulled, and its record.
@@ -361,12 +447,13 @@ class ImageStrategy final : public Strategy {
     return saveRecord(places_.pullRecord, *record);
   }
 
-  static bool carriesDigest(const LocalImage& image, const std::string& digest) {
+  static bool carriesDigest(const LocalImage& image,
+                            const std::string& digest) {
     return std::any_of(image.repoDigests.begin(), image.repoDigests.end(),
                        [&](const std::string& d) {
                          return d.size() > digest.size() &&
-                                d.compare(d.size() - digest.size(), digest.size(),
-                                          digest) == 0 &&
+                                d.compare(d.size() - digest.size(),
+                                          digest.size(), digest) == 0 &&
                                 d[d.size() - digest.size() - 1] == '@';
                        });
   }
@@ -377,8 +464,9 @@ class ImageStrategy final : public Strategy {
     if (!held) return held.error();
     if (!*held) {
       return Error("the image of " +
-                   (release.version.empty() ? std::string("the previous release")
-                                            : release.version) +
+                   (release.version.empty()
+                        ? std::string("the previous release")
+                        : release.version) +
                    " ('" + reference + "') is no longer in " + engine_.name());
     }
     return okStatus();
@@ -388,7 +476,8 @@ class ImageStrategy final : public Strategy {
   std::set<std::string> referencesInPlace() const {
     std::set<std::string> in;
     for (const auto& path : {slot_.path(), slot_.oldPath()}) {
-      if (auto pinned = readPinnedImage(path)) in.insert(pullReferenceOf(*pinned));
+      if (auto pinned = readPinnedImage(path))
+        in.insert(pullReferenceOf(*pinned));
     }
     return in;
   }
@@ -408,30 +497,46 @@ class ImageStrategy final : public Strategy {
 Result<std::string> readPinnedImage(const std::string& environmentFile) {
   auto text = readFile(environmentFile, kMaxEnvironmentFile);
   if (!text) return text.error();
+  auto at = [&](unsigned line) {
+    return "'" + environmentFile + "' line " + std::to_string(line) + ": ";
+  };
+  std::optional<std::string> pinned;
+  unsigned number = 0;
   std::string_view rest = *text;
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-    if (line.substr(0, kVariable.size()) != kVariable) continue;
+    ++number;
+    auto isBlank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    while (!line.empty() && isBlank(line.front())) line.remove_prefix(1);
+    while (!line.empty() && isBlank(line.back())) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+    // The file is swapped as a whole: anything else in it would be lost
+    // with the next upgrade, or brought back by a rollback.
+    if (line.substr(0, kVariable.size()) != kVariable) {
+      return Error(at(number) +
+                   "assigns something other than UPGRADER_IMAGE=; the file is "
+                   "the upgrader's alone (keep other variables in another "
+                   "EnvironmentFile=)");
+    }
+    if (pinned)
+      return Error(at(number) + "assigns UPGRADER_IMAGE= a second time");
     std::string_view value = line.substr(kVariable.size());
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
-    bool plain = !value.empty() &&
-                 std::none_of(value.begin(), value.end(), [](char c) {
-                   return static_cast<unsigned char>(c) <= ' ' || c == 0x7f ||
-                          c == '"' || c == '\'' || c == '$' || c == '\\';
-                 });
-    if (!plain) {
-      return Error("'" + environmentFile +
-                   "': UPGRADER_IMAGE= does not hold one image reference");
+    if (!isValidImageReference(value)) {
+      return Error(at(number) +
+                   "UPGRADER_IMAGE= does not hold one image reference "
+                   "(NAME:TAG, NAME@sha256:..., or both)");
     }
-    return std::string(value);
+    pinned = std::string(value);
   }
-  return Error("'" + environmentFile + "' has no UPGRADER_IMAGE= line");
+  if (!pinned)
+    return Error("'" + environmentFile + "' has no UPGRADER_IMAGE= line");
+  return *pinned;
 }
 
 std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
@@ -450,7 +555,8 @@ std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
 namespace {
 
 // The CA the engine itself trusts for `registry` (certs.d), if there is one.
-std::string engineCaFor(const ContainerConfig& config, const std::string& registry) {
+std::string engineCaFor(const ContainerConfig& config,
+                        const std::string& registry) {
   std::string dir = config.engine == ContainerConfig::Engine::kPodman
                         ? "/etc/containers/certs.d/"
                         : "/etc/docker/certs.d/";

@@ -1,5 +1,5 @@
 // Mode=container: a container image, pinned by digest, in an environment
-// file the service's unit reads (EnvironmentFile=, ExecStart=... 
+// file the service's unit reads (EnvironmentFile=, ExecStart=...
 // ${UPGRADER_IMAGE}); the unit file itself is never rewritten.
 //
 // A release is the manifest a tag names at the registry: the tag of a
@@ -35,11 +35,9 @@ struct ImagePlaces {
 
 /// The image strategy on `registry` and `engine`, which must outlive it
 /// (or be kept alive by `owned`).
-std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
-                                            Registry& registry,
-                                            ContainerEngine& engine,
-                                            ImagePlaces places,
-                                            std::shared_ptr<void> owned = nullptr);
+std::unique_ptr<Strategy> makeImageStrategy(
+    const Plan& plan, Registry& registry, ContainerEngine& engine,
+    ImagePlaces places, std::shared_ptr<void> owned = nullptr);
 
 /// The reference an environment file pins, "NAME:TAG@sha256:..." (or what
 /// an operator wrote there), from its UPGRADER_IMAGE= line.

@@ -39,8 +39,8 @@ Result<FetchedFile> ReleaseDownload::fetchVerified(const std::string& dir,
     (void)removeIfExists(fetched->path);
     return Error("checksum mismatch for '" + release.url +
                  "': expected sha256 " +
-                 (release.expected ? release.expected->hex() : "?") +
-                 ", got " + fetched->digest.hex());
+                 (release.expected ? release.expected->hex() : "?") + ", got " +
+                 fetched->digest.hex());
   }
   return fetched;
 }

@@ -32,6 +32,20 @@ struct Offer {
   bool ordered = true;
 };
 
+/// What discard() does with the release it is given.
+enum class Discard {
+  /// Only what killed runs left (temp names, partial downloads, images
+  /// pulled but never installed); the release given is ignored.
+  kLeftovers,
+  /// The release failed or was never put in place: it goes as well,
+  /// unless it is in place.
+  kRelease,
+  /// The release is a rollback point (a rollback on request staged it, or
+  /// an upgrade went back to the previous version): it must survive, where
+  /// a rollback takes it from, even if staging it was its last copy.
+  kKeepRelease,
+};
+
 /// A release that is acquired, verified and staged (acquire()).
 struct Staged {
   ReleaseRef release;
@@ -90,10 +104,16 @@ class Strategy {
   /// failed new release is never kept where an operator would restore from.
   virtual Status revert(const ReleaseRef& from, bool keepLeft) = 0;
 
-  /// Removes what staging `to` left that is not in place (with an empty
-  /// `to.id`: only what killed runs left - temp names, partial downloads,
-  /// images pulled but never installed). Ok if there is none.
-  virtual Status discard(const ReleaseRef& to) = 0;
+  /// Removes what staging `to` left that is not in place, as `what` says,
+  /// and what killed runs left. Ok if there is none.
+  virtual Status discard(const ReleaseRef& to, Discard what) = 0;
+
+  /// Stops whatever of `release` still runs outside the service's units,
+  /// which are stopped: a container a Migrate= hook started through the
+  /// engine outlives the hook, and Restore= must not put data back under
+  /// a migration still writing it. Files need nothing here: a hook's
+  /// process group is killed with it.
+  virtual Status quiesce(const ReleaseRef& release) = 0;
 
   /// After a commit: removes leftovers and old releases beyond what the
   /// configuration keeps, never `installed` or `previous`. Failures are
@@ -129,7 +149,8 @@ struct StrategyDeps {
 std::unique_ptr<Strategy> makeStrategy(const Plan& plan, StrategyDeps deps);
 
 /// Replaces every `placeholder` in `command` with `value`.
-std::string replacePlaceholder(std::string command, std::string_view placeholder,
+std::string replacePlaceholder(std::string command,
+                               std::string_view placeholder,
                                const std::string& value);
 
 }  // namespace upgrader

@@ -75,8 +75,8 @@ class SymlinkStrategy final : public Strategy {
     if (!fetched) return fetched.error();
     auto staged = stage(*fetched, download_.release());
     if (!staged) return staged.error();
-    return Staged{*staged, "sha256 " + fetched->digest.hex() +
-                               ", staged at '" + staged->id + "'"};
+    return Staged{*staged, "sha256 " + fetched->digest.hex() + ", staged at '" +
+                               staged->id + "'"};
   }
 
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
@@ -116,16 +116,27 @@ class SymlinkStrategy final : public Strategy {
     return symlinkAtomically(from.id, link_);
   }
 
-  Status discard(const ReleaseRef& to) override {
+  // A release directory goes only when it failed and is not in service;
+  // a rollback point keeps its directory (pruning decides when it goes).
+  Status discard(const ReleaseRef& to, Discard what) override {
     if (auto st = removeStaleTempFiles(link_); !st) return st;
     if (auto st = removeStagingDirectories(); !st) return st;
     if (auto st = download_.removeStalePartialDownloads(releases_); !st) {
       return st;
     }
+    if (what != Discard::kRelease || to.id.empty()) return okStatus();
     auto current = currentId();
-    if (to.id.empty() || (current && *current == to.id)) return okStatus();
+    if (current && *current == to.id) return okStatus();
+    // The id comes from the state file: only a directory of ours goes.
+    if (fs::path(to.id).lexically_normal().parent_path() !=
+        fs::path(releases_).lexically_normal()) {
+      return Error("refusing to remove '" + to.id +
+                   "': not a release directory in '" + releases_ + "'");
+    }
     return removeTreeIfExists(to.id);
   }
+
+  Status quiesce(const ReleaseRef&) override { return okStatus(); }
 
   Status prune(const ReleaseRef& installed,
                const ReleaseRef& previous) override {
@@ -143,8 +154,9 @@ class SymlinkStrategy final : public Strategy {
     if (ec) return Error("Failed to list '" + releases_ + "': " + ec.message());
     // Newest first; the newest KeepReleases= stay, and so do the releases
     // in service and the rollback point, whatever their age.
-    std::sort(versions.begin(), versions.end(),
-              [](const auto& a, const auto& b) { return compareVersions(a, b) > 0; });
+    std::sort(
+        versions.begin(), versions.end(),
+        [](const auto& a, const auto& b) { return compareVersions(a, b) > 0; });
     for (std::size_t i = keep_; i < versions.size(); ++i) {
       std::string dir = releaseDir(versions[i]);
       if (dir == installed.id || dir == previous.id) continue;
@@ -172,7 +184,8 @@ class SymlinkStrategy final : public Strategy {
   // failure nothing staged is left behind.
   Result<ReleaseRef> stage(const FetchedFile& fetched, const Release& release) {
     const std::string& version = release.version.str();
-    std::string staging = releases_ + "/." + version + std::string(kStagingSuffix);
+    std::string staging =
+        releases_ + "/." + version + std::string(kStagingSuffix);
     std::string final = releaseDir(version);
     auto fail = [&](const Error& e) -> Error {
       (void)removeIfExists(fetched.path);

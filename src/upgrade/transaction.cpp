@@ -71,7 +71,7 @@ Outcome UpgradeTransaction::begin(bool dryRun) {
     if (recovered.code != OutcomeCode::kDone) return recovered;
   }
   if (!dryRun) {
-    if (auto st = fx_.strategy.discard({}); !st) {
+    if (auto st = fx_.strategy.discard({}, Discard::kLeftovers); !st) {
       fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
     }
   }
@@ -108,31 +108,35 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
     return {OutcomeCode::kNothingToDo,
             "version " + to +
                 " is quarantined after a failed upgrade; not retrying it "
-                "(upgrader unquarantine " + plan_.instance.str() + " " + to + ")",
+                "(upgrader unquarantine " +
+                plan_.instance.str() + " " + to + ")",
             from.version, to};
   }
   bool allowDowngrade = options.allowDowngrade || plan_.install.allowDowngrade;
   if (offer.ordered && !from.version.empty() &&
       compareVersions(to, from.version) < 0 && !allowDowngrade) {
-    return failUnchanged("refusing to downgrade from " + from.version +
-                         " to " + to + " without --allow-downgrade");
+    return failUnchanged("refusing to downgrade from " + from.version + " to " +
+                         to + " without --allow-downgrade");
   }
-  fx_.log.event(Event::kStarted, "start",
-                "upgrading " + plan_.instance.str() + " from " +
-                    (from.version.empty() ? "an unknown version" : from.version) +
-                    " to " + to,
-                "ok");
+  fx_.log.event(
+      Event::kStarted, "start",
+      "upgrading " + plan_.instance.str() + " from " +
+          (from.version.empty() ? "an unknown version" : from.version) +
+          " to " + to,
+      "ok");
 
   // 3. Acquire, verify and stage while the old version still serves: a
   //    bad release, a full disk or a failed Preflight= costs no downtime.
-  auto staged = fx_.strategy.acquire([this](std::uint64_t got, std::uint64_t total) {
-    fx_.log.progress(got, total);
-  });
+  auto staged =
+      fx_.strategy.acquire([this](std::uint64_t got, std::uint64_t total) {
+        fx_.log.progress(got, total);
+      });
   if (!staged) return failUnchanged(staged.error().message());
-  fx_.log.event(Event::kVerified, "verify",
-                "release " + to + " verified and staged (" + staged->evidence +
-                    ")",
-                "ok");
+  faultPoint("acquired");
+  fx_.log.event(
+      Event::kVerified, "verify",
+      "release " + to + " verified and staged (" + staged->evidence + ")",
+      "ok");
   if (auto st = preflight(from, staged->release); !st) {
     (void)dropStaged(TransactionKind::kUpgrade, staged->release);
     return failUnchanged(st.error().message());
@@ -153,21 +157,21 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
 }
 
 Outcome UpgradeTransaction::rollback() {
-  if (Outcome begun = begin(false); begun.code != OutcomeCode::kDone) return begun;
+  if (Outcome begun = begin(false); begun.code != OutcomeCode::kDone)
+    return begun;
   if (!state_.installed || !state_.previous) {
     return failUnchanged("no previous release of '" + plan_.instance.str() +
                          "' to roll back to");
   }
   auto current = fx_.strategy.currentId();
   if (!current || *current != state_.installed->id) {
-    return failUnchanged(fx_.strategy.place() +
-                         " no longer holds the installed release " +
-                         state_.installed->version +
-                         "; refusing to guess what to roll back");
+    return failUnchanged(
+        fx_.strategy.place() + " no longer holds the installed release " +
+        state_.installed->version + "; refusing to guess what to roll back");
   }
   ReleaseRef from = *state_.installed;
-  fx_.log.setContext({plan_.instance.str(), from.version,
-                      state_.previous->version});
+  fx_.log.setContext(
+      {plan_.instance.str(), from.version, state_.previous->version});
   fx_.log.event(Event::kStarted, "start",
                 "rolling back " + plan_.instance.str() + " from " +
                     from.version + " to " + state_.previous->version,
@@ -198,10 +202,10 @@ Outcome UpgradeTransaction::check() {
     return {OutcomeCode::kNothingToDo, to + " is available but quarantined",
             from, to};
   }
-  if (decision->offer.ordered && !from.empty() && compareVersions(to, from) < 0) {
+  if (decision->offer.ordered && !from.empty() &&
+      compareVersions(to, from) < 0) {
     return {OutcomeCode::kNothingToDo,
-            "the release offered (" + to + ") is older than " + from, from,
-            to};
+            "the release offered (" + to + ") is older than " + from, from, to};
   }
   return {OutcomeCode::kDone,
           to + " is available (installed: " +
@@ -239,7 +243,8 @@ Outcome UpgradeTransaction::install(Transaction t) {
   if (!prepared) return abandon(t, prepared.error());
   if (auto st = record(t, Step::kStopping); !st) return abandon(t, st.error());
   faultPoint("stopping");
-  if (auto st = stopUnits(); !st) return rollBack(t, st.error().message(), false);
+  if (auto st = stopUnits(); !st)
+    return rollBack(t, st.error().message(), false);
   fx_.log.event(Event::kStopped, "stop", "stopped the service", "ok");
   faultPoint("stopped");
 
@@ -292,8 +297,9 @@ Outcome UpgradeTransaction::install(Transaction t) {
   InstanceState committed = state_;
   committed.previous = t.from;
   committed.installed = t.to;
-  committed.last = LastResult{isUpgrade(t) ? "upgraded" : "rolled-back-on-request",
-                              isoTimeNow(), t.from.version, to, "ok"};
+  committed.last =
+      LastResult{isUpgrade(t) ? "upgraded" : "rolled-back-on-request",
+                 isoTimeNow(), t.from.version, to, "ok"};
   if (!isUpgrade(t) && !committed.isQuarantined(t.from.version)) {
     committed.quarantined.push_back(
         {t.from.version, isoTimeNow(), "rolled back by the operator"});
@@ -323,8 +329,8 @@ Outcome UpgradeTransaction::install(Transaction t) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
   }
   return {OutcomeCode::kDone,
-          (isUpgrade(t) ? "upgraded " : "rolled back ") +
-              plan_.instance.str() + " to " + to,
+          (isUpgrade(t) ? "upgraded " : "rolled back ") + plan_.instance.str() +
+              " to " + to,
           t.from.version, to};
 }
 
@@ -342,12 +348,14 @@ Outcome UpgradeTransaction::abandon(const Transaction& t, const Error& why) {
 // is not its fault, and it will be tried again.
 Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
                                      bool blameNew) {
-  fx_.log.event(Event::kFailed, t.step == Step::kRollingBack ? "recover" : stepName(t.step),
+  fx_.log.event(Event::kFailed,
+                t.step == Step::kRollingBack ? "recover" : stepName(t.step),
                 "upgrade to " + t.to.version + " failed: " + cause, cause);
   t.failure = cause;
   t.blameNew = t.blameNew || blameNew;
   if (auto st = record(t, Step::kRollingBack); !st) {
-    fx_.log.log(Severity::kError, st.error().message() + ", rolling back anyway");
+    fx_.log.log(Severity::kError,
+                st.error().message() + ", rolling back anyway");
   }
   faultPoint("rollback-begun");
 
@@ -355,9 +363,9 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
   std::string what = isUpgrade(t) ? "upgrade to " : "rollback to ";
   if (!restored) {
     // The transaction stays recorded: the next run tries the rollback again.
-    std::string message = what + t.to.version + " failed (" + cause +
-                          ") and so did the rollback: " +
-                          restored.error().message();
+    std::string message =
+        what + t.to.version + " failed (" + cause +
+        ") and so did the rollback: " + restored.error().message();
     state_.last = LastResult{"rollback-failed", isoTimeNow(), t.from.version,
                              t.to.version, message};
     (void)fx_.state.save(state_);
@@ -370,11 +378,11 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
   if (t.blameNew && isUpgrade(t) && !state_.isQuarantined(t.to.version)) {
     state_.quarantined.push_back({t.to.version, isoTimeNow(), cause});
   }
-  std::string message = what + t.to.version + " failed (" + cause +
-                        "); rolled back to " +
-                        (t.from.version.empty() ? std::string("the previous release")
-                                                : t.from.version) +
-                        ", which is healthy";
+  std::string message =
+      what + t.to.version + " failed (" + cause + "); rolled back to " +
+      (t.from.version.empty() ? std::string("the previous release")
+                              : t.from.version) +
+      ", which is healthy";
   state_.last = LastResult{"rolled-back", isoTimeNow(), t.from.version,
                            t.to.version, message};
   state_.transaction.reset();
@@ -407,6 +415,12 @@ Status UpgradeTransaction::restoreOld(const Transaction& t) {
   const std::uint64_t reverted = fx_.clock.realtimeMicros();
   faultPoint("rollback-reverted");
   if (t.migrated) {
+    // Work a migration started may outlive its hook (a container the
+    // engine runs): it stops before Restore= puts the data back under it.
+    if (auto st = fx_.strategy.quiesce(t.to); !st) {
+      return st.error().withContext(
+          "Restore= not run while the new release may still be migrating");
+    }
     if (auto st = runHooks(plan_.hooks.restore, "Restore", t); !st) return st;
   }
   if (auto st = startUnitsSince(reverted); !st) return st;
@@ -424,8 +438,10 @@ Outcome UpgradeTransaction::recover() {
   if (t.step == Step::kStaged) {
     // Nothing was stopped: drop the staged release and carry on.
     fx_.log.log(Severity::kInfo, "removing the release a previous run staged");
+    // Nothing was stopped, so a leftover that cannot go now is only
+    // clutter: it is tried again by the next run's clean-up.
     if (auto st = dropStaged(t.kind, t.to); !st) {
-      return failUnchanged(st.error().message());
+      fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
     }
     state_.transaction.reset();
     if (auto st = fx_.state.save(state_); !st) {
@@ -437,10 +453,11 @@ Outcome UpgradeTransaction::recover() {
   // release back and make sure it serves. A killed run is not the new
   // release's fault, so it is not quarantined, unless the run was already
   // rolling back because of it (t.blameNew, kept in the state file).
-  std::string cause = t.failure.empty()
-                          ? std::string("a previous run was interrupted at step '") +
-                                stepName(t.step) + "'"
-                          : t.failure;
+  std::string cause =
+      t.failure.empty()
+          ? std::string("a previous run was interrupted at step '") +
+                stepName(t.step) + "'"
+          : t.failure;
   Outcome out = rollBack(t, cause, false);
   if (out.code != OutcomeCode::kRolledBack) return out;
   fx_.log.log(Severity::kInfo, "recovered: " + out.message);
@@ -452,11 +469,11 @@ Outcome UpgradeTransaction::recover() {
 // itself, and an upgrade to the version of the previous release (allowed
 // downgrade) reuses its place.
 Status UpgradeTransaction::dropStaged(TransactionKind kind,
-                                       const ReleaseRef& to) {
+                                      const ReleaseRef& to) {
   bool isRollbackPoint = kind != TransactionKind::kUpgrade ||
                          (state_.previous && state_.previous->id == to.id);
-  return fx_.strategy.discard(isRollbackPoint ? ReleaseRef{to.version, ""}
-                                              : to);
+  return fx_.strategy.discard(
+      to, isRollbackPoint ? Discard::kKeepRelease : Discard::kRelease);
 }
 
 Status UpgradeTransaction::record(Transaction& t, Step step) {

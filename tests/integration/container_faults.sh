@@ -80,7 +80,7 @@ crash_then_apply() {
 pullref_now() { pinned_now | sed 's/:[^:@/]*@/@/'; }
 
 # Every step of apply: 1 -> 2, which would succeed.
-for point in pulled staged stopping stopped swap-kept-old swapped migrated \
+for point in pulled acquired staged stopping stopped swap-kept-old swapped migrated \
     started checked committed; do
   crash_then_apply "$point"
   assert_eq "after '$point': upgraded to 2 in the end" 2 "$(demo_version)"

@@ -6,9 +6,11 @@
 #   4 crash-looping: rolled back to 2;
 #   a tag that does not exist, a digest that differs from Digest=, the
 #     registry down: the unit is never stopped and nothing pulled is kept;
-#   2 -> 5 good, images pruned to KeepImages=, never one the upgrader did
-#     not pull;
-#   `upgrader rollback` back to 2.
+#   2 -> 5 -> 6 good, images pruned to KeepImages=, never one the upgrader
+#     did not pull;
+#   `upgrader rollback` back to 5;
+#   a migration that leaves its container running and fails: that
+#     container is killed before Restore= runs.
 source "$(dirname "${BASH_SOURCE[0]}")/container_setup.sh"
 
 # A Migrate= hook that runs the new image once, as ProGet's upgradedb: the
@@ -89,22 +91,56 @@ stop_registry
 refused "the registry down" "Failed to reach 'https://$REGISTRY/v2/svc/"
 restart_registry
 
-echo "== 2 -> 5"
+echo "== 2 -> 5 -> 6"
 assert_eq "2 -> 5: upgraded" 0 "$(upgrade_status demo)"
 assert_eq "serving 5 (a version 3 service)" 3 "$(demo_version)"
 assert_eq "the container runs exactly 5's image" "$(held_image 5)" "$(running_image)"
-# KeepImages=2: 5 in service and 2 the rollback point; 1 was pulled by the
-# operator, not by the upgrader, so it is never removed.
-assert_true "2 kept (rollback point)" holds 2
+build_image svc:6 test_service_v1
+push_image svc:6 >/dev/null
+assert_eq "5 -> 6: upgraded" 0 "$(upgrade_status demo)"
+assert_eq "the container runs exactly 6's image" "$(held_image 6)" "$(running_image)"
+# KeepImages=2: 6 in service and 5 the rollback point stay; 2, which the
+# upgrader pulled, is pruned; 1 was pulled by the operator, not by the
+# upgrader, so it is never removed.
+assert_true "5 kept (rollback point)" holds 5
+assert_true "2 pruned" bash -c "! holds 2"
 assert_true "1 kept (not the upgrader's)" holds 1
 
 echo "== upgrader rollback"
 assert_eq "rollback on request" 0 "$(upgrader rollback demo >/dev/null 2>&1; echo $?)"
-assert_eq "serving 2 again" 2 "$(demo_version)"
-assert_eq "the container runs 2's image" "$(held_image 2)" "$(running_image)"
-assert_true "5 quarantined by the rollback" bash -c "upgrader status demo | grep -q '^quarantined: 5 '"
+assert_eq "serving 5 again (a version 3 service)" 3 "$(demo_version)"
+assert_eq "the container runs 5's image" "$(held_image 5)" "$(running_image)"
+assert_true "6 quarantined by the rollback" bash -c "upgrader status demo | grep -q '^quarantined: 6 '"
 assert_eq "timer run after the rollback: nothing to do" 5 "$(upgrade_status demo)"
 assert_eq "check: nothing newer to install" 5 "$(upgrader check demo >/dev/null 2>&1; echo $?)"
 assert_true "status --json is JSON with the pinned image" \
-  bash -c "upgrader --json status demo | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"installed\"][\"id\"] == \"$(pinned 2)\"'"
+  bash -c "upgrader --json status demo | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"installed\"][\"id\"] == \"$(pinned 5)\"'"
+
+echo "== a migration that leaves its container running, then fails"
+# Restore= must not put data back while the migration still writes it: the
+# container the hook started (here serving on 9099) is killed first, or
+# Restore= below fails and so does the rollback.
+case "$ENGINE" in
+  podman) run_detached="/usr/bin/podman --remote run -d --rm --network=host" ;;
+  docker) run_detached="$DOCKER_CLI run -d --rm --network=host" ;;
+esac
+sed -i '/^\[Hooks\]/,$d' /etc/upgrader/demo.conf
+# answers9099: any HTTP answer on 127.0.0.1:9099.
+cat >/run/answers9099 <<'SH'
+#!/bin/sh
+curl -s -o /dev/null --max-time 2 http://127.0.0.1:9099/
+SH
+chmod +x /run/answers9099
+cat >>/etc/upgrader/demo.conf <<CONF
+[Hooks]
+Migrate=$run_detached \$UPGRADER_IMAGE --port 9099 >/dev/null && timeout 20 sh -c 'until /run/answers9099; do sleep 0.1; done' && touch /run/migrating && exit 1
+Restore=! /run/answers9099 && touch /run/restored
+CONF
+build_image svc:7 test_service_v3_never_healthy
+push_image svc:7 >/dev/null
+assert_eq "5 -> 7: the migration fails, rolled back" 3 "$(upgrade_status demo)"
+assert_true "the migration's container was running when its hook failed" test -e /run/migrating
+assert_true "Restore= ran with the migration's container gone" test -e /run/restored
+assert_true "nothing answers on 9099" bash -c "! /run/answers9099"
+assert_eq "serving 5 (a version 3 service)" 3 "$(demo_version)"
 finish

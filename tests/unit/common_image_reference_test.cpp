@@ -1,8 +1,8 @@
 // Image names as Docker and Podman read them, tag patterns with "@v".
-#include "common/image_reference.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "common/image_reference.hpp"
 
 namespace upgrader {
 namespace {

@@ -1,7 +1,7 @@
 // What a release URL says: its file name, and whether it is an archive.
-#include "common/url.hpp"
-
 #include <gtest/gtest.h>
+
+#include "common/url.hpp"
 
 namespace upgrader {
 namespace {
@@ -39,6 +39,23 @@ TEST(LooksLikeArchive, SaysNoForAUrlWithoutAPath) {
   // The rule once drifted between the configuration checks and the
   // fetcher: a host ending in ".zip" is not an archive.
   EXPECT_FALSE(looksLikeArchive("https://releases.zip"));
+}
+
+TEST(PercentEncode, LeavesOnlyUnreservedCharactersAsTheyAre) {
+  EXPECT_EQ(percentEncode("repository:team/app:pull"),
+            "repository%3Ateam%2Fapp%3Apull");
+  EXPECT_EQ(percentEncode("a-b_c.d~e"), "a-b_c.d~e");
+  EXPECT_EQ(percentEncode("\xff "), "%FF%20");
+}
+
+TEST(IsValidUtf8, AcceptsTextAndRefusesBrokenSequences) {
+  EXPECT_TRUE(isValidUtf8("plain"));
+  EXPECT_TRUE(isValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(isValidUtf8("caf\xe9"));           // Latin-1
+  EXPECT_FALSE(isValidUtf8("\xc3"));              // cut short
+  EXPECT_FALSE(isValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(isValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
 }
 
 }  // namespace

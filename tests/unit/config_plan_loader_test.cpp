@@ -754,6 +754,14 @@ TEST(ParsePlan, APinnedContainerVersionNeedsAVersionTag) {
                     "digest fits only a pinned version or a fixed tag");
 }
 
+TEST(ParsePlan, RefusesAPlaceholderOfAnotherMode) {
+  EXPECT_EQ(errorOf(kContainer + "[Install]\nPreflight=@path --version\n"),
+            kFile + ":9: [Install] Preflight=: '@path' means nothing with "
+                    "Mode=container; the pulled image is '@image'");
+  EXPECT_THAT(errorOf(kMinimal + "[Install]\nPreflight=podman run @image\n"),
+              HasSubstr("'@image' means something with Mode=container only"));
+}
+
 TEST(ConfigurationKeys, ListsEveryKeyOnceIncludingTheContainerKeys) {
   auto keys = configurationKeys();
   auto has = [&](const std::string& section, const std::string& key) {

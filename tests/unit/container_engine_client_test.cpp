@@ -1,28 +1,37 @@
 // The engine client against scripted Engine API answers, in the two
 // dialects seen from the real engines: Docker reports a failed pull by
 // status, Podman in the stream after HTTP 200.
-#include "container/engine_client.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
+#include "container/engine_client.hpp"
 #include "support/fake_http_client.hpp"
 #include "support/fake_service_manager.hpp"
+#include "support/temp_dir.hpp"
 
 namespace upgrader {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeHttpClient;
 using testing::FakeServiceManager;
+using ::testing::HasSubstr;
 
 const std::string kApi = "http://localhost/v1.41";
 const std::string kRef =
-    "127.0.0.1:5000/svc@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    "127.0.0.1:5000/"
+    "svc@sha256:"
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const std::string kPullUrl =
-    kApi + "/images/create?fromImage=127.0.0.1%3A5000%2Fsvc%40sha256%3A0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    kApi +
+    "/images/"
+    "create?fromImage=127.0.0.1%3A5000%2Fsvc%40sha256%"
+    "3A0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 class AnEngineClient : public ::testing::Test {
  protected:
@@ -30,19 +39,33 @@ class AnEngineClient : public ::testing::Test {
     units_.setStatus(UnitName("podman.socket"), testing::inactiveStatus());
   }
   std::unique_ptr<ContainerEngine> engine() {
-    return makeEngineClient(
-        http_, units_, {"podman", "/run/podman/podman.sock", UnitName("podman.socket")});
+    return makeEngineClient(http_, units_,
+                            {"podman", socket_, UnitName("podman.socket")});
   }
+  // Something listening on the socket path, as an engine would.
+  int listen() {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_.c_str());
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd, 4), 0);
+    return fd;
+  }
+  testing::TempDir dir_;
+  std::string socket_ = dir_ / "podman.sock";
   FakeHttpClient http_;
   FakeServiceManager units_;
 };
 
 TEST_F(AnEngineClient, PullsByDigestOverTheSocket) {
   http_.answer("POST", kPullUrl, 200,
-               "{\"status\":\"Pulling fs layer\"}\n{\"status\":\"Download complete\"}\n");
-  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000", std::chrono::minutes(2));
+               "{\"status\":\"Pulling fs layer\"}\n{\"status\":\"Download "
+               "complete\"}\n");
+  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000",
+                             std::chrono::minutes(2));
   ASSERT_TRUE(st) << st.error().message();
-  EXPECT_EQ(http_.requests[0].unixSocket, "/run/podman/podman.sock");
+  EXPECT_EQ(http_.requests[0].unixSocket, socket_);
   EXPECT_EQ(http_.requests[0].timeout, std::chrono::minutes(2));
   EXPECT_EQ(http_.headerOf(0, "X-Registry-Auth"), "");
 }
@@ -50,26 +73,31 @@ TEST_F(AnEngineClient, PullsByDigestOverTheSocket) {
 TEST_F(AnEngineClient, ReadsAFailedPullFromTheStreamAsPodmanReportsIt) {
   http_.answer("POST", kPullUrl, 200,
                "{\"status\":\"Trying to pull\"}\n"
-               "{\"errorDetail\":{\"message\":\"manifest unknown\"},\"error\":\"manifest unknown\"}\n");
-  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000", std::chrono::minutes(1));
+               "{\"errorDetail\":{\"message\":\"manifest "
+               "unknown\"},\"error\":\"manifest unknown\"}\n");
+  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000",
+                             std::chrono::minutes(1));
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().message(),
-            "podman could not pull '" + kRef + "': manifest unknown");
+  EXPECT_EQ(st.error().message(), "podman (" + socket_ + ") could not pull '" +
+                                      kRef + "': 'manifest unknown'");
 }
 
 TEST_F(AnEngineClient, ReadsAFailedPullFromTheStatusAsDockerReportsIt) {
   http_.answer("POST", kPullUrl, 404,
                R"({"message":"manifest for 127.0.0.1:5000/svc not found"})");
-  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000", std::chrono::minutes(1));
+  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000",
+                             std::chrono::minutes(1));
   ASSERT_FALSE(st);
-  EXPECT_THAT(st.error().message(), HasSubstr("manifest for 127.0.0.1:5000/svc not found"));
+  EXPECT_THAT(st.error().message(),
+              HasSubstr("manifest for 127.0.0.1:5000/svc not found"));
 }
 
 TEST_F(AnEngineClient, SendsCredentialsAsPaddedBase64UrlJson) {
   http_.answer("POST", kPullUrl, 200, "");
   // A password whose base64 has '+' and '/' in the standard alphabet.
   Credentials c{"ci", "p>?w~"};
-  ASSERT_TRUE(engine()->pull(kRef, c, "127.0.0.1:5000", std::chrono::minutes(1)));
+  ASSERT_TRUE(
+      engine()->pull(kRef, c, "127.0.0.1:5000", std::chrono::minutes(1)));
   std::string header = http_.headerOf(0, "X-Registry-Auth");
   EXPECT_EQ(header.find_first_of("+/"), std::string::npos);
   ASSERT_FALSE(header.empty());
@@ -96,18 +124,54 @@ TEST_F(AnEngineClient, StartsTheSocketUnitOnceWhenNothingAnswers) {
   EXPECT_THAT(units_.jobs(), ElementsAre("start podman.socket"));
 }
 
+TEST_F(AnEngineClient, DoesNotStartOrRetryWhenTheSocketAnswers) {
+  // A pull that timed out is not a service that was not running: sending
+  // it again would double PullTimeoutSec=.
+  int fd = listen();
+  http_.unreachable("POST", kPullUrl, "Timeout was reached");
+  Status st = engine()->pull(kRef, std::nullopt, "127.0.0.1:5000",
+                             std::chrono::seconds(1));
+  ::close(fd);
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("Timeout was reached"));
+  EXPECT_TRUE(units_.jobs().empty());
+  EXPECT_EQ(http_.requests.size(), 1u);
+}
+
+TEST_F(AnEngineClient, KillsAContainerAndWaitsForItToStop) {
+  const std::string id(64, 'a');
+  http_.answer("POST", kApi + "/containers/" + id + "/kill", 204, "");
+  http_.answer("POST", kApi + "/containers/" + id + "/wait", 200,
+               R"({"StatusCode":137})");
+  EXPECT_TRUE(engine()->killContainer(id, std::chrono::seconds(5)));
+  EXPECT_EQ(http_.requests[1].timeout, std::chrono::seconds(5));
+  EXPECT_FALSE(
+      engine()->killContainer("../../images/x", std::chrono::seconds(5)));
+}
+
+TEST_F(AnEngineClient, ListsTheRunningContainersOfAnImage) {
+  http_.answer(
+      "GET", kApi + "/containers/json", 200,
+      R"([{"Id":"c1","ImageID":"sha256:new"},{"Id":"c2","ImageID":"sha256:old"},{"Id":7}])");
+  auto ids = engine()->runningContainersOf("sha256:new");
+  ASSERT_TRUE(ids) << ids.error().message();
+  EXPECT_THAT(*ids, ElementsAre("c1"));
+}
+
 TEST_F(AnEngineClient, SaysSoWhenTheSocketUnitCannotBeStarted) {
   units_.failStart(UnitName("podman.socket"));
   http_.unreachable("GET", kApi + "/images/" + kRef + "/json");
   auto image = engine()->inspect(kRef);
   ASSERT_FALSE(image);
-  EXPECT_THAT(image.error().message(),
-              HasSubstr("nothing answers, and starting 'podman.socket' failed"));
+  EXPECT_THAT(
+      image.error().message(),
+      HasSubstr("nothing answers, and starting 'podman.socket' failed"));
 }
 
 TEST_F(AnEngineClient, InspectsWhatTheEngineHolds) {
   http_.answer("GET", kApi + "/images/" + kRef + "/json", 200,
-               R"({"Id":"sha256:feed","RepoTags":[],"RepoDigests":[")" + kRef + R"("]})");
+               R"({"Id":"sha256:feed","RepoTags":[],"RepoDigests":[")" + kRef +
+                   R"("]})");
   auto image = engine()->inspect(kRef);
   ASSERT_TRUE(image) << image.error().message();
   ASSERT_TRUE(*image);

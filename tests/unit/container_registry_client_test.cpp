@@ -1,13 +1,12 @@
 // The registry client against scripted answers: pagination, the token and
 // basic challenges, digests computed from what was served, and what a
 // hostile registry cannot make it do.
-#include "container/registry_client.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "container/registry_client.hpp"
 #include "fetch/sha256.hpp"
 #include "support/fake_http_client.hpp"
 #include "support/temp_dir.hpp"
@@ -16,9 +15,9 @@ namespace upgrader {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::FakeHttpClient;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::FakeHttpClient;
 using testing::TempDir;
 
 const std::string kBase = "https://registry.example.com:5000/v2/team/app";
@@ -53,9 +52,10 @@ class ARegistryClient : public ::testing::Test {
 };
 
 TEST_F(ARegistryClient, ListsTagsAcrossPagesOfTheSameRegistry) {
-  http_.answer("GET", kBase + "/tags/list?n=1000", 200,
-               R"({"name":"team/app","tags":["1.0","1.1"]})",
-               {{"link", R"(</v2/team/app/tags/list?last=1.1&n=1000>; rel="next")"}});
+  http_.answer(
+      "GET", kBase + "/tags/list?n=1000", 200,
+      R"({"name":"team/app","tags":["1.0","1.1"]})",
+      {{"link", R"(</v2/team/app/tags/list?last=1.1&n=1000>; rel="next")"}});
   http_.answer("GET", kBase + "/tags/list?last=1.1&n=1000", 200,
                R"({"name":"team/app","tags":["2.0","not a tag!"]})");
   auto tags = client()->listTags(image_);
@@ -78,8 +78,8 @@ TEST_F(ARegistryClient, StopsAfterAHundredPages) {
     std::string url = i == 0 ? kBase + "/tags/list?n=1000"
                              : kBase + "/tags/list?last=" + std::to_string(i);
     http_.answer("GET", url, 200, R"({"tags":[]})",
-                 {{"link", "</v2/team/app/tags/list?last=" + std::to_string(i + 1) +
-                               ">; rel=\"next\""}});
+                 {{"link", "</v2/team/app/tags/list?last=" +
+                               std::to_string(i + 1) + ">; rel=\"next\""}});
   }
   auto tags = client()->listTags(image_);
   ASSERT_FALSE(tags);
@@ -87,38 +87,56 @@ TEST_F(ARegistryClient, StopsAfterAHundredPages) {
 }
 
 TEST_F(ARegistryClient, ReportsAMissingRepositoryByName) {
-  http_.answer("GET", kBase + "/tags/list?n=1000", 404,
-               R"({"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]})");
+  http_.answer(
+      "GET", kBase + "/tags/list?n=1000", 404,
+      R"({"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]})");
   auto tags = client()->listTags(image_);
   ASSERT_FALSE(tags);
   EXPECT_EQ(tags.error().message(),
-            "no repository 'registry.example.com:5000/team/app' (repository "
-            "name not known to registry)");
+            "no repository 'registry.example.com:5000/team/app' ('repository "
+            "name not known to registry')");
 }
 
-TEST_F(ARegistryClient, TakesTheDigestOfTheManifestAsServed) {
+TEST_F(ARegistryClient, TakesTheDigestTheRegistryNamesWithoutAPull) {
+  // HEAD does not count as a pull where registries limit pulls.
+  http_.answer("HEAD", kBase + "/manifests/2.0", 200, "",
+               {{"docker-content-digest", sha256Of("manifest")}});
+  auto digest = client()->manifestDigest(image_, "2.0");
+  ASSERT_TRUE(digest) << digest.error().message();
+  EXPECT_EQ(*digest, sha256Of("manifest"));
+  ASSERT_EQ(http_.requests.size(), 1u);
+  EXPECT_THAT(http_.headerOf(0, "Accept"),
+              HasSubstr("application/vnd.oci.image.manifest.v1+json"));
+  EXPECT_THAT(
+      http_.headerOf(0, "Accept"),
+      HasSubstr("application/vnd.docker.distribution.manifest.v2+json"));
+}
+
+TEST_F(ARegistryClient, HashesTheManifestAsServedWhenTheRegistryNamesNoDigest) {
   const std::string manifest = R"({"schemaVersion":2,"layers":[]})";
-  http_.answer("GET", kBase + "/manifests/2.0", 200, manifest,
-               {{"docker-content-digest", sha256Of(manifest)}});
+  http_.answer("HEAD", kBase + "/manifests/2.0", 200, "");
+  http_.answer("GET", kBase + "/manifests/2.0", 200, manifest);
   auto digest = client()->manifestDigest(image_, "2.0");
   ASSERT_TRUE(digest) << digest.error().message();
   EXPECT_EQ(*digest, sha256Of(manifest));
-  EXPECT_THAT(http_.headerOf(0, "Accept"),
-              HasSubstr("application/vnd.oci.image.manifest.v1+json"));
-  EXPECT_THAT(http_.headerOf(0, "Accept"),
-              HasSubstr("application/vnd.docker.distribution.manifest.v2+json"));
 }
 
 TEST_F(ARegistryClient, RefusesAManifestWhoseClaimedDigestIsNotItsOwn) {
+  http_.answer("HEAD", kBase + "/manifests/2.0", 200, "",
+               {{"docker-content-digest", "sha256:\x1b[2Jnot-a-digest"}});
   http_.answer("GET", kBase + "/manifests/2.0", 200, "{}",
-               {{"docker-content-digest", sha256Of("something else")}});
+               {{"docker-content-digest", "sha256:\x1b[2Jnot-a-digest"}});
   auto digest = client()->manifestDigest(image_, "2.0");
   ASSERT_FALSE(digest);
-  EXPECT_THAT(digest.error().message(), HasSubstr("but served a manifest of digest"));
+  EXPECT_THAT(digest.error().message(),
+              HasSubstr("but served a manifest of digest"));
+  // What the registry sent is shown escaped, never as a terminal command.
+  EXPECT_THAT(digest.error().message(), HasSubstr("\\x1b[2J"));
+  EXPECT_EQ(digest.error().message().find('\x1b'), std::string::npos);
 }
 
 TEST_F(ARegistryClient, SaysWhichTagIsMissing) {
-  http_.answer("GET", kBase + "/manifests/9", 404, "");
+  http_.answer("HEAD", kBase + "/manifests/9", 404, "");
   auto digest = client()->manifestDigest(image_, "9");
   ASSERT_FALSE(digest);
   EXPECT_EQ(digest.error().message(),
@@ -127,13 +145,16 @@ TEST_F(ARegistryClient, SaysWhichTagIsMissing) {
 
 TEST_F(ARegistryClient, AnswersABearerChallengeWithATokenForPullingOnly) {
   login("ci", "s3cr3t");
-  http_.answer("GET", kBase + "/manifests/2.0", 401, "",
-               {{"www-authenticate",
-                 R"(Bearer realm="https://auth.example.com/token",service="registry",scope="repository:team/app:pull,push")"}});
+  http_.answer(
+      "HEAD", kBase + "/manifests/2.0", 401, "",
+      {{"www-authenticate",
+        R"(Bearer realm="https://auth.example.com/token",service="registry",scope="repository:team/app:pull,push")"}});
   http_.answer("GET",
-               "https://auth.example.com/token?service=registry&scope=repository%3Ateam%2Fapp%3Apull",
+               "https://auth.example.com/"
+               "token?service=registry&scope=repository%3Ateam%2Fapp%3Apull",
                200, R"({"token":"abc.def"})");
-  http_.answer("GET", kBase + "/manifests/2.0", 200, "{}");
+  http_.answer("HEAD", kBase + "/manifests/2.0", 200, "",
+               {{"docker-content-digest", sha256Of("m")}});
   auto digest = client()->manifestDigest(image_, "2.0");
   ASSERT_TRUE(digest) << digest.error().message();
   ASSERT_EQ(http_.requests.size(), 3u);
@@ -145,12 +166,17 @@ TEST_F(ARegistryClient, AnswersABearerChallengeWithATokenForPullingOnly) {
 }
 
 TEST_F(ARegistryClient, KeepsItsTokenForTheNextRequests) {
-  http_.answer("GET", kBase + "/manifests/1", 401, "",
-               {{"www-authenticate", R"(Bearer realm="https://r.example/t",service="s")"}});
-  http_.answer("GET", "https://r.example/t?service=s&scope=repository%3Ateam%2Fapp%3Apull",
-               200, R"({"access_token":"tok"})");
-  http_.answer("GET", kBase + "/manifests/1", 200, "{}");
-  http_.answer("GET", kBase + "/manifests/2", 200, "{}");
+  http_.answer("HEAD", kBase + "/manifests/1", 401, "",
+               {{"www-authenticate",
+                 R"(Bearer realm="https://r.example/t",service="s")"}});
+  http_.answer(
+      "GET",
+      "https://r.example/t?service=s&scope=repository%3Ateam%2Fapp%3Apull", 200,
+      R"({"access_token":"tok"})");
+  http_.answer("HEAD", kBase + "/manifests/1", 200, "",
+               {{"docker-content-digest", sha256Of("1")}});
+  http_.answer("HEAD", kBase + "/manifests/2", 200, "",
+               {{"docker-content-digest", sha256Of("2")}});
   auto registry = client();
   ASSERT_TRUE(registry->manifestDigest(image_, "1"));
   ASSERT_TRUE(registry->manifestDigest(image_, "2"));
@@ -160,16 +186,19 @@ TEST_F(ARegistryClient, KeepsItsTokenForTheNextRequests) {
 
 TEST_F(ARegistryClient, SendsBasicCredentialsWhenAskedForThem) {
   login("ci", "s3cr3t");
-  http_.answer("GET", kBase + "/manifests/1", 401, "",
+  http_.answer("HEAD", kBase + "/manifests/1", 401, "",
                {{"www-authenticate", R"(Basic realm="registry")"}});
-  http_.answer("GET", kBase + "/manifests/1", 200, "{}");
+  http_.answer("HEAD", kBase + "/manifests/1", 200, "",
+               {{"docker-content-digest", sha256Of("1")}});
   auto digest = client()->manifestDigest(image_, "1");
   ASSERT_TRUE(digest) << digest.error().message();
   EXPECT_EQ(http_.requests[0].user, "");  // not before it is asked
   EXPECT_EQ(http_.requests[1].user, "ci");
 }
 
-TEST_F(ARegistryClient, SaysThatNoCredentialsWereFoundWhenRefused) {
+TEST_F(ARegistryClient, SaysWhereItLookedForCredentialsWhenRefused) {
+  http_.answer("HEAD", kBase + "/manifests/1", 401, "",
+               {{"www-authenticate", R"(Basic realm="registry")"}});
   http_.answer("GET", kBase + "/manifests/1", 401, "",
                {{"www-authenticate", R"(Basic realm="registry")"}});
   auto digest = client()->manifestDigest(image_, "1");
@@ -177,13 +206,15 @@ TEST_F(ARegistryClient, SaysThatNoCredentialsWereFoundWhenRefused) {
   EXPECT_EQ(digest.error().message(),
             "the registry refused access to the manifest of "
             "'registry.example.com:5000/team/app:1': HTTP 401 (no credentials "
-            "for it in the engine's auth file)");
+            "for it in " +
+                (dir_ / "auth.json") + ")");
 }
 
 TEST_F(ARegistryClient, NeverNamesTheCredentialsInAnError) {
   login("ci", "s3cr3t-password");
-  http_.answer("GET", kBase + "/manifests/1", 401, "",
+  http_.answer("HEAD", kBase + "/manifests/1", 401, "",
                {{"www-authenticate", R"(Basic realm="registry")"}});
+  http_.answer("HEAD", kBase + "/manifests/1", 401, "");
   http_.answer("GET", kBase + "/manifests/1", 401, "");
   auto digest = client()->manifestDigest(image_, "1");
   ASSERT_FALSE(digest);
@@ -193,8 +224,9 @@ TEST_F(ARegistryClient, NeverNamesTheCredentialsInAnError) {
 
 TEST_F(ARegistryClient, RefusesToSendCredentialsToAPlainHttpRealm) {
   login("ci", "s3cr3t");
-  http_.answer("GET", kBase + "/manifests/1", 401, "",
-               {{"www-authenticate", R"(Bearer realm="http://auth.example.com/token")"}});
+  http_.answer("HEAD", kBase + "/manifests/1", 401, "",
+               {{"www-authenticate",
+                 R"(Bearer realm="http://auth.example.com/token")"}});
   auto digest = client()->manifestDigest(image_, "1");
   ASSERT_FALSE(digest);
   EXPECT_THAT(digest.error().message(), HasSubstr("not https"));
@@ -202,9 +234,10 @@ TEST_F(ARegistryClient, RefusesToSendCredentialsToAPlainHttpRealm) {
 }
 
 TEST_F(ARegistryClient, RefusesATokenThatCouldBreakAHeaderLine) {
-  http_.answer("GET", kBase + "/manifests/1", 401, "",
+  http_.answer("HEAD", kBase + "/manifests/1", 401, "",
                {{"www-authenticate", R"(Bearer realm="https://r.example/t")"}});
-  http_.answer("GET", "https://r.example/t?scope=repository%3Ateam%2Fapp%3Apull", 200,
+  http_.answer("GET",
+               "https://r.example/t?scope=repository%3Ateam%2Fapp%3Apull", 200,
                "{\"token\":\"a\\r\\nX-Evil: 1\"}");
   auto digest = client()->manifestDigest(image_, "1");
   ASSERT_FALSE(digest);
@@ -213,7 +246,7 @@ TEST_F(ARegistryClient, RefusesATokenThatCouldBreakAHeaderLine) {
 
 TEST_F(ARegistryClient, ReportsAnUnreadableAuthFileByNameOnly) {
   std::ofstream(dir_ / "auth.json") << "{not json";
-  http_.answer("GET", kBase + "/manifests/1", 401, "",
+  http_.answer("HEAD", kBase + "/manifests/1", 401, "",
                {{"www-authenticate", R"(Basic realm="registry")"}});
   auto digest = client()->manifestDigest(image_, "1");
   ASSERT_FALSE(digest);
@@ -237,8 +270,9 @@ TEST(ParseAuthChallenge, ReadsQuotedParametersWithCommas) {
 TEST(NextLink, FindsTheNextRelationAmongOthers) {
   EXPECT_EQ(nextLink(R"(</v2/a/tags/list?last=b&n=2>; rel="next")"),
             "/v2/a/tags/list?last=b&n=2");
-  EXPECT_EQ(nextLink(R"(<https://x/prev>; rel="prev", <https://x/next>; rel="next")"),
-            "https://x/next");
+  EXPECT_EQ(
+      nextLink(R"(<https://x/prev>; rel="prev", <https://x/next>; rel="next")"),
+      "https://x/next");
   EXPECT_EQ(nextLink(""), "");
   EXPECT_EQ(nextLink(R"(<https://x/prev>; rel="prev")"), "");
 }

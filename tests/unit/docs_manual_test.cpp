@@ -12,7 +12,8 @@ namespace upgrader {
 namespace {
 
 std::string manual() {
-  auto text = readFile(parentDirectory(__FILE__) + "/../../man/upgrader.conf.5.scd");
+  auto text =
+      readFile(parentDirectory(__FILE__) + "/../../man/upgrader.conf.5.scd");
   EXPECT_TRUE(text) << text.error().message();
   return text ? *text : "";
 }
@@ -25,14 +26,16 @@ std::string sectionOf(const std::string& manual, const std::string& section) {
   auto start = manual.find(heading);
   if (start == std::string::npos) return "";
   auto end = manual.find("\n# ", start + heading.size());
-  return manual.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  return manual.substr(
+      start, end == std::string::npos ? std::string::npos : end - start);
 }
 
 TEST(TheConfigurationManual, DocumentsEveryKeyTheParserAccepts) {
   const std::string text = manual();
   for (const auto& key : configurationKeys()) {
     std::string section = sectionOf(text, key.section);
-    ASSERT_FALSE(section.empty()) << "no section [" << key.section << "] in upgrader.conf(5)";
+    ASSERT_FALSE(section.empty())
+        << "no section [" << key.section << "] in upgrader.conf(5)";
     EXPECT_NE(section.find("\n*" + key.key + "="), std::string::npos)
         << "[" << key.section << "] " << key.key << "= is not documented";
   }

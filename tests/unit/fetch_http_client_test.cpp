@@ -1,7 +1,5 @@
 // The libcurl HTTP client against little servers on the loopback and on a
 // unix socket: what it sends, what it keeps, and every bound it enforces.
-#include "fetch/http_client.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -12,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fetch/http_client.hpp"
 #include "support/loopback.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,7 +26,8 @@ using namespace std::chrono_literals;
 // the request it read; on a unix socket path or 127.0.0.1.
 class RawServer {
  public:
-  explicit RawServer(std::vector<std::string> responses, std::string socketPath = "")
+  explicit RawServer(std::vector<std::string> responses,
+                     std::string socketPath = "")
       : responses_(std::move(responses)) {
     if (socketPath.empty()) {
       fd_ = testing::listenOnLoopback(port_);
@@ -35,7 +35,8 @@ class RawServer {
       fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_un addr{};
       addr.sun_family = AF_UNIX;
-      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socketPath.c_str());
+      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s",
+                    socketPath.c_str());
       if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
           ::listen(fd_, 4) < 0) {
         ::close(fd_);
@@ -100,13 +101,14 @@ class RawServer {
 
 std::string response(int status, const std::string& body,
                      const std::string& headers = "") {
-  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n" + headers +
-         "Connection: close\r\n\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         headers + "Connection: close\r\n\r\n" + body;
 }
 
 TEST(AnHttpClient, ReturnsStatusHeadersAndBodyOfAnyStatus) {
-  RawServer server({response(404, "{\"errors\":[]}", "Docker-Content-Digest: sha256:ab\r\n")});
+  RawServer server({response(404, "{\"errors\":[]}",
+                             "Docker-Content-Digest: sha256:ab\r\n")});
   HttpRequest r;
   r.url = server.url("/v2/x/manifests/1");
   r.headers = {"Accept: application/json"};
@@ -115,7 +117,8 @@ TEST(AnHttpClient, ReturnsStatusHeadersAndBodyOfAnyStatus) {
   EXPECT_EQ(got->status, 404);
   EXPECT_EQ(got->header("docker-content-digest"), "sha256:ab");
   EXPECT_EQ(got->body, "{\"errors\":[]}");
-  EXPECT_THAT(server.requests()[0], HasSubstr("GET /v2/x/manifests/1 HTTP/1.1"));
+  EXPECT_THAT(server.requests()[0],
+              HasSubstr("GET /v2/x/manifests/1 HTTP/1.1"));
   EXPECT_THAT(server.requests()[0], HasSubstr("Accept: application/json"));
 }
 
@@ -126,7 +129,8 @@ TEST(AnHttpClient, SendsBasicCredentialsWhenGiven) {
   r.user = "ci";
   r.password = "pw";
   ASSERT_TRUE(makeCurlHttpClient()->send(r));
-  EXPECT_THAT(server.requests()[0], HasSubstr("Authorization: Basic " + base64Encode("ci:pw")));
+  EXPECT_THAT(server.requests()[0],
+              HasSubstr("Authorization: Basic " + base64Encode("ci:pw")));
 }
 
 TEST(AnHttpClient, RefusesABodyLargerThanItsBound) {
@@ -141,7 +145,9 @@ TEST(AnHttpClient, RefusesABodyLargerThanItsBound) {
 
 TEST(AnHttpClient, RefusesEndlessHeaders) {
   std::string headers;
-  for (int i = 0; i < 2000; ++i) headers += "X-Filler-" + std::to_string(i) + ": " + std::string(40, 'y') + "\r\n";
+  for (int i = 0; i < 2000; ++i)
+    headers +=
+        "X-Filler-" + std::to_string(i) + ": " + std::string(40, 'y') + "\r\n";
   RawServer server({response(200, "", headers)});
   HttpRequest r;
   r.url = server.url("/h");
@@ -152,7 +158,8 @@ TEST(AnHttpClient, RefusesEndlessHeaders) {
 
 TEST(AnHttpClient, StreamsTheBodyLineByLineOverAUnixSocket) {
   TempDir dir;
-  RawServer server({response(200, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}")}, dir / "api.sock");
+  RawServer server({response(200, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}")},
+                   dir / "api.sock");
   HttpRequest r;
   r.method = "POST";
   r.url = "http://localhost/v1.41/images/create?fromImage=x";
@@ -166,7 +173,8 @@ TEST(AnHttpClient, StreamsTheBodyLineByLineOverAUnixSocket) {
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_THAT(lines, ElementsAre("{\"a\":1}", "{\"b\":2}", "{\"c\":3}"));
   EXPECT_TRUE(got->body.empty());
-  EXPECT_THAT(server.requests()[0], HasSubstr("POST /v1.41/images/create?fromImage=x"));
+  EXPECT_THAT(server.requests()[0],
+              HasSubstr("POST /v1.41/images/create?fromImage=x"));
 }
 
 TEST(AnHttpClient, StopsWhenTheLineReaderSaysSo) {
@@ -190,9 +198,10 @@ TEST(AnHttpClient, NamesTheSocketNobodyListensOn) {
   r.unixSocket = dir / "none.sock";
   auto got = makeCurlHttpClient()->send(r);
   ASSERT_FALSE(got);
-  EXPECT_THAT(got.error().message(),
-              HasSubstr("Failed to reach 'http://localhost/v1.41/version' on '" +
-                        (dir / "none.sock") + "'"));
+  EXPECT_THAT(
+      got.error().message(),
+      HasSubstr("Failed to reach 'http://localhost/v1.41/version' on '" +
+                (dir / "none.sock") + "'"));
 }
 
 TEST(AnHttpClient, GivesUpAtItsTimeout) {

@@ -159,7 +159,7 @@ TEST_F(ABinaryStrategy, DiscardRemovesWhatACrashLeft) {
   write(dir_ / "install/.app.upgrader-tmp-0123456789abcdef", "half a link");
   write(dir_ / "install/.app-3.zyxwvu.partial", "half a download");
   write(dir_ / "install/.other-1.zyxwvu.partial", "another service's download");
-  ASSERT_TRUE(strategy_->discard(*staged));
+  ASSERT_TRUE(strategy_->discard(*staged, Discard::kRelease));
   EXPECT_THAT(entries(install()),
               ::testing::ElementsAre(".other-1.zyxwvu.partial", "app"));
 }
@@ -169,7 +169,7 @@ TEST_F(ABinaryStrategy, RecognisesDownloadsOfAFileNameWithUnusualCharacters) {
   plan_.source.pattern = "app=@v";
   make();
   write(dir_ / "install/.app_3.zyxwvu.partial", "half a download");  // as the fetcher names it
-  ASSERT_TRUE(strategy_->discard({}));
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
   EXPECT_THAT(entries(install()), ::testing::ElementsAre("app"));
 }
 
@@ -316,6 +316,41 @@ TEST_F(ASymlinkStrategy, TellsHooksAndPreflightWhereTheReleasesAre) {
   EXPECT_EQ(env.at("UPGRADER_OLD_PATH"), dir_ / "install/releases/1");
   EXPECT_EQ(strategy_->preflightCommand("test -x @path/app-2", *two),
             "test -x " + dir_ / "install/releases/2" + "/app-2");
+}
+
+TEST_F(ABinaryStrategy, KeepsTheReleaseARollbackOnRequestWasGoingBackToWhenStoppedMidway) {
+  ReleaseRef one{"1", *strategy_->currentId()};
+  auto two = stage("2", "version two");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  // `upgrader rollback`: 1 is staged from PATH.old, then PATH.old is
+  // relinked to 2 while the service still runs, and the run is abandoned
+  // there (killed, or PreStop= failed).
+  auto back = strategy_->stagePrevious(one);
+  ASSERT_TRUE(back);
+  ASSERT_TRUE(strategy_->prepareSwap(*two));
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version two");
+  ASSERT_TRUE(strategy_->discard(*back, Discard::kKeepRelease));
+  // The staged copy was the last one of 1: it is the rollback point again.
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+  EXPECT_EQ(read(dir_ / "install/app"), "version two");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+}
+
+TEST_F(ASymlinkStrategy, RemovesOnlyAReleaseDirectoryOfItsOwn) {
+  auto st = strategy_->discard({"x", dir_ / "install"}, Discard::kRelease);
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("not a release directory in"));
+  EXPECT_TRUE(fs::exists(dir_ / "install/releases/1"));
+}
+
+TEST_F(ASymlinkStrategy, KeepsTheDirectoryOfARollbackPoint) {
+  auto two = stage("2");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->discard(*two, Discard::kKeepRelease));
+  EXPECT_TRUE(fs::exists(dir_ / "install/releases/2"));
+  ASSERT_TRUE(strategy_->discard(*two, Discard::kRelease));
+  EXPECT_FALSE(fs::exists(dir_ / "install/releases/2"));
 }
 
 }  // namespace

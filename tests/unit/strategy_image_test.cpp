@@ -2,16 +2,16 @@
 // in a temporary directory: which release it resolves, that nothing but
 // the resolved digest is ever staged, that a refused release leaves
 // nothing pulled behind, and that only images it pulled are removed.
-#include "strategy/image_strategy.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <boost/filesystem.hpp>
 #include <fstream>
 
 #include "common/file_util.hpp"
 #include "fetch/http_client.hpp"
+#include "strategy/image_strategy.hpp"
 #include "support/fake_container.hpp"
 #include "support/temp_dir.hpp"
 
@@ -20,10 +20,10 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::FakeEngine;
 using testing::FakeRegistry;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::TempDir;
 
 const std::string kName = "127.0.0.1:5000/svc";
@@ -40,7 +40,8 @@ class AnImageStrategy : public ::testing::Test {
     plan_.install.mode = InstallConfig::Mode::kContainer;
     plan_.container.image = kName + ":@v";
     plan_.container.keepImages = 2;
-    registry_.tags = {{"1", digest('1')}, {"2", digest('2')}, {"latest", digest('l')}};
+    registry_.tags = {
+        {"1", digest('1')}, {"2", digest('2')}, {"latest", digest('l')}};
     boost::filesystem::create_directories(dir_ / "state");
     pin(pinned("1", '1'));
     // Version 1 was there before the upgrader: the engine holds it, and
@@ -50,9 +51,10 @@ class AnImageStrategy : public ::testing::Test {
   }
 
   void make() {
-    strategy_ = makeImageStrategy(
-        plan_, registry_, engine_,
-        {dir_ / "state/image.env", dir_ / "state/images.json", {dir_ / "auth.json"}});
+    strategy_ = makeImageStrategy(plan_, registry_, engine_,
+                                  {dir_ / "state/image.env",
+                                   dir_ / "state/images.json",
+                                   {dir_ / "auth.json"}});
   }
   void pin(const std::string& reference) {
     ASSERT_TRUE(writeFileAtomically(dir_ / "state/image.env",
@@ -116,10 +118,10 @@ TEST_F(AnImageStrategy, RefusesADigestOtherThanThePinnedOneBeforePulling) {
   plan_.container.digest = digest('9');
   auto offer = strategy_->resolve();
   ASSERT_FALSE(offer);
-  EXPECT_EQ(offer.error().message(),
-            "digest mismatch for '" + kName + ":2': the registry serves " +
-                digest('2') + ", Digest= pins " + digest('9') +
-                "; nothing was pulled");
+  EXPECT_EQ(offer.error().message(), "digest mismatch for '" + kName +
+                                         ":2': the registry serves " +
+                                         digest('2') + ", Digest= pins " +
+                                         digest('9') + "; nothing was pulled");
   EXPECT_TRUE(engine_.calls.empty());
 }
 
@@ -135,27 +137,64 @@ TEST_F(AnImageStrategy, SaysWhenNoTagFitsThePattern) {
   make();
   auto offer = strategy_->resolve();
   ASSERT_FALSE(offer);
-  EXPECT_EQ(offer.error().message(),
-            "no tag of '" + kName + "' matches '@v-full'");
+  EXPECT_EQ(
+      offer.error().message(),
+      "no tag of '" + kName +
+          "' matches '@v-full' with a release number (digits and dots) for @v");
+}
+
+TEST_F(AnImageStrategy, NeverOffersAPreReleaseOrAnotherVariant) {
+  // NocoBase's and nginx's tags: the version order ranks a '-' suffix
+  // above the release, so only release numbers count.
+  plan_.container.image = kName + ":@v-full";
+  registry_.tags = {{"1.7.14-full", digest('a')},
+                    {"1.8.0-beta.3-full", digest('b')},
+                    {"latest-full", digest('c')}};
+  make();
+  auto offer = strategy_->resolve();
+  ASSERT_TRUE(offer) << offer.error().message();
+  EXPECT_EQ(offer->version, "1.7.14");
+  registry_.tags["1.8.0-full"] = digest('d');
+  EXPECT_EQ(strategy_->resolve()->version, "1.8.0");
+  plan_.container.image = kName + ":@v";
+  registry_.tags = {{"1.27.3", digest('a')},
+                    {"1.27.3-alpine", digest('b')},
+                    {"1.27.3-perl", digest('c')}};
+  make();
+  EXPECT_EQ(strategy_->resolve()->version, "1.27.3");
+}
+
+TEST_F(AnImageStrategy, InstallsAPinnedPreReleaseWhenAskedTo) {
+  plan_.container.image = kName + ":@v-full";
+  plan_.container.version = Version("1.8.0-beta.3");
+  registry_.tags = {{"1.8.0-beta.3-full", digest('b')}};
+  make();
+  auto offer = strategy_->resolve();
+  ASSERT_TRUE(offer) << offer.error().message();
+  EXPECT_EQ(offer->version, "1.8.0-beta.3");
 }
 
 TEST_F(AnImageStrategy, PullsByDigestVerifiesAndStagesThePinnedReference) {
   auto staged = upgrade();
   ASSERT_TRUE(staged) << staged.error().message();
   EXPECT_EQ(staged->release, (ReleaseRef{"2", pinned("2", '2')}));
-  EXPECT_THAT(staged->evidence, HasSubstr("image digest " + digest('2') + ", pulled by podman"));
-  EXPECT_THAT(engine_.calls, ElementsAre("inspect " + pullRef('2'), "pull " + pullRef('2'),
-                                         "inspect " + pullRef('2')));
+  EXPECT_THAT(staged->evidence,
+              HasSubstr("image digest " + digest('2') + ", pulled by podman"));
+  EXPECT_THAT(engine_.calls,
+              ElementsAre("inspect " + pullRef('2'), "pull " + pullRef('2'),
+                          "inspect " + pullRef('2')));
   auto stagedFile = readPinnedImage(dir_ / "state/.image.env.upgrader-staged");
   ASSERT_TRUE(stagedFile);
   EXPECT_EQ(*stagedFile, pinned("2", '2'));
   EXPECT_EQ(pinnedNow(), pinned("1", '1'));  // nothing in place changed
-  EXPECT_THAT(record(), HasSubstr("\"state\": \"pulled\""));
+  // Not the upgrader's for good until a commit pins it.
+  EXPECT_THAT(record(), HasSubstr("\"state\": \"pulling\""));
 }
 
 TEST_F(AnImageStrategy, PassesTheRegistrysCredentialsToThePull) {
   std::ofstream(dir_ / "auth.json")
-      << R"({"auths":{"127.0.0.1:5000":{"auth":")" + base64Encode("ci:pw") + R"("}}})";
+      << R"({"auths":{"127.0.0.1:5000":{"auth":")" + base64Encode("ci:pw") +
+             R"("}}})";
   ASSERT_TRUE(upgrade());
   ASSERT_EQ(engine_.credentialsSeen.size(), 1u);
   ASSERT_TRUE(engine_.credentialsSeen[0]);
@@ -174,12 +213,13 @@ TEST_F(AnImageStrategy, AFailedPullLeavesNothingBehind) {
 
 TEST_F(AnImageStrategy, RemovesAndRefusesAnImageThatDoesNotCarryTheDigest) {
   // An engine (or a registry lying to it) that ends up with other content.
-  engine_.pullYields[pullRef('2')] = {"sha256:evil", {kName + "@" + digest('e')}};
+  engine_.pullYields[pullRef('2')] = {"sha256:evil",
+                                      {kName + "@" + digest('e')}};
   auto staged = upgrade();
   ASSERT_FALSE(staged);
-  EXPECT_EQ(staged.error().message(),
-            "podman holds no image with digest " + digest('2') + " for '" + kName +
-                "' after the pull");
+  EXPECT_EQ(staged.error().message(), "podman holds no image with digest " +
+                                          digest('2') + " for '" + kName +
+                                          "' after the pull");
   EXPECT_FALSE(engine_.holds(pullRef('2')));
   EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
 }
@@ -190,8 +230,9 @@ TEST_F(AnImageStrategy, NeverPullsNorRemovesAnImageTheEngineAlreadyHad) {
   ASSERT_TRUE(staged) << staged.error().message();
   EXPECT_THAT(staged->evidence, HasSubstr("already held by podman"));
   EXPECT_EQ(engine_.count("pull"), 0u);
-  ASSERT_TRUE(strategy_->discard(staged->release));  // the upgrade failed
-  EXPECT_TRUE(engine_.holds(pullRef('2')));  // not ours to remove
+  ASSERT_TRUE(strategy_->discard(staged->release,
+                                 Discard::kRelease));  // the upgrade failed
+  EXPECT_TRUE(engine_.holds(pullRef('2')));            // not ours to remove
 }
 
 TEST_F(AnImageStrategy, SwapsTheEnvironmentFileKeepingTheOldOneAndRevertsIt) {
@@ -212,19 +253,108 @@ TEST_F(AnImageStrategy, RemovesTheImageOfAReleaseThatFailed) {
   ASSERT_TRUE(staged);
   ASSERT_TRUE(strategy_->swap(one(), staged->release));
   ASSERT_TRUE(strategy_->revert(one(), false));
-  ASSERT_TRUE(strategy_->discard(staged->release));
+  ASSERT_TRUE(strategy_->discard(staged->release, Discard::kRelease));
   EXPECT_FALSE(engine_.holds(pullRef('2')));
   EXPECT_TRUE(engine_.holds(pullRef('1')));
   EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
 }
 
+TEST_F(AnImageStrategy, RemovesAPullARunKilledBeforeItsCommitLeft) {
+  auto staged = upgrade();  // killed afterwards, in Preflight= say
+  ASSERT_TRUE(staged);
+  make();  // the next run
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
+  EXPECT_FALSE(engine_.holds(pullRef('2')));
+  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+}
+
+TEST_F(AnImageStrategy, TakesAnImageForGoodOnceACommitPinsIt) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  ASSERT_TRUE(strategy_->prune(staged->release, one()));
+  EXPECT_THAT(record(), HasSubstr("\"state\": \"pulled\""));
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
+  EXPECT_TRUE(engine_.holds(pullRef('2')));
+}
+
+TEST_F(AnImageStrategy, KeepsGoingWhenAnImageCannotBeRemovedAndSaysSo) {
+  ASSERT_TRUE(
+      writeFileAtomically(dir_ / "state/images.json",
+                          R"({"images":[{"reference":")" + pullRef('3') +
+                              R"(","state":"pulling"},)"
+                              R"({"reference":")" +
+                              pullRef('4') + R"(","state":"pulling"}]})"));
+  for (char c : {'3', '4'}) engine_.held[pullRef(c)] = {"id", {pullRef(c)}};
+  engine_.inUse.insert(pullRef('3'));
+  auto st = strategy_->discard({}, Discard::kLeftovers);
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("in use"));
+  EXPECT_FALSE(engine_.holds(pullRef('4')));       // the others still go
+  EXPECT_THAT(record(), HasSubstr(pullRef('3')));  // tried again next time
+  EXPECT_THAT(record(), Not(HasSubstr(pullRef('4'))));
+}
+
+TEST_F(AnImageStrategy, KeepsTheImageAndTheFileOfARollbackPoint) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->discard(staged->release, Discard::kKeepRelease));
+  EXPECT_TRUE(engine_.holds(pullRef('2')));
+}
+
+TEST_F(AnImageStrategy, ReadsAWronglyTypedPullRecordAsAnError) {
+  ASSERT_TRUE(
+      writeFileAtomically(dir_ / "state/images.json",
+                          R"({"images":[{"reference":"x","state":7}]})"));
+  auto st = strategy_->discard({}, Discard::kLeftovers);
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(),
+              HasSubstr("without a reference or a state"));
+}
+
+TEST_F(AnImageStrategy, KillsContainersAMigrationLeftRunningTheNewImage) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  std::string newImage = engine_.held[pullRef('2')].id;
+  engine_.running = {{"aaa1", newImage}, {"bbb2", "sha256:id1"}};
+  ASSERT_TRUE(strategy_->quiesce(staged->release));
+  EXPECT_THAT(engine_.calls, Contains("kill aaa1"));
+  EXPECT_THAT(engine_.calls, Not(Contains("kill bbb2")));  // not the new image
+}
+
+TEST_F(AnImageStrategy,
+       RevertsWhenTheEngineDoesNotAnswerButNotWhenTheImageIsGone) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  engine_.engineFailure = "Failed to reach the socket";
+  EXPECT_TRUE(strategy_->canRevert(one()));
+  engine_.engineFailure.clear();
+  engine_.held.erase(pullRef('1'));
+  EXPECT_FALSE(strategy_->canRevert(one()));
+}
+
+TEST_F(AnImageStrategy, StagesARollbackPointReadableLikeTheFileItReplaces) {
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  auto back = strategy_->stagePrevious(one());
+  ASSERT_TRUE(back) << back.error().message();
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "state/.image.env.upgrader-staged").c_str(), &st),
+            0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
 TEST_F(AnImageStrategy, RemovesAPullAKilledRunLeftButNotOneInPlace) {
-  ASSERT_TRUE(writeFileAtomically(
-      dir_ / "state/images.json",
-      R"({"images":[{"reference":")" + pullRef('3') + R"(","state":"pulling"},)"
-      R"({"reference":")" + pullRef('1') + R"(","state":"pulling"}]})"));
+  ASSERT_TRUE(
+      writeFileAtomically(dir_ / "state/images.json",
+                          R"({"images":[{"reference":")" + pullRef('3') +
+                              R"(","state":"pulling"},)"
+                              R"({"reference":")" +
+                              pullRef('1') + R"(","state":"pulling"}]})"));
   engine_.held[pullRef('3')] = {"sha256:id3", {pullRef('3')}};
-  ASSERT_TRUE(strategy_->discard({}));
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
   EXPECT_FALSE(engine_.holds(pullRef('3')));
   EXPECT_TRUE(engine_.holds(pullRef('1')));  // the unit runs it
   EXPECT_THAT(record(), HasSubstr(pullRef('1')));
@@ -232,7 +362,7 @@ TEST_F(AnImageStrategy, RemovesAPullAKilledRunLeftButNotOneInPlace) {
 }
 
 TEST_F(AnImageStrategy, TouchesNoEngineWhenThereIsNothingToClean) {
-  ASSERT_TRUE(strategy_->discard({}));
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
   EXPECT_TRUE(engine_.calls.empty());
 }
 
@@ -247,7 +377,8 @@ TEST_F(AnImageStrategy, PrunesOnlyItsOwnImagesBeyondKeepImages) {
                                   R"({"images":[)" + entries + "]}"));
   // In service 4, rollback point 3: both stay whatever their age; with
   // KeepImages=2 nothing else does. Version 1 was never ours.
-  ASSERT_TRUE(strategy_->prune({"4", pinned("4", '4')}, {"3", pinned("3", '3')}));
+  ASSERT_TRUE(
+      strategy_->prune({"4", pinned("4", '4')}, {"3", pinned("3", '3')}));
   EXPECT_TRUE(engine_.holds(pullRef('3')));
   EXPECT_TRUE(engine_.holds(pullRef('4')));
   EXPECT_FALSE(engine_.holds(pullRef('5')));
@@ -258,9 +389,10 @@ TEST_F(AnImageStrategy, PrunesOnlyItsOwnImagesBeyondKeepImages) {
 TEST_F(AnImageStrategy, KeepsAnImageInUseOnRecordForTheNextPrune) {
   engine_.held[pullRef('5')] = {"id", {pullRef('5')}};
   engine_.inUse.insert(pullRef('5'));
-  ASSERT_TRUE(writeFileAtomically(
-      dir_ / "state/images.json",
-      R"({"images":[{"reference":")" + pullRef('5') + R"(","state":"pulled"}]})"));
+  ASSERT_TRUE(writeFileAtomically(dir_ / "state/images.json",
+                                  R"({"images":[{"reference":")" +
+                                      pullRef('5') +
+                                      R"(","state":"pulled"}]})"));
   auto st = strategy_->prune({"4", pinned("4", '4')}, {"3", pinned("3", '3')});
   ASSERT_FALSE(st);
   EXPECT_THAT(st.error().message(), HasSubstr("in use"));
@@ -274,8 +406,8 @@ TEST_F(AnImageStrategy, WillNotRevertToAnImageTheEngineNoLongerHas) {
   engine_.held.erase(pullRef('1'));
   auto st = strategy_->canRevert(one());
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().message(), "the image of 1 ('" + pullRef('1') +
-                                      "') is no longer in podman");
+  EXPECT_EQ(st.error().message(),
+            "the image of 1 ('" + pullRef('1') + "') is no longer in podman");
 }
 
 TEST_F(AnImageStrategy, TellsHooksAndPreflightWhichImages) {
@@ -285,7 +417,8 @@ TEST_F(AnImageStrategy, TellsHooksAndPreflightWhichImages) {
   EXPECT_EQ(env.at("UPGRADER_IMAGE"), pinned("2", '2'));
   EXPECT_EQ(env.at("UPGRADER_OLD_IMAGE"), pinned("1", '1'));
   EXPECT_EQ(env.at("UPGRADER_ENVIRONMENT_FILE"), dir_ / "state/image.env");
-  EXPECT_EQ(strategy_->preflightCommand("podman run --rm @image --version", staged->release),
+  EXPECT_EQ(strategy_->preflightCommand("podman run --rm @image --version",
+                                        staged->release),
             "podman run --rm " + pinned("2", '2') + " --version");
 }
 
@@ -293,20 +426,49 @@ TEST_F(AnImageStrategy, ExplainsHowToStartWhenNoImageIsPinnedYet) {
   ASSERT_TRUE(removeIfExists(dir_ / "state/image.env"));
   auto current = strategy_->currentId();
   ASSERT_FALSE(current);
-  EXPECT_THAT(current.error().message(),
-              HasSubstr("write UPGRADER_IMAGE=<the image the unit runs now> there"));
+  EXPECT_THAT(
+      current.error().message(),
+      HasSubstr("write UPGRADER_IMAGE=<the image the unit runs now> there"));
 }
 
 TEST(ReadPinnedImage, ReadsTheVariableQuotedOrNot) {
   TempDir dir;
-  ASSERT_TRUE(writeFileAtomically(dir / "a.env", "# comment\nOTHER=1\nUPGRADER_IMAGE=\"r/a:1\"\n"));
-  EXPECT_EQ(*readPinnedImage(dir / "a.env"), "r/a:1");
-  ASSERT_TRUE(writeFileAtomically(dir / "b.env", "OTHER=1\n"));
+  ASSERT_TRUE(writeFileAtomically(
+      dir / "a.env", "# comment\n\n  UPGRADER_IMAGE=\"r.io/a:1\"\n"));
+  EXPECT_EQ(*readPinnedImage(dir / "a.env"), "r.io/a:1");
+  ASSERT_TRUE(writeFileAtomically(dir / "b.env", "; nothing\n"));
   EXPECT_THAT(readPinnedImage(dir / "b.env").error().message(),
               HasSubstr("has no UPGRADER_IMAGE= line"));
-  ASSERT_TRUE(writeFileAtomically(dir / "c.env", "UPGRADER_IMAGE=r/a:1 --privileged\n"));
-  EXPECT_THAT(readPinnedImage(dir / "c.env").error().message(),
-              HasSubstr("does not hold one image reference"));
+  ASSERT_TRUE(writeFileAtomically(dir / "c.env",
+                                  "UPGRADER_IMAGE=r.io/a:1 --privileged\n"));
+  EXPECT_THAT(
+      readPinnedImage(dir / "c.env").error().message(),
+      HasSubstr("line 1: UPGRADER_IMAGE= does not hold one image reference"));
+  ASSERT_TRUE(writeFileAtomically(dir / "d.env",
+                                  "UPGRADER_IMAGE=r.io/a/../b:1?x=#y\n"));
+  EXPECT_FALSE(readPinnedImage(dir / "d.env"));
+  ASSERT_TRUE(writeFileAtomically(
+      dir / "e.env",
+      "UPGRADER_IMAGE=r.io/a@sha256:" + std::string(64, 'e') + "\n"));
+  EXPECT_TRUE(readPinnedImage(dir / "e.env"));
+}
+
+TEST(ReadPinnedImage, RefusesAFileThatHoldsMoreThanTheImage) {
+  // The file is swapped as a whole: a password kept in it would vanish
+  // with the next upgrade.
+  TempDir dir;
+  ASSERT_TRUE(writeFileAtomically(
+      dir / "env", "UPGRADER_IMAGE=r.io/a:1\nDB_PASSWORD=hunter2\n"));
+  auto pinned = readPinnedImage(dir / "env");
+  ASSERT_FALSE(pinned);
+  EXPECT_THAT(
+      pinned.error().message(),
+      HasSubstr("line 2: assigns something other than UPGRADER_IMAGE="));
+  EXPECT_THAT(pinned.error().message(), Not(HasSubstr("hunter2")));
+  ASSERT_TRUE(writeFileAtomically(
+      dir / "twice", "UPGRADER_IMAGE=r.io/a:1\nUPGRADER_IMAGE=r.io/a:2\n"));
+  EXPECT_THAT(readPinnedImage(dir / "twice").error().message(),
+              HasSubstr("a second time"));
 }
 
 }  // namespace

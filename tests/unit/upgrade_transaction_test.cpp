@@ -262,6 +262,11 @@ TEST_F(AnUpgrade, RestoresDataWhenAMigrationFails) {
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack);
   EXPECT_THAT(commands_.ran, ElementsAre("upgradedb", "restore-backup", "notify"));
+  // What the migration left running stopped before the data was restored.
+  auto quiesce = std::find(strategy_.calls.begin(), strategy_.calls.end(), "quiesce 2");
+  auto revert = std::find(strategy_.calls.begin(), strategy_.calls.end(), "revert 1");
+  ASSERT_NE(quiesce, strategy_.calls.end());
+  EXPECT_LT(revert, quiesce);
   EXPECT_TRUE(store_.state.isQuarantined("2"));
   EXPECT_EQ(commands_.envs[0].at("UPGRADER_FROM_VERSION"), "1");
   EXPECT_EQ(commands_.envs[0].at("UPGRADER_TO_VERSION"), "2");
@@ -308,6 +313,30 @@ TEST_F(AnUpgrade, NeedsAnOperatorWhenTheRevertFails) {
   health_.script = {"sick", ""};
   strategy_.fail = {"revert"};
   EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
+}
+
+TEST_F(AnUpgrade, RestoresNoDataWhileTheMigrationMayStillRun) {
+  plan_.hooks.migrate = {"upgradedb"};
+  plan_.hooks.restore = {"restore-backup"};
+  commands_.failing = {"upgradedb"};
+  strategy_.fail = {"quiesce"};
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kRollbackFailed);
+  EXPECT_THAT(out.message, HasSubstr("Restore= not run while the new release may still be migrating"));
+  EXPECT_THAT(commands_.ran, ElementsAre("upgradedb"));
+  EXPECT_TRUE(store_.state.transaction.has_value());  // tried again next run
+}
+
+TEST_F(AnUpgrade, RecoversFromAStagedRunEvenIfItsLeftoversCannotGoYet) {
+  Transaction t;
+  t.step = Step::kStaged;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  store_.state.transaction = t;
+  strategy_.fail = {"discard"};
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kDone) << out.message;
+  EXPECT_EQ(strategy_.current, "id-2");
 }
 
 TEST_F(AnUpgrade, NeedsAnOperatorWhenRestoreFails) {

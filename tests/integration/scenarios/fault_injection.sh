@@ -59,7 +59,7 @@ crash_then_apply() {
 }
 
 # Every step of apply: v1 -> v2, which would succeed.
-for point in staged stopping stopped swap-kept-old swapped migrated started \
+for point in acquired staged stopping stopped swap-kept-old swapped migrated started \
     checked committed; do
   crash_then_apply "$point"
   assert_eq "after '$point': upgraded to v2 in the end" 2 "$(demo_version)"

@@ -62,13 +62,16 @@ class FakeEngine : public ContainerEngine {
       return Error("podman could not pull '" + reference + "': " + pullFailure);
     }
     auto yields = pullYields.find(reference);
-    held[reference] = yields != pullYields.end()
-                          ? yields->second
-                          : LocalImage{"sha256:id-of-" + reference, {reference}};
+    held[reference] =
+        yields != pullYields.end()
+            ? yields->second
+            : LocalImage{"sha256:id-of-" + reference, {reference}};
     return okStatus();
   }
-  Result<std::optional<LocalImage>> inspect(const std::string& reference) override {
+  Result<std::optional<LocalImage>> inspect(
+      const std::string& reference) override {
     calls.push_back("inspect " + reference);
+    if (!engineFailure.empty()) return Error(engineFailure);
     auto it = held.find(reference);
     if (it == held.end()) return std::optional<LocalImage>();
     return std::optional<LocalImage>(it->second);
@@ -82,8 +85,29 @@ class FakeEngine : public ContainerEngine {
     return okStatus();
   }
 
+  /// Running containers: id -> image ID.
+  std::map<std::string, std::string> running;
+  std::string engineFailure;  ///< non-empty: inspect fails with this
+
+  Result<std::vector<std::string>> runningContainersOf(
+      const std::string& imageId) override {
+    calls.push_back("list");
+    std::vector<std::string> out;
+    for (const auto& [id, image] : running) {
+      if (image == imageId) out.push_back(id);
+    }
+    return out;
+  }
+  Status killContainer(const std::string& id, Duration) override {
+    calls.push_back("kill " + id);
+    running.erase(id);
+    return okStatus();
+  }
+
   /// Whether the engine holds `reference`.
-  bool holds(const std::string& reference) const { return held.count(reference) != 0; }
+  bool holds(const std::string& reference) const {
+    return held.count(reference) != 0;
+  }
   /// How many calls started with `prefix`.
   std::size_t count(const std::string& prefix) const {
     std::size_t n = 0;

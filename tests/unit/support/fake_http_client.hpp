@@ -25,7 +25,8 @@ class FakeHttpClient : public HttpClient {
   void answer(const std::string& method, const std::string& url, long status,
               std::string body = "",
               std::map<std::string, std::string> headers = {}) {
-    answer(method, url, HttpResponse{status, std::move(headers), std::move(body)});
+    answer(method, url,
+           HttpResponse{status, std::move(headers), std::move(body)});
   }
   /// Queues a failure to reach `url` at all.
   void unreachable(const std::string& method, const std::string& url,
@@ -36,7 +37,8 @@ class FakeHttpClient : public HttpClient {
   Result<HttpResponse> send(const HttpRequest& request) override {
     requests.push_back(request);
     auto key = std::make_pair(request.method, request.url);
-    if (auto f = failures_.find(key); f != failures_.end() && !f->second.empty()) {
+    if (auto f = failures_.find(key);
+        f != failures_.end() && !f->second.empty()) {
       std::string message = f->second.front();
       f->second.pop_front();
       return Error("Failed to reach '" + request.url + "': " + message);
@@ -80,8 +82,10 @@ class FakeHttpClient : public HttpClient {
   std::vector<HttpRequest> requests;
 
  private:
-  std::map<std::pair<std::string, std::string>, std::deque<HttpResponse>> queued_;
-  std::map<std::pair<std::string, std::string>, std::deque<std::string>> failures_;
+  std::map<std::pair<std::string, std::string>, std::deque<HttpResponse>>
+      queued_;
+  std::map<std::pair<std::string, std::string>, std::deque<std::string>>
+      failures_;
 };
 
 }  // namespace upgrader::testing

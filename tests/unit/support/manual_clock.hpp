@@ -22,10 +22,11 @@ class ManualClock : public Clock {
   }
   std::uint64_t realtimeMicros() override {
     std::lock_guard lock(mutex_);
-    return kRealtimeEpochUs + static_cast<std::uint64_t>(
-                                  std::chrono::duration_cast<std::chrono::microseconds>(
-                                      now_ - SteadyTime{})
-                                      .count());
+    return kRealtimeEpochUs +
+           static_cast<std::uint64_t>(
+               std::chrono::duration_cast<std::chrono::microseconds>(
+                   now_ - SteadyTime{})
+                   .count());
   }
   /// Moves the clock forward by `span`, as time spent working would.
   void advance(Duration span) {

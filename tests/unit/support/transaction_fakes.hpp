@@ -87,13 +87,19 @@ class FakeStrategy : public Strategy {
     if (!keepLeft) old = current;
     return okStatus();
   }
-  Status discard(const ReleaseRef& to) override {
-    if (to.version.empty()) {
-      calls.push_back("clean leftovers");
-    } else {
-      calls.push_back("discard " + to.version + (to.id.empty() ? " (kept)" : ""));
+  Status discard(const ReleaseRef& to, Discard what) override {
+    switch (what) {
+      case Discard::kLeftovers: calls.push_back("clean leftovers"); break;
+      case Discard::kRelease: calls.push_back("discard " + to.version); break;
+      case Discard::kKeepRelease: calls.push_back("discard " + to.version + " (kept)"); break;
     }
     staged.clear();
+    if (fail.count("discard")) return Error("discard failed");
+    return okStatus();
+  }
+  Status quiesce(const ReleaseRef& release) override {
+    calls.push_back("quiesce " + release.version);
+    if (fail.count("quiesce")) return Error("a migration still runs");
     return okStatus();
   }
   Status prune(const ReleaseRef&, const ReleaseRef&) override {
