@@ -13,10 +13,12 @@ import sys
 # key, target as text, check (None: report only)
 FIGURES = [
     ("fetch_vs_curl_sha256sum", "<= 0.35", lambda v: v <= 0.35),
-    ("fetch_vs_curl_sync", "<= 1.15", lambda v: v <= 1.15),
+    ("fetch_vs_curl_sync", "<= 1.00", lambda v: v <= 1.00),
+    ("fetch_vs_curl_sync_keep_file", "report", None),
     ("fetch_https_vs_http", "report", None),
     ("peak_rss_mib", "<= 16", lambda v: v <= 16),
     ("peak_rss_mib_2g", "<= 16", lambda v: v <= 16),
+    ("peak_rss_mib_bare_env", "report", None),
     ("downtime_ms_restart", "floor", None),
     ("downtime_ms_manual", "report", None),
     ("downtime_ms_upgrader", "report", None),

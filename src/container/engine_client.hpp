@@ -33,6 +33,11 @@ class ContainerEngine {
   /// "podman" or "docker", for messages.
   virtual std::string name() const = 0;
 
+  /// Lets the engine get ready while the caller does other work (a
+  /// socket-activated service starts on the first connection); returns at
+  /// once and never fails: the first real request reports any problem.
+  virtual void warmUp() = 0;
+
   /// Pulls `reference` (NAME@sha256:...) from its registry, authenticating
   /// with `credentials` if any, within `timeout`. The error names the
   /// reference and quotes the engine: "podman could not pull 'x': ...".

@@ -129,6 +129,10 @@ long milliseconds(Duration d) {
 
 class CurlHttpClient final : public HttpClient {
  public:
+  ~CurlHttpClient() override {
+    if (share_ != nullptr) curl_share_cleanup(share_);
+  }
+
   Result<HttpResponse> send(const HttpRequest& request) override {
     const std::string where =
         "'" + request.url + "'" +
@@ -140,6 +144,12 @@ class CurlHttpClient final : public HttpClient {
     }
     std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
     if (!curl) return Error("could not create a libcurl handle");
+    // One connection (and TLS session) per server for all the requests of
+    // a run: a registry is asked for tags, a digest and a token in a row.
+    if (share_ == nullptr && (share_ = curl_share_init()) != nullptr) {
+      curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+      curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
     std::unique_ptr<curl_slist, SlistDeleter> headers;
     for (const auto& h : request.headers) {
       curl_slist* next = curl_slist_append(headers.get(), h.c_str());
@@ -187,6 +197,9 @@ class CurlHttpClient final : public HttpClient {
     set(CURLOPT_WRITEFUNCTION, &onBody);
     set(CURLOPT_WRITEDATA, static_cast<void*>(&x));
     set(CURLOPT_USERAGENT, "upgrader/" UPGRADER_VERSION);
+    if (rc == CURLE_OK && share_ != nullptr) {
+      rc = curl_easy_setopt(curl.get(), CURLOPT_SHARE, share_);
+    }
     if (rc != CURLE_OK) {
       return Error(std::string("libcurl refused a required option: ") +
                    curl_easy_strerror(rc));
@@ -213,6 +226,8 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &x.response.status);
     return std::move(x.response);
   }
+ private:
+  CURLSH* share_ = nullptr;  // one thread: no locks needed
 };
 
 constexpr char kAlphabet[] =

@@ -138,6 +138,7 @@ class ImageStrategy final : public Strategy {
     if (image_.repository.empty()) {
       return Error("invalid image '" + config_.image + "'");
     }
+    engine_.warmUp();
     Resolved r;
     if (image_.followsVersions()) {
       if (config_.version) {

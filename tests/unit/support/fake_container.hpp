@@ -52,6 +52,7 @@ class FakeEngine : public ContainerEngine {
   std::vector<std::optional<Credentials>> credentialsSeen;
 
   std::string name() const override { return "podman"; }
+  void warmUp() override {}
 
   Status pull(const std::string& reference,
               const std::optional<Credentials>& credentials, const std::string&,
