@@ -89,7 +89,6 @@ WORK=$(mktemp -d /tmp/container-bench.XXXXXX) # the test bed's /tmp: gone at pow
 RESULTS=$WORK/results.tsv                    # KIND RUN LABEL BEGIN_US END_US PROBE_JSON EXTRA
 SETUP_LOG=$WORK/setup.log                    # container_lib's progress, shown on failure
 : >"$RESULTS"
-PROBE_PID=""
 bench_started=$SECONDS
 
 die() {
@@ -104,36 +103,19 @@ die() {
   exit 1
 }
 log() { echo "container: $*" >&2; }
-now_us() { date +%s%6N; }
-
-stop_probe_on_exit() {
-  if [ -n "$PROBE_PID" ]; then kill -TERM "$PROBE_PID" 2>/dev/null || true; fi
-}
-trap stop_probe_on_exit EXIT
+# shellcheck source=probe_lib.sh
+source "$SRC/bench/probe_lib.sh"
 
 rm -f "$OUT_JSON" "$OUT_JSON.details"
 [ -x "$PROBE" ] || die "$PROBE missing: cmake --build BUILD --target http_probe"
 
-# ---- the probe (as in downtime.sh) ------------------------------------------
+# ---- the probe (probe_lib.sh) ---------------------------------------------
 
-probe_start() {
-  local name=$1 port=$2
-  shift 2
-  rm -f "$WORK/$name.json"*
-  "$PROBE" --url "http://127.0.0.1:$port/healthz" --interval-ms 2 \
-    --out "$WORK/$name.json" "$@" &
-  PROBE_PID=$!
-  wait_for 10 test -e "$WORK/$name.json.started" || die "probe $name did not start"
-  wait_for 10 test -e "$WORK/$name.json.ready" || die "probe $name: no successful request"
-}
-# The operation is over: the probe stops at its first success from now on.
-probe_finish() {
-  kill -USR1 "$PROBE_PID"
-  wait "$PROBE_PID" || die "probe failed"
-  PROBE_PID=""
-}
-json_num() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+# probe_ready NAME PORT [http_probe options]: probe_start, then returns once
+# the service answered (every run here starts from a serving unit).
+probe_ready() {
+  probe_start "$@"
+  probe_wait_ready "$1"
 }
 # The version the last successful request saw.
 probe_served() { awk '$2 == "ok" { v = $3 } END { print v }' "$WORK/$1.json.log"; }
@@ -258,7 +240,7 @@ upgrade_to_next() {
   # The state podman.service's idle timeout leaves (see the top).
   systemctl stop podman.service 2>/dev/null # (it warns that the socket can start it: the point)
   name=$kind-$run
-  probe_start "$name" "$DEMO_PORT"
+  probe_ready "$name" "$DEMO_PORT"
   begin=$(now_us)
   status=$(run_upgrade)
   end=$(now_us)
@@ -280,7 +262,7 @@ auto_update_next() {
   local kind=$1 run=$2 next=$((latest + 1)) name digest begin end rc=0
   digest=$(push_variant svc:latest "$(fixture_for "$next")")
   name=$kind-$run
-  probe_start "$name" "$AUTO_PORT"
+  probe_ready "$name" "$AUTO_PORT"
   begin=$(now_us)
   podman auto-update >"$WORK/$name.out" 2>&1 || rc=$?
   end=$(now_us)
@@ -296,7 +278,7 @@ auto_update_next() {
 
 restart_demo() {
   local run=$1 name=restart-$1 begin end
-  probe_start "$name" "$DEMO_PORT"
+  probe_ready "$name" "$DEMO_PORT"
   begin=$(now_us)
   systemctl restart demo.service
   end=$(now_us)

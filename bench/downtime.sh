@@ -43,7 +43,6 @@ SOCK_RELEASES=$RELEASES/sock
 WORK=$(mktemp -d /tmp/downtime.XXXXXX) # the test bed's /tmp: a tmpfs, gone at power-off
 RESULTS=$WORK/results.tsv             # KIND RUN LABEL BEGIN_US END_US PROBE_JSON [EXTRA]
 : >"$RESULTS"
-PROBE_PID=""
 bench_started=$SECONDS
 
 die() {
@@ -54,43 +53,13 @@ die() {
   exit 1
 }
 log() { echo "downtime: $*" >&2; }
-now_us() { date +%s%6N; }
-
-stop_probe_on_exit() {
-  if [ -n "$PROBE_PID" ]; then kill -TERM "$PROBE_PID" 2>/dev/null || true; fi
-}
-trap stop_probe_on_exit EXIT
+# shellcheck source=probe_lib.sh
+source "$SRC/bench/probe_lib.sh"
 
 rm -f "$OUT_JSON" "$OUT_JSON.details"
 [ -x "$PROBE" ] || die "$PROBE missing: cmake --build BUILD --target http_probe"
 
-# ---- the probe --------------------------------------------------------------
-
-# probe_start NAME PORT [http_probe options]: probes http://127.0.0.1:PORT/healthz
-# every 2 ms into $WORK/NAME.json; returns once the first attempt was made.
-probe_start() {
-  local name=$1 port=$2
-  shift 2
-  rm -f "$WORK/$name.json"*
-  "$PROBE" --url "http://127.0.0.1:$port/healthz" --interval-ms 2 \
-    --out "$WORK/$name.json" "$@" &
-  PROBE_PID=$!
-  wait_for 10 test -e "$WORK/$name.json.started" || die "probe $name did not start"
-}
-probe_wait_ready() {
-  wait_for 10 test -e "$WORK/$1.json.ready" || die "probe $1: no successful request"
-}
-# The operation is over: the probe stops at its first success from now on
-# (or after 10 s) and writes its summary and log.
-probe_finish() {
-  kill -USR1 "$PROBE_PID"
-  wait "$PROBE_PID" || die "probe failed"
-  PROBE_PID=""
-}
-# json_num FILE KEY
-json_num() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
+# ---- the probe (probe_lib.sh) ---------------------------------------------
 
 # record KIND RUN LABEL BEGIN_US END_US NAME [EXTRA]
 record() {

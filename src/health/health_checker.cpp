@@ -13,12 +13,16 @@ class ProbingHealthChecker final : public HealthChecker {
  public:
   ProbingHealthChecker(ServiceManager& manager, CommandRunner& runner,
                        EventLog& log, Clock& clock)
-      : manager_(manager), runner_(runner), log_(log), clock_(clock) {}
+      : manager_(manager),
+        runner_(runner),
+        log_(log),
+        clock_(clock),
+        http_(makeCurlHttpClient()) {}
 
   Status waitHealthy(const HealthConfig& config,
                      const std::vector<UnitName>& units) override {
     try {
-      auto probes = makeProbes(config, runner_);
+      auto probes = makeProbes(config, runner_, *http_);
       return HealthWaiter(manager_, log_, clock_).waitHealthy(probes, config, units);
     } catch (const std::exception& e) {
       // Only allocation can throw here; still no exception leaves the
@@ -32,6 +36,7 @@ class ProbingHealthChecker final : public HealthChecker {
   CommandRunner& runner_;
   EventLog& log_;
   Clock& clock_;
+  std::unique_ptr<HttpClient> http_;
 };
 
 }  // namespace

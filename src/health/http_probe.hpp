@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "fetch/http_client.hpp"
 #include "health/probe.hpp"
 
 namespace upgrader {
@@ -12,9 +13,11 @@ namespace upgrader {
 class HttpProbe final : public Probe {
  public:
   /// Checks `url` (http or https; TLS always verified against the system
-  /// store, redirects not followed) for `expectStatus` and `expectJson`.
+  /// store, redirects not followed) for `expectStatus` and `expectJson`,
+  /// through `http` (which must outlive the probe).
   HttpProbe(std::string url, int expectStatus,
-            std::vector<HealthConfig::JsonExpectation> expectJson);
+            std::vector<HealthConfig::JsonExpectation> expectJson,
+            HttpClient& http);
 
   /// "GET <url>".
   std::string name() const override;
@@ -28,6 +31,7 @@ class HttpProbe final : public Probe {
   std::string url_;
   int expectStatus_;
   std::vector<HealthConfig::JsonExpectation> expectJson_;
+  HttpClient& http_;
 };
 
 /// Checks `body` against `expectations` (see HttpProbe::check). The error

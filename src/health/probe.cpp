@@ -7,11 +7,12 @@
 namespace upgrader {
 
 std::vector<std::unique_ptr<Probe>> makeProbes(const HealthConfig& config,
-                                               CommandRunner& runner) {
+                                               CommandRunner& runner,
+                                               HttpClient& http) {
   std::vector<std::unique_ptr<Probe>> probes;
   for (const auto& url : config.httpUrls) {
     probes.push_back(std::make_unique<HttpProbe>(url, config.expectStatus,
-                                                 config.expectJson));
+                                                 config.expectJson, http));
   }
   for (const auto& endpoint : config.tcp) {
     probes.push_back(std::make_unique<TcpProbe>(endpoint));

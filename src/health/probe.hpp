@@ -10,6 +10,7 @@
 #include "common/result.hpp"
 #include "config/plan.hpp"
 #include "exec/command_runner.hpp"
+#include "fetch/http_client.hpp"
 
 namespace upgrader {
 
@@ -25,9 +26,10 @@ class Probe {
   virtual Status check(Duration timeout) = 0;
 };
 
-/// The probes `config` asks for: HTTP URLs first, then TCP endpoints, then
-/// commands (run by `runner`, which must outlive them).
+/// The probes `config` asks for: HTTP URLs first (through `http`), then TCP
+/// endpoints, then commands (run by `runner`); both must outlive them.
 std::vector<std::unique_ptr<Probe>> makeProbes(const HealthConfig& config,
-                                               CommandRunner& runner);
+                                               CommandRunner& runner,
+                                               HttpClient& http);
 
 }  // namespace upgrader

@@ -248,8 +248,8 @@ Outcome UpgradeTransaction::install(Transaction t) {
   fx_.log.event(Event::kStopped, "stop", "stopped the service", "ok");
   faultPoint("stopped");
 
-  // Swapping while stopped: the files of a running service never change
-  // under it (symlink mode: no mix of old and new files in one process).
+  // Swapping while stopped: what a running service was started from never
+  // changes under it (no mix of old and new parts in one process).
   // Still recorded as 'stopping': recovery is the same, and a save here
   // would add downtime.
   if (auto st = fx_.strategy.swap(t.from, t.to); !st) {
@@ -406,7 +406,7 @@ Status UpgradeTransaction::restoreOld(const Transaction& t) {
   // a stuck transaction must not take the service down on every run.
   if (auto st = fx_.strategy.canRevert(t.from); !st) return st;
   // Stopped first even if it "failed": a unit waiting to auto-restart would
-  // otherwise come back on whatever the path holds.
+  // otherwise come back on whatever is in place.
   if (auto st = stopUnits(); !st) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", continuing");
   }
@@ -491,11 +491,11 @@ Status UpgradeTransaction::stopUnits() {
   return okStatus();
 }
 
-// Starts the units, then makes sure none of them runs what the path held
+// Starts the units, then makes sure none of them runs what was in place
 // before `sinceUs`: a socket-activated service is started by its socket as
 // soon as a request comes in after the stop, possibly before the swap, and
 // our start job then finds it running and does nothing. Such a unit is
-// restarted, so what runs is what the path holds now.
+// restarted, so what runs is what is in place now.
 Status UpgradeTransaction::startUnitsSince(std::uint64_t sinceUs) {
   if (auto st = startUnits(); !st) return st;
   for (const auto& unit : plan_.target.units) {

@@ -4,8 +4,9 @@
 #     Migrate= hook ran the new image once;
 #   3 answering 500: rolled back to 2, serving, quarantined, image gone;
 #   4 crash-looping: rolled back to 2;
-#   a tag that does not exist, a digest that differs from Digest=, the
-#     registry down: the unit is never stopped and nothing pulled is kept;
+#   a tag that does not exist, a digest that differs from Digest=, a full
+#     disk, the registry down: the unit is never stopped and nothing pulled
+#     is kept;
 #   2 -> 5 -> 6 good, images pruned to KeepImages=, never one the upgrader
 #     did not pull;
 #   `upgrader rollback` back to 5;
@@ -87,6 +88,16 @@ push_image svc:5 >/dev/null
 sed -i "s|^Version=9|Version=5\nDigest=$(image_digest svc:1)|" /etc/upgrader/demo.conf
 refused "a digest other than Digest=" "digest mismatch for '$SVC:5'"
 sed -i '/^Version=5/d; /^Digest=/d' /etc/upgrader/demo.conf
+# A full disk: the engine's storage (a tmpfs here) leaves no room for 5.
+case "$ENGINE" in
+  podman) storage=(/var/lib/containers) ;;
+  docker) storage=(/var/lib/docker /var/lib/containerd) ;;
+esac
+for dir in "${storage[@]}"; do
+  mount -o remount,size=$(($(df --output=used -k "$dir" | tail -n 1) + 64))k "$dir"
+done
+refused "a full disk" "could not pull '$SVC@$(image_digest svc:5)'"
+for dir in "${storage[@]}"; do mount -o remount,size=4g "$dir"; done
 stop_registry
 refused "the registry down" "Failed to reach 'https://$REGISTRY/v2/svc/"
 restart_registry

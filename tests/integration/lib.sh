@@ -55,6 +55,20 @@ needs_fault_injection() {
   fi
 }
 
+# kill_then_apply POINT: `upgrader apply demo` killed at POINT
+# (UPGRADER_CRASH_AT: _exit, no clean-up, as SIGKILL or a power loss would),
+# then a normal apply; asserts the kill, and that the next run ended in a
+# known state (0, 3 or 5). Its output is in /run/apply.out.
+kill_then_apply() {
+  local point=$1 rc=0
+  UPGRADER_CRASH_AT=$point upgrader apply demo >/dev/null 2>&1 || rc=$?
+  assert_eq "killed at '$point'" 99 "$rc"
+  rc=0
+  upgrader apply demo >/run/apply.out 2>&1 || rc=$?
+  assert_true "after '$point': the next apply ended in a known state (rc $rc)" \
+    test "$rc" -eq 0 -o "$rc" -eq 3 -o "$rc" -eq 5
+}
+
 # journalctl, after making sure everything logged so far is readable.
 journal() {
   journalctl --sync
@@ -185,10 +199,21 @@ demo_healthy() {
 # upgrade_status NAME: `systemctl start upgrade@NAME` (which waits for the
 # oneshot to finish) and prints the upgrader's exit status, read from the
 # journal (systemd forgets a status it counts as success, like 5). Runs are
-# sequential, so the last such line is this run's.
+# sequential, so the last such line is this run's; "none" if this run wrote
+# none (the unit never ran the upgrader), never an earlier run's status.
 upgrade_status() {
+  local before
+  before=$(exit_status_lines "$1")
   systemctl start "upgrade@$1.service" >/dev/null 2>&1 || true
-  last_exit_status "$1"
+  if [ "$(exit_status_lines "$1")" = "$before" ]; then
+    echo none
+  else
+    last_exit_status "$1"
+  fi
+}
+exit_status_lines() {
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader "UPGRADER_INSTANCE=$1" |
+    grep -c '^exit status ' || true
 }
 
 # The exit status of the last run of upgrade@NAME. Matched by the fields

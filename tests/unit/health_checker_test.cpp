@@ -60,7 +60,8 @@ TEST_F(AHealthChecker, BuildsOneProbePerConfiguredCheck) {
   config.httpUrls = {"http://127.0.0.1:1/a", "https://example.org/b"};
   config.tcp = {TcpEndpoint{"127.0.0.1", 5432}};
   config.exec = {"true"};
-  auto probes = makeProbes(config, *runner);
+  auto http = makeCurlHttpClient();
+  auto probes = makeProbes(config, *runner, *http);
   ASSERT_EQ(probes.size(), 4u);
   EXPECT_EQ(probes[0]->name(), "GET http://127.0.0.1:1/a");
   EXPECT_EQ(probes[1]->name(), "GET https://example.org/b");

@@ -27,6 +27,9 @@ using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using Expectations = std::vector<HealthConfig::JsonExpectation>;
 
+// The real client, as the health checker gives its probes.
+const std::unique_ptr<HttpClient> http = makeCurlHttpClient();
+
 // Serves one canned response to every connection, one at a time; with
 // `hang` it accepts and never answers.
 class CannedHttpServer {
@@ -118,7 +121,7 @@ const char* const kHealthBody =
 
 TEST(AnHttpProbe, PassesOnTheExpectedStatus) {
   CannedHttpServer server(200, "fine, not JSON");
-  HttpProbe probe(server.url(), 200, {});
+  HttpProbe probe(server.url(), 200, {}, *http);
   Status s = probe.check(5s);
   EXPECT_TRUE(s) << s.error().message();
   EXPECT_EQ(probe.name(), "GET " + server.url());
@@ -128,7 +131,7 @@ TEST(AnHttpProbe, PassesOnTheExpectedStatus) {
 
 TEST(AnHttpProbe, FailsOnAnotherStatusNamingBoth) {
   CannedHttpServer server(503, "starting");
-  HttpProbe probe(server.url(), 200, {});
+  HttpProbe probe(server.url(), 200, {}, *http);
   Status s = probe.check(5s);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(),
@@ -137,14 +140,14 @@ TEST(AnHttpProbe, FailsOnAnotherStatusNamingBoth) {
 
 TEST(AnHttpProbe, AcceptsAConfiguredStatusOtherThan200) {
   CannedHttpServer server(204, "");
-  HttpProbe probe(server.url(), 204, {});
+  HttpProbe probe(server.url(), 204, {}, *http);
   Status s = probe.check(5s);
   EXPECT_TRUE(s) << s.error().message();
 }
 
 TEST(AnHttpProbe, DoesNotFollowRedirects) {
   CannedHttpServer server(302, "");
-  HttpProbe probe(server.url(), 200, {});
+  HttpProbe probe(server.url(), 200, {}, *http);
   Status s = probe.check(5s);
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(), HasSubstr("HTTP 302, expected 200"));
@@ -158,14 +161,14 @@ TEST(AnHttpProbe, MatchesJsonStringsNumbersBooleansNullAndNestedKeys) {
                    {"checks.cache", "warm"},
                    {"replicas", "1"},
                    {"leader", "null"},
-                   {"nodes.0.state", "up"}});
+                   {"nodes.0.state", "up"}}, *http);
   Status s = probe.check(5s);
   EXPECT_TRUE(s) << s.error().message();
 }
 
 TEST(AnHttpProbe, ReportsAMismatchWithTheActualAndExpectedValue) {
   CannedHttpServer server(200, R"({"status": "starting"})");
-  HttpProbe probe(server.url(), 200, {{"status", "ok"}});
+  HttpProbe probe(server.url(), 200, {{"status", "ok"}}, *http);
   Status s = probe.check(5s);
   ASSERT_FALSE(s);
   EXPECT_EQ(
@@ -175,7 +178,7 @@ TEST(AnHttpProbe, ReportsAMismatchWithTheActualAndExpectedValue) {
 
 TEST(AnHttpProbe, ComparesANestedBooleanAsItsJsonText) {
   CannedHttpServer server(200, kHealthBody);
-  HttpProbe probe(server.url(), 200, {{"checks.db", "false"}});
+  HttpProbe probe(server.url(), 200, {{"checks.db", "false"}}, *http);
   Status s = probe.check(5s);
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(),
@@ -184,7 +187,7 @@ TEST(AnHttpProbe, ComparesANestedBooleanAsItsJsonText) {
 
 TEST(AnHttpProbe, NamesAMissingKey) {
   CannedHttpServer server(200, kHealthBody);
-  HttpProbe probe(server.url(), 200, {{"checks.queue", "ok"}});
+  HttpProbe probe(server.url(), 200, {{"checks.queue", "ok"}}, *http);
   Status s = probe.check(5s);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(),
@@ -193,7 +196,7 @@ TEST(AnHttpProbe, NamesAMissingKey) {
 
 TEST(AnHttpProbe, FailsWhenExpectationsMeetABodyThatIsNotJson) {
   CannedHttpServer server(200, "<html>ok</html>");
-  HttpProbe probe(server.url(), 200, {{"status", "ok"}});
+  HttpProbe probe(server.url(), 200, {{"status", "ok"}}, *http);
   Status s = probe.check(5s);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(), "GET " + server.url() +
@@ -203,7 +206,7 @@ TEST(AnHttpProbe, FailsWhenExpectationsMeetABodyThatIsNotJson) {
 
 TEST(AnHttpProbe, ChecksTheStatusBeforeTheBody) {
   CannedHttpServer server(500, R"({"status": "ok"})");
-  HttpProbe probe(server.url(), 200, {{"status", "ok"}});
+  HttpProbe probe(server.url(), 200, {{"status", "ok"}}, *http);
   Status s = probe.check(5s);
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(), HasSubstr("HTTP 500, expected 200"));
@@ -212,7 +215,7 @@ TEST(AnHttpProbe, ChecksTheStatusBeforeTheBody) {
 TEST(AnHttpProbe, ReportsARefusedConnectionWithTheUrl) {
   std::string url =
       "http://127.0.0.1:" + std::to_string(testing::unusedLoopbackPort()) + "/healthz";
-  HttpProbe probe(url, 200, {});
+  HttpProbe probe(url, 200, {}, *http);
   Status s = probe.check(5s);
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(), StartsWith("GET " + url + ": "));
@@ -221,7 +224,7 @@ TEST(AnHttpProbe, ReportsARefusedConnectionWithTheUrl) {
 
 TEST(AnHttpProbe, GivesUpAfterItsTimeout) {
   CannedHttpServer server(200, "", /*hang=*/true);
-  HttpProbe probe(server.url(), 200, {});
+  HttpProbe probe(server.url(), 200, {}, *http);
   auto start = SteadyClock::now();
   Status s = probe.check(200ms);
   auto elapsed = SteadyClock::now() - start;
@@ -232,7 +235,7 @@ TEST(AnHttpProbe, GivesUpAfterItsTimeout) {
 }
 
 TEST(AnHttpProbe, RefusesSchemesOtherThanHttpAndHttps) {
-  HttpProbe probe("file:///etc/hostname", 200, {});
+  HttpProbe probe("file:///etc/hostname", 200, {}, *http);
   Status s = probe.check(1s);
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(), StartsWith("GET file:///etc/hostname: "));
