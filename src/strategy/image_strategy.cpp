@@ -178,6 +178,7 @@ class ImageStrategy final : public Strategy {
   }
 
   Result<Staged> acquire(const ProgressFn&) override {
+    if (!resolved_) return Error("no release was resolved to acquire");
     const Resolved& r = *resolved_;
     const std::string pull = image_.name() + "@" + r.digest;
     const std::string pinned = image_.name() + ":" + r.tag + "@" + r.digest;

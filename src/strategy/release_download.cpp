@@ -31,6 +31,7 @@ std::string ReleaseDownload::versionWithDigest(const std::string& hex) const {
 
 Result<FetchedFile> ReleaseDownload::fetchVerified(const std::string& dir,
                                                    const ProgressFn& progress) {
+  if (!release_) return Error("no release was resolved to download");
   const Release& release = *release_;
   auto fetched = fetcher_.fetchToFile(release.url, dir,
                                       fetchOptionsFrom(source_), progress);

@@ -94,9 +94,11 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
   fx_.log.setContext({plan_.instance.str(), from.version, to});
 
   if (from.version == to) {
-    if (!state_.installed || state_.installed->version != to) {
+    if (!options.dryRun &&
+        (!state_.installed || state_.installed->version != to)) {
       // Record what we found, so status and the next check know it; only
-      // informative, so a failed save changes nothing of the outcome.
+      // informative, so a failed save changes nothing of the outcome. A
+      // dry run writes nothing at all.
       state_.installed = from;
       if (auto st = fx_.state.save(state_); !st) {
         fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");

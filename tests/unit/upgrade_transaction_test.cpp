@@ -223,6 +223,14 @@ TEST_F(AnUpgrade, DryRunVerifiesAndStagesButTouchesNothing) {
   EXPECT_EQ(store_.saves, 0);
 }
 
+TEST_F(AnUpgrade, DryRunWritesNothingEvenWhenItFindsTheTargetInPlace) {
+  store_.state.installed.reset();
+  strategy_.recognised["id-1"] = "2";
+  Outcome out = apply({true, false});
+  EXPECT_EQ(out.code, OutcomeCode::kNothingToDo);
+  EXPECT_EQ(store_.saves, 0);
+}
+
 TEST_F(AnUpgrade, DryRunLeavesAnInterruptedRunForApplyToFinish) {
   Transaction t;
   t.step = Step::kStopping;
