@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/options.hpp"
+#include "common/json_text.hpp"
 #include "config/names.hpp"
 #include "config/plan_loader.hpp"
 #include "exec/command_runner.hpp"
@@ -58,12 +59,6 @@ const char* resultName(OutcomeCode code) {  // for --json
       return "rollback-failed";
   }
   return "failed";
-}
-
-// JSON text of `j` that is valid UTF-8 whatever bytes its strings carry
-// (hook output, a server's messages): those are replaced, never a throw.
-std::string jsonText(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 int usageError(const std::string& message) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
 #include "common/url.hpp"
 #include "config/values.hpp"
 

@@ -10,6 +10,7 @@
 #include "common/fault_injection.hpp"
 #include "common/file_util.hpp"
 #include "common/image_reference.hpp"
+#include "common/json_text.hpp"
 #include "fetch/version.hpp"
 #include "strategy/file_slot.hpp"
 #include "strategy/strategies.hpp"
@@ -106,7 +107,7 @@ Status saveRecord(const std::string& path, const PullRecord& record) {
     j["images"].push_back({{"reference", e.reference}, {"state", e.state}});
   }
   if (auto st = ensureDirectory(parentDirectory(path)); !st) return st;
-  return writeFileAtomically(path, j.dump(2) + "\n", 0600);
+  return writeFileAtomically(path, jsonText(j, 2) + "\n", 0600);
 }
 
 class ImageStrategy final : public Strategy {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_util.hpp"
+#include "common/json_text.hpp"
 
 namespace upgrader {
 
@@ -75,7 +76,7 @@ std::string stateToJson(const InstanceState& s) {
   }
   // Hook output ends up in messages and may be any bytes: replace what is
   // not UTF-8 rather than throw half-way through a rollback.
-  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return jsonText(j, 2) + "\n";
 }
 
 Result<InstanceState> stateFromJson(const std::string& text,

@@ -219,6 +219,14 @@ TEST(ACommandRunner, NamesACommandWithControlCharactersSafely) {
   EXPECT_EQ(s.error().message(), "command 'exit 4\\x0a' exited with status 4");
 }
 
+TEST(ACommandRunner, TakesATimeoutOfCenturiesAsALongTimeNotAsPast) {
+  // 20000 weeks overflowed the deadline arithmetic: the command timed out
+  // at once. Deadlines saturate now.
+  auto runner = makeProcessRunner();
+  Status s = runner->runShell("true", {}, std::chrono::hours(24 * 7 * 20000));
+  EXPECT_TRUE(s) << s.error().message();
+}
+
 // ---- argv commands: no shell, output captured ----------------------------
 
 CommandLine argvCommand(std::vector<std::string> argv) {

@@ -360,5 +360,14 @@ TEST_F(AHealthWaiter, TimesOutWhenTheSettlePeriodOutlastsTheTimeout) {
                                       "SettleSec="));
 }
 
+TEST_F(AHealthWaiter, TakesATimeoutOfCenturiesAsALongTimeNotAsPast) {
+  config.timeout = std::chrono::hours(24 * 7 * 20000);
+  config.successes = 2;
+  addProbe({true});
+  Status s = wait();
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(elapsed, 10ms);  // one interval between two passing rounds
+}
+
 }  // namespace
 }  // namespace upgrader

@@ -48,4 +48,14 @@ assert_true "the error names the unit" \
   journal -b -o cat -u upgrade@demo.service --grep "unit 'typo.service' not found"
 assert_eq "unknown unit: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
 assert_eq "unknown unit: no temp files" "" "$(ls -A "$DEMO_DIR" | grep -v -x demo || true)"
+
+# 6. A message with bytes that are not UTF-8 (here a path): --json output
+# stays one valid JSON object, the bytes replaced, not an abort.
+sed -i '/^Unit=typo.service$/d' /etc/upgrader/demo.conf
+sed "s|^Path=.*|Path=$DEMO_DIR/d\xffemo|" /etc/upgrader/demo.conf >/run/latin1.conf
+rc=0
+upgrader --json --config /run/latin1.conf apply demo >/run/latin1.json 2>/dev/null || rc=$?
+assert_eq "non-UTF-8 path: failed before any change" 1 "$rc"
+assert_true "non-UTF-8 path: --json printed valid JSON naming the path" \
+  python3 -c 'import json,sys; d=json.load(open("/run/latin1.json", encoding="utf-8")); sys.exit(0 if "d\ufffdemo" in d["message"] else 1)'
 finish
