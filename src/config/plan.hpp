@@ -34,6 +34,8 @@ struct SourceConfig {
   /// Path of the member (binary mode) or tree (symlink mode) in the archive.
   std::string member;
   std::uint64_t maxSize = 1024ull * 1024 * 1024;
+  /// The most an archive may unpack to, in all.
+  std::uint64_t maxUnpackedSize = 4ull * 1024 * 1024 * 1024;
   Duration connectTimeout = std::chrono::seconds(10);
   /// A transfer slower than 1 KiB/s for this long is aborted.
   Duration lowSpeedTimeout = std::chrono::seconds(30);

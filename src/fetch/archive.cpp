@@ -98,10 +98,29 @@ std::string joinPath(const std::vector<std::string>& parts, std::size_t n) {
   return out;
 }
 
-// Copies the current entry's data to `fd`. Sparse holes come back as
-// zeros from archive_read_data(), so the file is complete, not sparse.
-Status copyData(archive* a, int fd, const std::string& path,
-                const std::string& archivePath) {
+// What an archive may still unpack to: a few KiB of compressed or sparse
+// input can expand to more than the file system holds.
+struct Budget {
+  std::uint64_t bytes;
+  std::uint64_t entries = 100000;
+};
+
+Error tooLarge(const std::string& archivePath, std::uint64_t limit) {
+  return Error("Refusing to extract '" + archivePath + "': it unpacks to more than " +
+               std::to_string(limit) + " bytes (MaxUnpackedSize=)");
+}
+
+// Copies the current entry's data to `fd`, within `budget`. Sparse holes
+// come back as zeros from archive_read_data(), so the file is complete,
+// not sparse, and holes count against the budget as what they become.
+Status copyData(archive* a, archive_entry* entry, int fd, const std::string& path,
+                const std::string& archivePath, Budget& budget,
+                std::uint64_t limit) {
+  // An announced size beyond the budget is refused before any byte.
+  if (archive_entry_size_is_set(entry) != 0 && archive_entry_size(entry) > 0 &&
+      static_cast<std::uint64_t>(archive_entry_size(entry)) > budget.bytes) {
+    return tooLarge(archivePath, limit);
+  }
   std::array<char, 128 * 1024> buf;
   for (;;) {
     la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
@@ -110,6 +129,10 @@ Status copyData(archive* a, int fd, const std::string& path,
                    "': " + archiveError(a));
     }
     if (n == 0) return okStatus();
+    if (static_cast<std::uint64_t>(n) > budget.bytes) {
+      return tooLarge(archivePath, limit);
+    }
+    budget.bytes -= static_cast<std::uint64_t>(n);
     std::size_t done = 0;
     while (done < static_cast<std::size_t>(n)) {
       ssize_t w =
@@ -145,11 +168,13 @@ const char* typeName(mode_t type) {
 class TreeWriter {
  public:
   TreeWriter(int rootFd, std::string destDir, std::string archivePath,
-             std::vector<std::string> subtree)
+             std::vector<std::string> subtree, std::uint64_t maxBytes)
       : rootFd_(rootFd),
         destDir_(std::move(destDir)),
         archivePath_(std::move(archivePath)),
-        subtree_(std::move(subtree)) {}
+        subtree_(std::move(subtree)),
+        limit_(maxBytes),
+        budget_{maxBytes} {}
 
   Status run(archive* a) {
     for (;;) {
@@ -229,6 +254,10 @@ class TreeWriter {
 
     auto rel = relativeToSubtree(*parts);
     if (!rel) return okStatus();  // outside the subtree: skipped unread
+    if (budget_.entries-- == 0) {
+      return Error("Refusing to extract '" + archivePath_ +
+                   "': it has more than 100000 entries");
+    }
     mode_t type = archive_entry_filetype(entry);
     if (rel->empty()) {
       // The subtree's (or archive's) own directory entry: destDir is it.
@@ -241,7 +270,16 @@ class TreeWriter {
     if ((perm & (S_ISUID | S_ISGID)) != 0) {
       return refuse(name, "has the setuid or setgid bit");
     }
+    // Nothing a release installs is writable by anyone but its owner: a
+    // group- or world-writable file run as root is anyone's to replace.
+    perm &= 0755;
     std::string relPath = joinPath(*rel, rel->size());
+    // Two entries for one name: which wins depends on the tool (tar keeps
+    // the last); ambiguous content is refused, not guessed.
+    if (type != AE_IFDIR && (files_.count(relPath) != 0 || dirs_.count(relPath) != 0 ||
+                             links_.count(relPath) != 0)) {
+      return refuse(name, "appears twice in the archive");
+    }
     auto parent = openParent(*rel, name);
     if (!parent) return parent.error();
     const std::string& leaf = rel->back();
@@ -282,8 +320,11 @@ class TreeWriter {
             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (fd.get() < 0) return systemError("create", destPath, errno);
         files_.insert(relPath);
-        if (Status s = copyData(a, fd.get(), destPath, archivePath_); !s)
+        if (Status s = copyData(a, entry, fd.get(), destPath, archivePath_,
+                                budget_, limit_);
+            !s) {
           return s;
+        }
         // fchmod, not the open() mode, so the umask does not change it.
         if (::fchmod(fd.get(), perm & 0777) < 0) {
           return systemError("set the mode of", destPath, errno);
@@ -305,6 +346,7 @@ class TreeWriter {
         if (::symlinkat(target, parent->get(), leaf.c_str()) < 0) {
           return systemError("create symlink", destPath, errno);
         }
+        links_.insert(relPath);
         return okStatus();
       }
       default:
@@ -397,7 +439,10 @@ class TreeWriter {
   std::string destDir_;
   std::string archivePath_;
   std::vector<std::string> subtree_;
+  std::uint64_t limit_;
+  Budget budget_;
   std::set<std::string> files_;         // regular files, for hard links
+  std::set<std::string> links_;         // symlinks
   std::map<std::string, mode_t> dirs_;  // created directory -> final mode
 };
 
@@ -415,24 +460,35 @@ Status emptyDirectory(const std::string& dir) {
 }  // namespace
 
 Status extractMember(const std::string& archivePath, const std::string& member,
-                     const std::string& destFile) {
+                     const std::string& destFile, std::uint64_t maxBytes) {
   auto a = openArchive(archivePath);
   if (!a) return a.error();
   std::string_view wanted = memberName(member);
   std::vector<std::string> someNames;  // for a helpful "not found"
+  bool extracted = false;
+  auto fail = [&](Status s) {
+    if (extracted) ::unlink(destFile.c_str());
+    return s;
+  };
   for (;;) {
     archive_entry* entry = nullptr;
     int r = archive_read_next_header(a->get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
-      return Error("Failed to read archive '" + archivePath +
-                   "': " + archiveError(a->get()));
+      return fail(Error("Failed to read archive '" + archivePath +
+                        "': " + archiveError(a->get())));
     }
     const char* rawName = archive_entry_pathname(entry);
     std::string_view name = memberName(rawName ? rawName : "");
     if (name != wanted) {
       if (someNames.size() < 10 && !name.empty()) someNames.emplace_back(name);
       continue;
+    }
+    // Read on to the end: a second entry of that name would make what is
+    // installed depend on the tool (tar keeps the last), so it is refused.
+    if (extracted) {
+      return fail(Error("Refusing '" + archivePath + "': '" + member +
+                        "' appears twice in it"));
     }
     if (archive_entry_filetype(entry) != AE_IFREG ||
         archive_entry_hardlink(entry) != nullptr) {
@@ -442,12 +498,17 @@ Status extractMember(const std::string& archivePath, const std::string& member,
     int fd = ::open(destFile.c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
     if (fd < 0) return systemError("create", destFile, errno);
-    Status s = copyData(a->get(), fd, destFile, archivePath);
+    Budget budget{maxBytes};
+    Status s = copyData(a->get(), entry, fd, destFile, archivePath, budget, maxBytes);
     if (s && ::fsync(fd) < 0) s = systemError("fsync", destFile, errno);
     if (::close(fd) < 0 && s) s = systemError("close", destFile, errno);
-    if (!s) ::unlink(destFile.c_str());
-    return s;
+    if (!s) {
+      ::unlink(destFile.c_str());
+      return s;
+    }
+    extracted = true;
   }
+  if (extracted) return okStatus();
   std::string listing;
   for (const auto& n : someNames) listing += (listing.empty() ? "" : ", ") + n;
   return Error("no member '" + member + "' in '" + archivePath + "'" +
@@ -458,7 +519,7 @@ Status extractMember(const std::string& archivePath, const std::string& member,
 }
 
 Status extractTree(const std::string& archivePath, const std::string& subtree,
-                   const std::string& destDir) {
+                   const std::string& destDir, std::uint64_t maxBytes) {
   // Cleaning up after a refusal removes everything in destDir; that is only
   // safe if everything in it came from us.
   boost::system::error_code ec;
@@ -485,7 +546,8 @@ Status extractTree(const std::string& archivePath, const std::string& subtree,
   UniqueFd root(::open(destDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) return systemError("open directory", destDir, errno);
 
-  TreeWriter writer(root.get(), destDir, archivePath, std::move(subtreeParts));
+  TreeWriter writer(root.get(), destDir, archivePath, std::move(subtreeParts),
+                    maxBytes);
   Status status = writer.run(a->get());
   if (!status) {
     writer.unlockDirectories();

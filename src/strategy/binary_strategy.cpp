@@ -117,7 +117,8 @@ class BinaryStrategy final : public Strategy {
     }
     bool archive = isArchiveRelease(source_);
     if (archive) {
-      auto st = extractMember(fetched.path, source_.member, staged);
+      auto st = extractMember(fetched.path, source_.member, staged,
+                              source_.maxUnpackedSize);
       (void)removeIfExists(fetched.path);
       if (!st) return st.error();
     } else if (::rename(fetched.path.c_str(), staged.c_str()) != 0) {

@@ -207,7 +207,9 @@ class SymlinkStrategy final : public Strategy {
       return fail(systemError("chmod", staging, errno));
     }
     if (isArchiveRelease(source_)) {
-      if (auto st = extractTree(fetched.path, source_.member, staging); !st) {
+      if (auto st = extractTree(fetched.path, source_.member, staging,
+                                source_.maxUnpackedSize);
+          !st) {
         return fail(st.error());
       }
       (void)removeIfExists(fetched.path);

@@ -112,6 +112,9 @@ std::string contentOf(const std::string& path) {
   return text ? *text : "<unreadable>";
 }
 
+// A limit no test archive reaches unless it means to.
+constexpr std::uint64_t kNoLimit = 1ull << 40;
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -122,7 +125,7 @@ TEST(ExtractMember, WritesTheMembersContentWithMode0700) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {dir("./bin/"), file("./bin/app", "binary", 0755),
                                file("./README", "text")});
-  ASSERT_TRUE(extractMember(tmp / "a.tar", "bin/app", tmp / "out"));
+  ASSERT_TRUE(extractMember(tmp / "a.tar", "bin/app", tmp / "out", kNoLimit));
   EXPECT_EQ(contentOf(tmp / "out"), "binary");
   EXPECT_EQ(modeOf(tmp / "out") & 07777, 0700u);
 }
@@ -130,7 +133,7 @@ TEST(ExtractMember, WritesTheMembersContentWithMode0700) {
 TEST(ExtractMember, MatchesNamesWithOrWithoutDotSlash) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {file("bin/app", "x")});
-  EXPECT_TRUE(extractMember(tmp / "a.tar", "./bin/app", tmp / "out"));
+  EXPECT_TRUE(extractMember(tmp / "a.tar", "./bin/app", tmp / "out", kNoLimit));
   EXPECT_EQ(contentOf(tmp / "out"), "x");
 }
 
@@ -140,7 +143,7 @@ TEST_P(ExtractMemberFormats, ReadsEachSupportedFormat) {
   TempDir tmp;
   std::string big(300 * 1024, 'z');  // more than one read buffer
   writeArchive(tmp / "a", {file("app", big)}, GetParam());
-  ASSERT_TRUE(extractMember(tmp / "a", "app", tmp / "out"));
+  ASSERT_TRUE(extractMember(tmp / "a", "app", tmp / "out", kNoLimit));
   EXPECT_EQ(contentOf(tmp / "out"), big);
 }
 
@@ -152,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, ExtractMemberFormats,
 TEST(ExtractMember, FailsNamingTheMissingMemberAndWhatThereIs) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {file("app", "x"), file("README", "y")});
-  auto s = extractMember(tmp / "a.tar", "bin/app", tmp / "out");
+  auto s = extractMember(tmp / "a.tar", "bin/app", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(),
                        "no member 'bin/app' in '" + (tmp / "a.tar") + "'"))
@@ -164,7 +167,7 @@ TEST(ExtractMember, FailsNamingTheMissingMemberAndWhatThereIs) {
 TEST(ExtractMember, RefusesADirectoryMember) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {dir("bin/")});
-  auto s = extractMember(tmp / "a.tar", "bin", tmp / "out");
+  auto s = extractMember(tmp / "a.tar", "bin", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(), "is not a regular file"));
   EXPECT_FALSE(pathExists(tmp / "out"));
@@ -173,17 +176,41 @@ TEST(ExtractMember, RefusesADirectoryMember) {
 TEST(ExtractMember, RefusesASymlinkMember) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {symlink("app", "/etc/shadow")});
-  auto s = extractMember(tmp / "a.tar", "app", tmp / "out");
+  auto s = extractMember(tmp / "a.tar", "app", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(), "is not a regular file"));
   EXPECT_FALSE(pathExists(tmp / "out"));
+}
+
+TEST(ExtractMember, RefusesAMemberThatAppearsTwice) {
+  // tar(1) keeps the last copy, a first-match reader the first: what is
+  // installed must not depend on the tool.
+  TempDir tmp;
+  writeArchive(tmp / "a.tar", {file("app", "first"), file("other", "o"),
+                               file("./app", "second")});
+  auto s = extractMember(tmp / "a.tar", "app", tmp / "out", kNoLimit);
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(contains(s.error().message(), "'app' appears twice"))
+      << s.error().message();
+  EXPECT_FALSE(boost::filesystem::exists(tmp / "out"));
+}
+
+TEST(ExtractMember, StopsAMemberLargerThanItsLimit) {
+  TempDir tmp;
+  writeArchive(tmp / "a.tar.gz", {file("app", std::string(4 << 20, '\0'))},
+               Format::kTarGz);
+  auto s = extractMember(tmp / "a.tar.gz", "app", tmp / "out", 1 << 20);
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(contains(s.error().message(), "unpacks to more than"))
+      << s.error().message();
+  EXPECT_FALSE(boost::filesystem::exists(tmp / "out"));
 }
 
 TEST(ExtractMember, LeavesAnExistingDestinationAlone) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {file("app", "new")});
   ASSERT_TRUE(writeFileAtomically(tmp / "out", "old"));
-  auto s = extractMember(tmp / "a.tar", "app", tmp / "out");
+  auto s = extractMember(tmp / "a.tar", "app", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(), "File exists"));
   EXPECT_EQ(contentOf(tmp / "out"), "old");
@@ -194,7 +221,7 @@ TEST(ExtractMember, RemovesTheDestinationWhenTheArchiveIsTruncated) {
   std::string big(1 << 20, 'q');
   writeArchive(tmp / "a.tar", {file("app", big)});
   ASSERT_EQ(::truncate((tmp / "a.tar").c_str(), 200 * 1024), 0);
-  auto s = extractMember(tmp / "a.tar", "app", tmp / "out");
+  auto s = extractMember(tmp / "a.tar", "app", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(), "Failed to read archive"))
       << s.error().message();
@@ -204,7 +231,7 @@ TEST(ExtractMember, RemovesTheDestinationWhenTheArchiveIsTruncated) {
 TEST(ExtractMember, FailsOnSomethingThatIsNotAnArchive) {
   TempDir tmp;
   ASSERT_TRUE(writeFileAtomically(tmp / "a.tar", std::string(4096, 'x')));
-  auto s = extractMember(tmp / "a.tar", "app", tmp / "out");
+  auto s = extractMember(tmp / "a.tar", "app", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(), tmp / "a.tar"));
   EXPECT_FALSE(pathExists(tmp / "out"));
@@ -220,7 +247,7 @@ TEST(ExtractTree, ExtractsFilesDirectoriesAndSymlinksWithTheirModes) {
        file("./etc/app.conf", "conf", 0640), symlink("./bin/current", "app")},
       Format::kTarGz);
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar.gz", "", tmp / "out");
+  auto s = extractTree(tmp / "a.tar.gz", "", tmp / "out", kNoLimit);
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(contentOf(tmp / "out/bin/app"), "exe");
   EXPECT_EQ(modeOf(tmp / "out/bin/app") & 07777, 0755u);
@@ -237,7 +264,7 @@ TEST(ExtractTree, ExtractsAZip) {
   writeArchive(tmp / "a.zip", {file("app-1.0/bin/app", "exe", 0755)},
                Format::kZip);
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.zip", "app-1.0", tmp / "out");
+  auto s = extractTree(tmp / "a.zip", "app-1.0", tmp / "out", kNoLimit);
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(contentOf(tmp / "out/bin/app"), "exe");
 }
@@ -248,7 +275,7 @@ TEST(ExtractTree, StripsTheSubtreeAndSkipsEverythingElse) {
                                file("other/file", "no"),
                                file("app-1.0x/file", "no"), file("top", "no")});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", "./app-1.0/", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "./app-1.0/", tmp / "out", kNoLimit);
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(entriesIn(tmp / "out"), std::vector<std::string>{"bin"});
   EXPECT_EQ(contentOf(tmp / "out/bin/app"), "exe");
@@ -258,7 +285,7 @@ TEST(ExtractTree, FillsReadOnlyDirectoriesBeforeMakingThemReadOnly) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {dir("share/", 0555), file("share/doc", "d")});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", "", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "", tmp / "out", kNoLimit);
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(contentOf(tmp / "out/share/doc"), "d");
   EXPECT_EQ(modeOf(tmp / "out/share") & 07777, 0555u);
@@ -270,7 +297,7 @@ TEST(ExtractTree, LinksHardLinksInsideTheTree) {
   writeArchive(tmp / "a.tar",
                {file("app/bin/a", "same"), hardlink("app/bin/b", "app/bin/a")});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", "app", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "app", tmp / "out", kNoLimit);
   ASSERT_TRUE(s) << s.error().message();
   struct stat a {
   }, b{};
@@ -287,7 +314,7 @@ TEST(ExtractTree, AllowsRelativeSymlinksThatStayInside) {
                 symlink("a/b/top", "../../"), symlink("self", "."),
                 symlink("lib/libx.so", "./libx.so.1")});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", "", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "", tmp / "out", kNoLimit);
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(contentOf(tmp / "out/bin/lib/libx.so"), "lib");
   EXPECT_EQ(linkTarget(tmp / "out/a/b/top"), "../../");
@@ -298,7 +325,7 @@ TEST(ExtractTree, RefusesADestinationThatIsNotEmpty) {
   writeArchive(tmp / "a.tar", {file("app", "x")});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
   ASSERT_TRUE(writeFileAtomically(tmp / "out/mine", "keep"));
-  auto s = extractTree(tmp / "a.tar", "", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(), "is not an empty directory"));
   EXPECT_EQ(entriesIn(tmp / "out"), std::vector<std::string>{"mine"});
@@ -309,7 +336,7 @@ TEST(ExtractTree, RefusesASubtreeThatIsAFile) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {file("app", "x")});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", "app", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "app", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(
       contains(s.error().message(), "is the subtree but not a directory"));
@@ -336,7 +363,7 @@ TEST_P(ExtractTreeRefuses, NamesTheEntryAndLeavesNothingBehind) {
                {dir("app/"), file("app/bin/first", "1"), dir("app/lib/"),
                 file("app/lib/second", "2"), r.bad});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", r.subtree, tmp / "out");
+  auto s = extractTree(tmp / "a.tar", r.subtree, tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(), "Refusing to extract '" +
                                                 (tmp / "a.tar") + "': entry '" +
@@ -392,7 +419,7 @@ TEST(ExtractTree, RefusesToWriteThroughASymlinkFromTheArchive) {
   writeArchive(tmp / "a.tar",
                {symlink("lib", "bin"), dir("bin/"), file("lib/x", "x")});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", "", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(contains(s.error().message(),
                        "entry 'lib/x' would be written through 'lib'"))
@@ -404,10 +431,39 @@ TEST(ExtractTree, RefusesAFileListedTwice) {
   TempDir tmp;
   writeArchive(tmp / "a.tar", {file("app", "1"), file("app", "2")});
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", "", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
-  EXPECT_TRUE(contains(s.error().message(), "File exists"));
+  EXPECT_TRUE(contains(s.error().message(), "'app' appears twice"))
+      << s.error().message();
   EXPECT_TRUE(entriesIn(tmp / "out").empty());
+}
+
+TEST(ExtractTree, StopsAnArchiveThatUnpacksToMoreThanItsLimit) {
+  // 8 MiB of zeros compress to a few KiB: the download bound says nothing
+  // about what comes out.
+  TempDir tmp;
+  writeArchive(tmp / "a.tar.gz",
+               {file("small", "x"), file("bomb", std::string(8 << 20, '\0'))},
+               Format::kTarGz);
+  ASSERT_LT(boost::filesystem::file_size(tmp / "a.tar.gz"), 64u * 1024);
+  ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
+  auto s = extractTree(tmp / "a.tar.gz", "", tmp / "out", 1 << 20);
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(contains(s.error().message(),
+                       "it unpacks to more than 1048576 bytes (MaxUnpackedSize=)"))
+      << s.error().message();
+  EXPECT_TRUE(entriesIn(tmp / "out").empty());
+}
+
+TEST(ExtractTree, DropsGroupAndWorldWriteBits) {
+  TempDir tmp;
+  writeArchive(tmp / "a.tar", {dir("d/", 0777), file("d/app", "x", 0777),
+                               file("conf", "y", 0666)});
+  ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
+  ASSERT_TRUE(extractTree(tmp / "a.tar", "", tmp / "out", kNoLimit));
+  EXPECT_EQ(modeOf(tmp / "out/d") & 07777, 0755u);
+  EXPECT_EQ(modeOf(tmp / "out/d/app") & 07777, 0755u);
+  EXPECT_EQ(modeOf(tmp / "out/conf") & 07777, 0644u);
 }
 
 TEST(ExtractTree, EmptiesTheDestinationWhenTheArchiveIsTruncated) {
@@ -416,7 +472,7 @@ TEST(ExtractTree, EmptiesTheDestinationWhenTheArchiveIsTruncated) {
                {file("small", "s"), file("big", std::string(1 << 20, 'b'))});
   ASSERT_EQ(::truncate((tmp / "a.tar").c_str(), 300 * 1024), 0);
   ASSERT_TRUE(boost::filesystem::create_directory(tmp / "out"));
-  auto s = extractTree(tmp / "a.tar", "", tmp / "out");
+  auto s = extractTree(tmp / "a.tar", "", tmp / "out", kNoLimit);
   ASSERT_FALSE(s);
   EXPECT_TRUE(entriesIn(tmp / "out").empty());
 }
