@@ -66,9 +66,30 @@ Status fsyncDirectory(const std::string& dir) {
   return okStatus();
 }
 
-Result<std::string> readFile(const std::string& path, std::size_t maxBytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<int> openRegularFile(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+  // just below, so no read ever sees the flag.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return systemError("open", path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return systemError("stat", path, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error("'" + path + "' is not a regular file");
+  }
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  return fd;
+}
+
+Result<std::string> readFile(const std::string& path, std::size_t maxBytes) {
+  auto opened = openRegularFile(path);
+  if (!opened) return opened.error();
+  int fd = *opened;
   std::string out;
   char buf[65536];
   for (;;) {

@@ -23,7 +23,12 @@ std::string baseName(const std::string& path);
 /// fsync()s a directory so that renames and links in it are durable.
 Status fsyncDirectory(const std::string& dir);
 
-/// Reads a whole file of at most `maxBytes`.
+/// Opens `path` for reading if it is a regular file: a FIFO, a device or a
+/// directory is refused at once (it could block a read forever or never
+/// end). The descriptor is close-on-exec; the caller closes it.
+Result<int> openRegularFile(const std::string& path);
+
+/// Reads a whole regular file of at most `maxBytes`.
 Result<std::string> readFile(const std::string& path,
                              std::size_t maxBytes = 16 * 1024 * 1024);
 

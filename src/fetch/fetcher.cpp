@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -424,6 +425,24 @@ std::string describe(CURLcode rc, long httpStatus, const char* errorBuffer) {
   return text;
 }
 
+// A file:// source must be a regular file: a FIFO would block the read (and
+// the instance lock) forever, a device like /dev/zero never ends.
+Status checkFileSource(const std::string& url) {
+  std::string encoded = url.substr(std::string_view("file://").size());
+  encoded = encoded.substr(0, encoded.find_first_of("?#"));
+  int length = 0;
+  char* decoded = curl_easy_unescape(nullptr, encoded.c_str(),
+                                     static_cast<int>(encoded.size()), &length);
+  if (decoded == nullptr) return Error("cannot decode the file URL");
+  std::string path(decoded, static_cast<std::size_t>(length));
+  curl_free(decoded);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return Error("'" + path + "' is not a regular file");
+  }
+  return okStatus();  // a missing file is libcurl's to report
+}
+
 SteadyClock::duration backoff(Duration first, unsigned retry) {
   auto wait = first * (1ull << std::min(retry, 16u));
   return std::min<SteadyClock::duration>(wait, kMaxBackoff);
@@ -437,6 +456,9 @@ Status perform(const std::string& url, const FetchOptions& options, Sink& sink,
   auto scheme = schemeOf(url);
   if (!scheme) {
     return Error("unsupported URL scheme (http://, https:// and file:// are)");
+  }
+  if (*scheme == Scheme::kFile) {
+    if (Status st = checkFileSource(url); !st) return st;
   }
   CurlHandle curl(curl_easy_init());
   if (!curl) return Error("could not create a libcurl handle");

@@ -58,8 +58,9 @@ Sha256Digest Sha256::finish() {
 void Sha256::reset() { check(EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr)); }
 
 Result<Sha256Digest> sha256OfFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return systemError("open", path, errno);
+  auto opened = openRegularFile(path);
+  if (!opened) return opened.error();
+  int fd = *opened;
   Sha256 hash;
   // Large reads keep the syscall count low for release-sized files without
   // holding the file in memory.

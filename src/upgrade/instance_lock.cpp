@@ -26,8 +26,17 @@ Result<InstanceLock> InstanceLock::acquire(const std::string& runDir,
     return systemError("create directory", runDir, errno);
   }
   std::string path = runDir + "/" + instance + ".lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW and a regular file only: a symlink planted in a run
+  // directory others can write would make root truncate whatever it names
+  // (the pid is written below).
+  int fd = ::open(path.c_str(),
+                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
   if (fd < 0) return systemError("open lock file", path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error("Failed to open lock file '" + path + "': not a regular file");
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) < 0) {
     int err = errno;
     std::string holder;

@@ -79,5 +79,19 @@ TEST(PathHelpers, SplitDirectoryAndBaseName) {
   EXPECT_EQ(baseName("/usr/bin/x"), "x");
 }
 
+TEST(ReadFile, RefusesAFifoAtOnceInsteadOfWaitingForAWriter) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  auto text = readFile(dir / "fifo");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().message(), "'" + (dir / "fifo") + "' is not a regular file");
+}
+
+TEST(ReadFile, RefusesADeviceThatNeverEnds) {
+  auto text = readFile("/dev/zero");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().message(), "'/dev/zero' is not a regular file");
+}
+
 }  // namespace
 }  // namespace upgrader

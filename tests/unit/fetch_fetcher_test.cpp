@@ -2,6 +2,7 @@
 // helpers. HTTP(S) behaviour is covered against nginx in
 // tests/integration/fetch_curl_test.cpp.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <boost/filesystem.hpp>
 #include <string>
@@ -62,6 +63,20 @@ TEST(CurlFetcherFile, FailsForAMissingFileAndLeavesNothing) {
   EXPECT_EQ(
       fetched.error().message().rfind("Failed to fetch '" + url + "': ", 0), 0u)
       << fetched.error().message();
+  EXPECT_TRUE(entriesIn(dest.path()).empty());
+}
+
+TEST(CurlFetcherFile, RefusesAFifoOrADeviceInsteadOfHanging) {
+  TempDir src, dest;
+  ASSERT_EQ(::mkfifo((src / "release").c_str(), 0600), 0);
+  auto fifo = makeCurlFetcher()->fetchToFile("file://" + (src / "release"),
+                                             dest.path(), quickOptions(), {});
+  ASSERT_FALSE(fifo);
+  EXPECT_NE(fifo.error().message().find("is not a regular file"), std::string::npos);
+  auto zero = makeCurlFetcher()->fetchText("file:///dev/zero", quickOptions(), 1024);
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message().find("'/dev/zero' is not a regular file"),
+            std::string::npos);
   EXPECT_TRUE(entriesIn(dest.path()).empty());
 }
 

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 #include <vector>
@@ -79,6 +80,15 @@ TEST(Sha256OfFile, FailsNamingAMissingFile) {
   EXPECT_NE(digest.error().message().find(dir / "missing"), std::string::npos);
   EXPECT_NE(digest.error().message().find("No such file or directory"),
             std::string::npos);
+}
+
+TEST(Sha256OfFile, RefusesAFifoAndADeviceInsteadOfHanging) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_FALSE(sha256OfFile(dir / "fifo"));
+  auto zero = sha256OfFile("/dev/zero");
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().message(), "'/dev/zero' is not a regular file");
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include "common/file_util.hpp"
 #include "support/temp_dir.hpp"
 
 namespace upgrader {
@@ -36,6 +39,24 @@ TEST(InstanceLock, IsReleasedWhenTheHolderGoesAway) {
   TempDir dir;
   { auto first = InstanceLock::acquire(dir.path(), "demo"); ASSERT_TRUE(first); }
   EXPECT_TRUE(InstanceLock::acquire(dir.path(), "demo"));
+}
+
+TEST(InstanceLock, NeverFollowsASymlinkPlantedAsTheLockFile) {
+  TempDir dir;
+  ASSERT_TRUE(writeFileAtomically(dir / "precious", "keep me"));
+  ASSERT_EQ(::symlink((dir / "precious").c_str(), (dir / "demo.lock").c_str()), 0);
+  auto lock = InstanceLock::acquire(dir.path(), "demo");
+  ASSERT_FALSE(lock);
+  EXPECT_NE(lock.error().message().find("demo.lock"), std::string::npos);
+  EXPECT_EQ(*readFile(dir / "precious"), "keep me");  // not truncated
+}
+
+TEST(InstanceLock, RefusesALockPathThatIsNotAFile) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "demo.lock").c_str(), 0600), 0);
+  auto lock = InstanceLock::acquire(dir.path(), "demo");
+  ASSERT_FALSE(lock);
+  EXPECT_NE(lock.error().message().find("not a regular file"), std::string::npos);
 }
 
 }  // namespace
