@@ -7,6 +7,7 @@
 
 #include <boost/filesystem.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -253,6 +254,29 @@ Status ensureDirectory(const std::string& dir) {
                  "': something else has its name");
   }
   return okStatus();
+}
+
+Status checkOnlyTrustedCanWrite(const std::string& path) {
+  char* resolved = ::realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) return systemError("resolve", path, errno);
+  std::string real = resolved;
+  std::free(resolved);
+  const uid_t us = ::geteuid();
+  for (std::string p = real;; p = parentDirectory(p)) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return systemError("stat", p, errno);
+    if (st.st_uid != 0 && st.st_uid != us) {
+      return Error("'" + p + "' is owned by uid " + std::to_string(st.st_uid));
+    }
+    bool sticky = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0;
+    if (!sticky && (st.st_mode & S_IWOTH) != 0) {
+      return Error("'" + p + "' is writable by everyone");
+    }
+    if (!sticky && (st.st_mode & S_IWGRP) != 0) {
+      return Error("'" + p + "' is writable by its group");
+    }
+    if (p == "/") return okStatus();
+  }
 }
 
 bool pathExists(const std::string& path) {

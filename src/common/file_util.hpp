@@ -74,6 +74,14 @@ Status removeStaleTempFiles(const std::string& path);
 /// it exists, and makes its entry durable. Ok if it exists.
 Status ensureDirectory(const std::string& dir);
 
+/// Ok if only root (or the user running the upgrader) can change `path`:
+/// the file it resolves to is owned by one of them and not writable by
+/// group or others, and so is every directory above it, but that a sticky
+/// directory (/tmp) may be writable by all (no one can replace what others
+/// own there). Otherwise the error says who could: "'/x/y' is writable by
+/// its group", "'/home/u' is owned by uid 1000".
+Status checkOnlyTrustedCanWrite(const std::string& path);
+
 /// Whether `path` exists (without following a final symlink).
 bool pathExists(const std::string& path);
 

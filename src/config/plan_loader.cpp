@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/file_util.hpp"
 #include "common/image_reference.hpp"
 #include "common/url.hpp"
 #include "config/ini_file.hpp"
@@ -746,10 +747,11 @@ Result<std::string> readConfigFile(const std::string& path) {
     return Error("cannot read '" + path + "': " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
-  if ((st.st_mode & S_IWOTH) != 0) {
-    return refuse(
-        "it is world-writable, so anyone could make upgrader run commands as "
-        "root");
+  // The file names commands that run as root: whoever can change it, or a
+  // directory above it, can run anything as root.
+  if (Status trusted = checkOnlyTrustedCanWrite(path); !trusted) {
+    return refuse(trusted.error().message() +
+                  ", so others could make upgrader run commands as root");
   }
   std::string text;
   char buffer[16384];

@@ -40,9 +40,11 @@ Result<Plan> parsePlan(std::string_view text, const std::string& fileName,
                        const InstanceName& instance);
 
 /// Reads `path` and parses it (parsePlan). Refuses, naming the file, a file
-/// that is not a regular file, is world-writable (anyone could make
-/// upgrader run commands as root) or is larger than 1 MiB; a file that
-/// cannot be opened gives "cannot read 'PATH': strerror(errno)".
+/// that is not a regular file, that someone other than root (or the user
+/// running upgrader) could change through its owner or mode or those of a
+/// directory above it (checkOnlyTrustedCanWrite(): they could make
+/// upgrader run commands as root), or that is larger than 1 MiB; a file
+/// that cannot be opened gives "cannot read 'PATH': strerror(errno)".
 Result<Plan> loadPlan(const std::string& path, const InstanceName& instance);
 
 }  // namespace upgrader

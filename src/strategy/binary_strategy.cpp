@@ -32,7 +32,17 @@ class BinaryStrategy final : public Strategy {
 
   std::string place() const override { return "'" + slot_.path() + "'"; }
 
-  Result<std::string> currentId() const override { return slot_.currentId(); }
+  Result<std::string> currentId() const override {
+    // Replacing a symlink by a file would change what it means; its owner
+    // and mode are not the executable's either.
+    struct stat st {};
+    if (::lstat(slot_.path().c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      return Error("'" + slot_.path() +
+                   "' is a symbolic link; Mode=binary replaces a file: set "
+                   "Path= to the file it names, or use Mode=symlink");
+    }
+    return slot_.currentId();
+  }
 
   Result<Offer> resolve() override {
     auto release = download_.resolve();
@@ -47,6 +57,12 @@ class BinaryStrategy final : public Strategy {
   }
 
   Result<Staged> acquire(const ProgressFn& progress) override {
+    // The staged file is checked once and swapped in later: whoever can
+    // write the directory could replace it in between.
+    if (auto st = checkOnlyTrustedCanWrite(slot_.directory()); !st) {
+      return st.error().withContext("Refusing to install into '" +
+                                    slot_.directory() + "'");
+    }
     // Downloaded into the directory of Path=: putting it in place is then
     // a rename on one file system.
     auto fetched = download_.fetchVerified(slot_.directory(), progress);
@@ -174,7 +190,7 @@ class BinaryStrategy final : public Strategy {
     mode_t mode = 0755;
     uid_t uid = 0;
     gid_t gid = 0;
-    if (::stat(slot_.path().c_str(), &st) == 0) {
+    if (::lstat(slot_.path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
       mode = st.st_mode & 07777;
       uid = st.st_uid;
       gid = st.st_gid;

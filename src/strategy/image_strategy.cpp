@@ -214,6 +214,13 @@ class ImageStrategy final : public Strategy {
       if (pulledNow) (void)forget(pull);
       return st.error();
     }
+    // The unit runs what this file names: only root may be able to change
+    // it, or the directory it is in.
+    if (auto st = checkOnlyTrustedCanWrite(slot_.directory()); !st) {
+      if (pulledNow) (void)forget(pull);
+      return st.error().withContext("Refusing to pin an image in '" +
+                                    slot_.directory() + "'");
+    }
     if (auto st = writeFileAtomically(slot_.stagedPath(), content, 0644); !st) {
       if (pulledNow) (void)forget(pull);
       return st.error();

@@ -69,6 +69,13 @@ class SymlinkStrategy final : public Strategy {
   }
 
   Result<Staged> acquire(const ProgressFn& progress) override {
+    // A release is checked once and flipped to later: whoever can write
+    // these directories could change it in between.
+    for (const auto& dir : {releases_, parentDirectory(link_)}) {
+      if (auto st = checkOnlyTrustedCanWrite(dir); !st) {
+        return st.error().withContext("Refusing to install into '" + dir + "'");
+      }
+    }
     // Downloaded into the releases directory: the release directory is
     // then made by renames on one file system.
     auto fetched = download_.fetchVerified(releases_, progress);

@@ -808,9 +808,39 @@ TEST(LoadPlan, RefusesAWorldWritableFile) {
   auto plan = loadPlan(dir / "x.conf", kInstance);
   ASSERT_FALSE(plan);
   EXPECT_EQ(plan.error().message(),
-            "refusing to use '" + dir / "x.conf" +
-                "': it is world-writable, so anyone could make upgrader run "
+            "refusing to use '" + dir / "x.conf" + "': '" + dir / "x.conf" +
+                "' is writable by everyone, so others could make upgrader run "
                 "commands as root");
+}
+
+TEST(LoadPlan, RefusesAGroupWritableFileOrOneOwnedBySomeoneElse) {
+  TempDir dir;
+  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal, 0644));
+  ASSERT_EQ(::chmod((dir / "x.conf").c_str(), 0664), 0);
+  auto plan = loadPlan(dir / "x.conf", kInstance);
+  ASSERT_FALSE(plan);
+  EXPECT_THAT(plan.error().message(), HasSubstr("is writable by its group"));
+  if (::geteuid() != 0) GTEST_SKIP() << "giving a file away needs root";
+  ASSERT_EQ(::chmod((dir / "x.conf").c_str(), 0644), 0);
+  ASSERT_EQ(::chown((dir / "x.conf").c_str(), 65534, 65534), 0);
+  plan = loadPlan(dir / "x.conf", kInstance);
+  ASSERT_FALSE(plan);
+  EXPECT_THAT(plan.error().message(), HasSubstr("is owned by uid 65534"));
+}
+
+TEST(LoadPlan, RefusesAFileInADirectoryOthersCanWrite) {
+  // They could replace the file between two runs, whatever its own mode.
+  TempDir dir;
+  ASSERT_EQ(::mkdir((dir / "conf.d").c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((dir / "conf.d").c_str(), 0777), 0);
+  ASSERT_TRUE(writeFileAtomically(dir / "conf.d/x.conf", kMinimal, 0644));
+  auto plan = loadPlan(dir / "conf.d/x.conf", kInstance);
+  ASSERT_FALSE(plan);
+  EXPECT_THAT(plan.error().message(),
+              HasSubstr("'" + dir / "conf.d" + "' is writable by everyone"));
+  // Sticky, as /tmp is: no one can replace what others own in it.
+  ASSERT_EQ(::chmod((dir / "conf.d").c_str(), 01777), 0);
+  EXPECT_TRUE(loadPlan(dir / "conf.d/x.conf", kInstance));
 }
 
 TEST(LoadPlan, RefusesSomethingThatIsNotARegularFile) {

@@ -353,5 +353,33 @@ TEST_F(ASymlinkStrategy, KeepsTheDirectoryOfARollbackPoint) {
   EXPECT_FALSE(fs::exists(dir_ / "install/releases/2"));
 }
 
+TEST_F(ABinaryStrategy, RefusesADirectoryOthersCanWriteBeforeDownloading) {
+  ASSERT_EQ(::chmod((dir_ / "install").c_str(), 0775), 0);
+  publish("2", "version two");
+  ASSERT_TRUE(strategy_->resolve());
+  auto staged = strategy_->acquire({});
+  ASSERT_FALSE(staged);
+  EXPECT_THAT(staged.error().message(),
+              HasSubstr("Refusing to install into '" + install() + "': '" + install() +
+                        "' is writable by its group"));
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app"));
+}
+
+TEST_F(ABinaryStrategy, RefusesAPathThatIsASymlink) {
+  write(dir_ / "install/real-app", "version one", 0755);
+  ASSERT_TRUE(removeIfExists(dir_ / "install/app"));
+  ASSERT_EQ(::symlink("real-app", (dir_ / "install/app").c_str()), 0);
+  auto current = strategy_->currentId();
+  ASSERT_FALSE(current);
+  EXPECT_THAT(current.error().message(), HasSubstr("is a symbolic link"));
+}
+
+TEST_F(ASymlinkStrategy, RefusesAReleasesDirectoryOthersCanWrite) {
+  ASSERT_EQ(::chmod((dir_ / "install/releases").c_str(), 0777), 0);
+  auto two = stage("2");
+  ASSERT_FALSE(two);
+  EXPECT_THAT(two.error().message(), HasSubstr("is writable by everyone"));
+}
+
 }  // namespace
 }  // namespace upgrader
