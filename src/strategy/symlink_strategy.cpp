@@ -27,6 +27,7 @@ namespace fs = boost::filesystem;
 namespace {
 
 constexpr std::string_view kStagingSuffix = ".upgrader-staging";
+constexpr std::string_view kRemovingSuffix = ".upgrader-removing";
 
 // Without exceptions: a vanished or unreadable entry is simply not one.
 bool isDirectory(const std::string& path) {
@@ -140,7 +141,7 @@ class SymlinkStrategy final : public Strategy {
       return Error("refusing to remove '" + to.id +
                    "': not a release directory in '" + releases_ + "'");
     }
-    return removeTreeIfExists(to.id);
+    return removeRelease(to.id);
   }
 
   Status quiesce(const ReleaseRef&) override { return okStatus(); }
@@ -167,7 +168,7 @@ class SymlinkStrategy final : public Strategy {
     for (std::size_t i = keep_; i < versions.size(); ++i) {
       std::string dir = releaseDir(versions[i]);
       if (dir == installed.id || dir == previous.id) continue;
-      if (auto st = removeTreeIfExists(dir); !st) return st;
+      if (auto st = removeRelease(dir); !st) return st;
     }
     return okStatus();
   }
@@ -232,7 +233,7 @@ class SymlinkStrategy final : public Strategy {
     if (auto st = fsyncDirectory(staging); !st) return fail(st.error());
     // A directory of that version that is not in service is a leftover (a
     // quarantined or pruned-in-part release): the verified one replaces it.
-    if (auto st = removeTreeIfExists(final); !st) return fail(st.error());
+    if (auto st = removeRelease(final); !st) return fail(st.error());
     if (auto st = renameDurably(staging, final); !st) return fail(st.error());
     return ReleaseRef{version, final};
   }
@@ -241,13 +242,28 @@ class SymlinkStrategy final : public Strategy {
     return fs::path(releases_ + "/" + version).lexically_normal().string();
   }
 
+  // Removes a release directory so that no run killed half-way leaves a
+  // half-deleted tree under the release's own name, where it would pass
+  // for that release: it is renamed out of the way first (one atomic
+  // step), and what is left of it is removed, by this run or the next.
+  Status removeRelease(const std::string& dir) {
+    if (!isDirectory(dir)) return removeIfExists(dir);
+    std::string doomed =
+        releases_ + "/." + baseName(dir) + std::string(kRemovingSuffix);
+    if (auto st = removeTreeIfExists(doomed); !st) return st;
+    if (auto st = renameDurably(dir, doomed); !st) return st;
+    return removeTreeIfExists(doomed);
+  }
+
+  // Staging directories and releases half removed by a killed run.
   Status removeStagingDirectories() {
     boost::system::error_code ec;
     for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
          it.increment(ec)) {
       std::string name = it->path().filename().string();
-      if (name.size() > kStagingSuffix.size() && name[0] == '.' &&
-          name.ends_with(kStagingSuffix)) {
+      bool leftover = name.ends_with(kStagingSuffix) ||
+                      name.ends_with(kRemovingSuffix);
+      if (name.size() > kStagingSuffix.size() && name[0] == '.' && leftover) {
         if (auto st = removeTreeIfExists(it->path().string()); !st) return st;
       }
     }

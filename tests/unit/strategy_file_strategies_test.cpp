@@ -381,5 +381,28 @@ TEST_F(ASymlinkStrategy, RefusesAReleasesDirectoryOthersCanWrite) {
   EXPECT_THAT(two.error().message(), HasSubstr("is writable by everyone"));
 }
 
+TEST_F(ASymlinkStrategy, RemovesWhatAKilledRemovalLeftUnderItsTempName) {
+  // A removal renames the release out of the way first: killed half-way,
+  // it leaves ".3.upgrader-removing", never a partial "3".
+  fs::create_directories(dir_ / "install/releases/.3.upgrader-removing/bin");
+  write(dir_ / "install/releases/.3.upgrader-removing/bin/app", "half gone");
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
+  EXPECT_THAT(entries(dir_ / "install/releases"), ::testing::ElementsAre("1"));
+}
+
+TEST_F(ASymlinkStrategy, PrunesWithoutLeavingAnythingUnderATempName) {
+  ReleaseRef one{"1", *strategy_->currentId()};
+  ReleaseRef last = one;
+  for (std::string v : {"2", "3"}) {
+    auto next = stage(v);
+    ASSERT_TRUE(next);
+    ASSERT_TRUE(strategy_->swap(last, *next));
+    last = *next;
+  }
+  ReleaseRef two{"2", dir_ / "install/releases/2"};
+  ASSERT_TRUE(strategy_->prune(last, two));
+  EXPECT_THAT(entries(dir_ / "install/releases"), ::testing::ElementsAre("2", "3"));
+}
+
 }  // namespace
 }  // namespace upgrader
