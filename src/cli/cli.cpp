@@ -11,6 +11,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/options.hpp"
 #include "common/json_text.hpp"
+#include "common/shown_text.hpp"
 #include "config/names.hpp"
 #include "config/plan_loader.hpp"
 #include "exec/command_runner.hpp"
@@ -62,7 +63,7 @@ const char* resultName(OutcomeCode code) {  // for --json
 }
 
 int usageError(const std::string& message) {
-  std::fprintf(stderr, "upgrader: %s\n", message.c_str());
+  std::fprintf(stderr, "upgrader: %s\n", shownText(message).c_str());
   return kExitUsage;
 }
 
@@ -71,14 +72,14 @@ int report(const Options& o, const Outcome& out) {
   if (o.json) {
     json j = {{"result", resultName(out.code)},
               {"exit_code", code},
-              {"message", out.message},
+              {"message", redactCredentials(out.message)},
               {"from", out.fromVersion},
               {"to", out.toVersion}};
     std::cout << jsonText(j) << "\n";
   } else if (!out.message.empty()) {
     std::FILE* stream =
         code == kExitOk || code == kExitNothingToDo ? stdout : stderr;
-    std::fprintf(stream, "%s\n", out.message.c_str());
+    std::fprintf(stream, "%s\n", shownText(out.message).c_str());
   }
   return code;
 }
@@ -171,28 +172,32 @@ int runStatus(const Options& o) {
     return kExitOk;
   }
   const InstanceState& s = *state;
-  auto version = [](const std::optional<ReleaseRef>& r) {
-    return r ? (r->version.empty() ? "unknown" : r->version) : "-";
+  // The state file holds versions and messages that came from a server or
+  // a hook: escaped before they reach the terminal.
+  auto show = [](const std::string& text) { return shownText(text); };
+  auto version = [&](const std::optional<ReleaseRef>& r) {
+    return r ? (r->version.empty() ? "unknown" : show(r->version)) : "-";
   };
   std::printf("instance:    %s\n", name->str().c_str());
   std::printf("installed:   %s\n", version(s.installed).c_str());
   std::printf("previous:    %s\n", version(s.previous).c_str());
   if (s.last) {
-    std::printf("last result: %s at %s (%s -> %s)\n", s.last->result.c_str(),
-                s.last->time.c_str(), s.last->from.c_str(), s.last->to.c_str());
+    std::printf("last result: %s at %s (%s -> %s)\n",
+                show(s.last->result).c_str(), show(s.last->time).c_str(),
+                show(s.last->from).c_str(), show(s.last->to).c_str());
     if (s.last->message != "ok")
-      std::printf("             %s\n", s.last->message.c_str());
+      std::printf("             %s\n", show(s.last->message).c_str());
   } else {
     std::printf("last result: -\n");
   }
   for (const auto& q : s.quarantined) {
-    std::printf("quarantined: %s since %s: %s\n", q.version.c_str(),
-                q.time.c_str(), q.reason.c_str());
+    std::printf("quarantined: %s since %s: %s\n", show(q.version).c_str(),
+                show(q.time).c_str(), show(q.reason).c_str());
   }
   if (s.transaction) {
     std::printf("in progress: %s to %s, step %s (finished by the next run)\n",
                 kindName(s.transaction->kind),
-                s.transaction->to.version.c_str(),
+                show(s.transaction->to.version).c_str(),
                 stepName(s.transaction->step));
   }
   return kExitOk;

@@ -8,8 +8,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <string>
 #include <vector>
+
+#include "common/shown_text.hpp"
 
 namespace upgrader {
 
@@ -66,7 +69,8 @@ class JournalEventLog final : public EventLog {
              std::string_view result) override {
     send(info(e).priority, message,
          {field("MESSAGE_ID", info(e).id), field("UPGRADER_EVENT", eventName(e)),
-          field("UPGRADER_STEP", step), field("UPGRADER_RESULT", result)});
+          field("UPGRADER_STEP", step),
+          field("UPGRADER_RESULT", shownText(result))});
   }
 
   void log(Severity severity, std::string_view message) override {
@@ -88,8 +92,9 @@ class JournalEventLog final : public EventLog {
   }
 
  private:
-  void send(int priority, std::string_view message,
+  void send(int priority, std::string_view raw,
             std::vector<std::string> fields) {
+    const std::string message = shownText(raw);
     fields.push_back(field("MESSAGE", message));
     fields.push_back(field("PRIORITY", std::to_string(priority)));
     fields.push_back(field("SYSLOG_IDENTIFIER", "upgrader"));
@@ -135,6 +140,7 @@ class TerminalEventLog final : public EventLog {
       std::fprintf(stderr, "\r%llu MiB",
                    static_cast<unsigned long long>(received >> 20));
     } else {
+      received = std::min(received, total);  // a server may send more
       int filled = static_cast<int>(received * kWidth / total);
       std::fprintf(stderr, "\r[%-*s] %3d%% %llu/%llu MiB", kWidth,
                    std::string(static_cast<std::size_t>(filled), '#').c_str(),
@@ -154,10 +160,11 @@ class TerminalEventLog final : public EventLog {
   }
 
  private:
-  void print(const char* prefix, std::string_view message) {
+  void print(const char* prefix, std::string_view raw) {
+    const std::string message = shownText(raw);
     std::string who = context_.instance.empty()
                           ? "upgrader"
-                          : "upgrader[" + context_.instance + "]";
+                          : "upgrader[" + shownText(context_.instance) + "]";
     std::fprintf(stderr, "%s: %s%.*s\n", who.c_str(), prefix,
                  static_cast<int>(message.size()), message.data());
   }

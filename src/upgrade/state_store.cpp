@@ -8,6 +8,7 @@
 
 #include "common/file_util.hpp"
 #include "common/json_text.hpp"
+#include "common/shown_text.hpp"
 
 namespace upgrader {
 
@@ -56,12 +57,14 @@ std::string stateToJson(const InstanceState& s) {
   if (s.last) {
     j["last"] = {{"result", s.last->result}, {"time", s.last->time},
                  {"from", s.last->from},     {"to", s.last->to},
-                 {"message", s.last->message}};
+                 {"message", redactCredentials(s.last->message)}};
   }
   j["quarantined"] = json::array();
   for (const auto& q : s.quarantined) {
     j["quarantined"].push_back(
-        {{"version", q.version}, {"time", q.time}, {"reason", q.reason}});
+        {{"version", q.version},
+         {"time", q.time},
+         {"reason", redactCredentials(q.reason)}});
   }
   if (s.transaction) {
     const auto& t = *s.transaction;
@@ -72,7 +75,7 @@ std::string stateToJson(const InstanceState& s) {
                         {"migrated", t.migrated},
                         {"blame_new", t.blameNew},
                         {"started", t.started},
-                        {"failure", t.failure}};
+                        {"failure", redactCredentials(t.failure)}};
   }
   // Hook output ends up in messages and may be any bytes: replace what is
   // not UTF-8 rather than throw half-way through a rollback.

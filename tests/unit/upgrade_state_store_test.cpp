@@ -30,6 +30,20 @@ TEST(FileStateStore, SavesMessagesThatAreNotUtf8) {
   EXPECT_EQ(back->last->message.rfind("Migrate= said ", 0), 0u);
 }
 
+TEST(FileStateStore, NeverSavesThePasswordOfAUrl) {
+  // A failure names the URL it fetched; the state file is world-readable.
+  TempDir dir;
+  auto store = makeFileStateStore(dir / "demo");
+  InstanceState s;
+  s.last = LastResult{"failed", "T", "2", "3",
+                      "download of https://ci:hunter2@host/r.tar failed"};
+  ASSERT_TRUE(store->save(s));
+  auto text = readFile(dir / "demo/state.json");
+  ASSERT_TRUE(text) << text.error().message();
+  EXPECT_EQ(text->find("hunter2"), std::string::npos);
+  EXPECT_NE(text->find("https://ci:***@host/r.tar"), std::string::npos);
+}
+
 TEST(FileStateStore, RoundTripsEveryField) {
   TempDir dir;
   auto store = makeFileStateStore(dir / "demo");

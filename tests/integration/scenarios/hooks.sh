@@ -21,6 +21,16 @@ assert_eq "hooks ran in order" \
 assert_true "failure names the hook and its status" \
   journal -b -o cat UPGRADER_EVENT=failed --grep "Migrate= hook failed.*exited with status 7"
 
+# A hook's output reaches the journal and the state file escaped, and the
+# password of a URL it printed never does.
+sed -i 's|^Migrate=.*|Migrate=printf "\\033[2Jpulling https://ci:hunter2@registry.example/x\\n"; exit 7|' /etc/upgrader/demo.conf
+upgrader unquarantine demo >/dev/null
+assert_eq "hostile hook output: rolled back" 3 "$(upgrade_status demo)"
+assert_true "escape sequence shown escaped, password hidden" \
+  journal -b -o cat UPGRADER_EVENT=failed --grep 'x1b\[2Jpulling https://ci:\*\*\*@registry'
+assert_eq "no raw escape byte or password in journal or state" "" \
+  "$({ journal -b -o cat UPGRADER_EVENT=failed; upgrader status demo; cat /var/lib/upgrader/demo/state.json; } | grep -a -e $'\033' -e hunter2 || true)"
+
 # A failing PreStop= changes nothing: the service is never stopped.
 sed -i 's/^Migrate=.*/Migrate=true/; s/^PreStop=.*/PreStop=exit 1/' /etc/upgrader/demo.conf
 upgrader unquarantine demo >/dev/null
