@@ -45,7 +45,8 @@ inline constexpr std::size_t kMinisignMaxSignatureBytes = 16 * 1024;
 /// into a 1024-byte buffer).
 inline constexpr std::size_t kMinisignMaxCommentLineBytes = 1024;
 /// The longest trusted comment text (after "trusted comment: "): the most
-/// minisign 0.11 signs and verifies.
+/// minisign 0.11 verifies (it signs at most 4077 bytes: it formats each
+/// line in a 4096-byte buffer).
 inline constexpr std::size_t kMinisignMaxTrustedCommentBytes = 8173;
 /// The largest file a legacy ("Ed") signature is checked over: Ed25519
 /// needs the whole message at once, so it is held in memory.
@@ -71,9 +72,9 @@ struct MinisignKey {
 /// Parses a public key: the two-line file minisign -G writes, or the bare
 /// base64 line alone (as `minisign -P` takes it, or inline in a
 /// configuration file). A final "\n" or "\r\n" is accepted; the comment is
-/// ignored. Errors say what is wrong: "not base64: '%' at column 12", "the
-/// key decodes to 40 bytes; a minisign public key is 42", "algorithm 'XY'
-/// is not minisign's Ed25519 ('Ed')", ...
+/// ignored. Errors say what is wrong: "not base64: '%' at column 12",
+/// "decodes to 39 bytes; a minisign public key is 42 bytes (56 characters
+/// of base64)", "algorithm 'XY' is not minisign's Ed25519 ('Ed')", ...
 Result<MinisignKey> parseMinisignKey(std::string_view text);
 
 /// A parsed .minisig file (not yet verified: nothing in it is trusted).
