@@ -179,6 +179,9 @@ Engine=podman
 Image=$SVC:@v
 KeepImages=2
 
+[Trust]
+AllowUnsigned=yes
+
 [Target]
 Unit=demo.service
 

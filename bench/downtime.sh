@@ -95,6 +95,7 @@ publish_demo() {
   file=$(make_release "demo-$1" "$2")
   install -m 0644 "$file" "$RELEASES/test_service-$1"
   (cd "$RELEASES" && sha256sum test_service-* >SHA256SUMS)
+  sign_release "$RELEASES/SHA256SUMS"
 }
 
 # publish_sock VERSION FIXTURE: sock/sock-VERSION with its own SHA256SUMS.
@@ -104,6 +105,7 @@ publish_sock() {
   mkdir -p "$SOCK_RELEASES"
   install -m 0644 "$file" "$SOCK_RELEASES/sock-$1"
   (cd "$SOCK_RELEASES" && sha256sum sock-* >SHA256SUMS)
+  sign_release "$SOCK_RELEASES/SHA256SUMS"
 }
 
 # The process systemd runs for UNIT executes the file now at PATH (same
@@ -190,6 +192,9 @@ UNIT
 URL=$RELEASE_URL/sock/sock-@v
 ChecksumsURL=$RELEASE_URL/sock/SHA256SUMS
 CAFile=$RELEASE_CA
+
+[Trust]
+TrustedKey=demo.pub
 
 [Install]
 Mode=binary

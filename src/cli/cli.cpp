@@ -104,10 +104,21 @@ Result<Loaded> loadInstance(const Options& o) {
   return Loaded{*name, std::move(*plan)};
 }
 
+// The opt-out from signatures is a standing risk, so it is said on every
+// run, where an operator reading the journal sees it.
+void warnIfUnsigned(const Plan& plan, EventLog& log) {
+  if (!plan.trust.allowUnsigned) return;
+  log.log(Severity::kWarning,
+          plan.configFile +
+              ": releases are not verified by signature (AllowUnsigned=yes): "
+              "only checksums from the release server vouch for them");
+}
+
 int runTransaction(const Options& o, bool rollback, EventLog& log) {
   auto loaded = loadInstance(o);
   if (!loaded) return usageError(loaded.error().message());
   const Plan& plan = loaded->plan;
+  warnIfUnsigned(plan, log);
 
   // One run per instance; a second one says so at once instead of waiting.
   auto lock = InstanceLock::acquire(o.runDir, loaded->name.str());
@@ -146,6 +157,7 @@ int runCheck(const Options& o) {
   auto loaded = loadInstance(o);
   if (!loaded) return usageError(loaded.error().message());
   auto log = makeEventLog(o.verbose);
+  warnIfUnsigned(loaded->plan, *log);
   auto units = makeRefusingServiceManager();
   auto fetcher = makeCurlFetcher();
   auto strategy = makeStrategy(loaded->plan,

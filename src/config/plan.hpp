@@ -12,6 +12,7 @@
 #include "common/clock.hpp"
 #include "common/types.hpp"
 #include "common/url.hpp"
+#include "trust/minisign.hpp"
 
 namespace upgrader {
 
@@ -50,6 +51,10 @@ struct SourceConfig {
   Duration downloadTimeout = std::chrono::hours(1);
   /// Extra CA bundle for https (the system store is used otherwise).
   std::string caFile;
+  /// Where the minisign signature of what is signed is: the listing at
+  /// ChecksumsURL= if there is one, else the release itself. "" for that
+  /// URL with ".minisig" appended. "@v" allowed.
+  std::string signatureUrl;
 };
 
 /// Whether the release of `source` is an archive: Archive=tar or zip, or
@@ -105,6 +110,13 @@ struct ContainerConfig {
   std::string environmentFile;
   /// The longest a pull may take.
   Duration pullTimeout = std::chrono::minutes(10);
+  /// A signed listing of the manifest digest of each tag, in the format of
+  /// SHA256SUMS ("HEX  TAG"); required once [Trust] has a key.
+  std::string digestsUrl;
+  /// Its minisign signature; "" for digestsUrl + ".minisig".
+  std::string signatureUrl;
+  /// The schemes digestsUrl and its signature may use.
+  UrlSchemes allowedSchemes;
 };
 
 /// The systemd units that run the service ([Target]).
@@ -158,6 +170,29 @@ struct HooksConfig {
 };
 
 /// Everything configured for one instance.
+/// Whose signature a release must carry ([Trust]). With a key, every
+/// release is verified by signature (the SHA256SUMS listing, the release
+/// itself, or the listing of image digests); without one, the source must
+/// say AllowUnsigned=yes.
+struct TrustConfig {
+  /// The trusted keys (several: a key rotation): those given inline, and
+  /// after loadPlan() those read from key files.
+  std::vector<MinisignKey> keys;
+  /// Key files named by TrustedKey=, absolute (a relative name is under
+  /// /etc/upgrader/keys/); read by loadPlan().
+  std::vector<std::string> keyFiles;
+  /// The explicit opt-out: checksums only, logged on every run.
+  bool allowUnsigned = false;
+  /// A signed listing whose trusted timestamp is older than this is
+  /// refused (a frozen or replayed listing).
+  std::optional<Duration> maxAge;
+
+  bool hasKeys() const { return !keys.empty() || !keyFiles.empty(); }
+};
+
+/// Where TrustedKey= names a key file by a relative name.
+inline constexpr const char* kKeysDirectory = "/etc/upgrader/keys";
+
 struct Plan {
   InstanceName instance;
   std::string configFile;
@@ -167,6 +202,7 @@ struct Plan {
   TargetConfig target;
   HealthConfig health;
   HooksConfig hooks;
+  TrustConfig trust;
 };
 
 }  // namespace upgrader

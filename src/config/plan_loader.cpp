@@ -35,6 +35,11 @@ bool isControl(char c) {
   return u < 0x20 || u == 0x7f;
 }
 
+bool isAsciiAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+         (c >= 'A' && c <= 'Z');
+}
+
 std::string_view trim(std::string_view s) {
   auto begin = s.find_first_not_of(" \t");
   if (begin == npos) return {};
@@ -230,8 +235,35 @@ Result<std::string> parseImageDigest(std::string_view text) {
   return std::string(text);
 }
 
-// Timeouts and intervals of zero would mean "no time at all" (or, for
-// systemd's own timeouts, "no limit"), never what was meant.
+// TrustedKey=: an absolute path, a file name under /etc/upgrader/keys/, or
+// the key's base64 line itself (what `minisign -P` takes).
+Status addTrustedKey(TrustConfig& trust, std::string_view text) {
+  if (text.front() == '/') {
+    auto path = parseAbsolutePath(text);
+    if (!path) return path.error();
+    trust.keyFiles.push_back(*path);
+    return okStatus();
+  }
+  if (auto key = parseMinisignKey(text)) {
+    trust.keys.push_back(*key);
+    return okStatus();
+  }
+  bool fileName = text.front() != '.' &&
+                  std::all_of(text.begin(), text.end(), [](char c) {
+                    return isAsciiAlnum(c) || c == '.' || c == '_' || c == '-';
+                  });
+  if (fileName) {
+    trust.keyFiles.push_back(std::string(kKeysDirectory) + "/" +
+                             std::string(text));
+    return okStatus();
+  }
+  // What was meant to be a key most likely: say why it is not one.
+  auto key = parseMinisignKey(text);
+  return Error("neither a key file (an absolute path, or a file name in " +
+               std::string(kKeysDirectory) +
+               "/) nor a minisign public key: " + key.error().message());
+}
+
 // "https http file", in any order and case.
 Result<UrlSchemes> parseSchemes(std::string_view text) {
   UrlSchemes schemes = UrlSchemes::none();
@@ -254,6 +286,8 @@ Result<UrlSchemes> parseSchemes(std::string_view text) {
   return schemes;
 }
 
+// Timeouts and intervals of zero would mean "no time at all" (or, for
+// systemd's own timeouts, "no limit"), never what was meant.
 Result<Duration> parsePositiveTimeSpan(std::string_view text) {
   auto span = parseTimeSpan(text);
   if (span && span->count() == 0) {
@@ -353,6 +387,18 @@ Setter scalar(Get get, Parse parse) {
   };
 }
 
+// TrustedKey=: a list of keys and key files; an empty assignment empties it.
+Setter trustedKeys() {
+  return [](Plan& plan, std::string_view value) -> Status {
+    if (value.empty()) {
+      plan.trust.keys.clear();
+      plan.trust.keyFiles.clear();
+      return okStatus();
+    }
+    return addTrustedKey(plan.trust, value);
+  };
+}
+
 // A key that may be given many times, each adding an item; an empty
 // assignment empties the list (systemd semantics).
 template <typename Get, typename Parse>
@@ -432,12 +478,14 @@ const std::vector<KeySpec>& keySpecs() {
   using T = TargetConfig;
   using H = HealthConfig;
   using K = HooksConfig;
+  using R = TrustConfig;
   const auto source = &Plan::source;
   const auto install = &Plan::install;
   const auto container = &Plan::container;
   const auto target = &Plan::target;
   const auto health = &Plan::health;
   const auto hooks = &Plan::hooks;
+  const auto trust = &Plan::trust;
   static const std::vector<KeySpec> specs = {
       {"Source", "URL", scalar(field(source, &S::url), parseReleaseUrl),
        kFileModes},
@@ -473,6 +521,8 @@ const std::vector<KeySpec>& keySpecs() {
        scalar(field(source, &S::retries), unsignedIn(0, 10)), kFileModes},
       {"Source", "CAFile", scalar(field(source, &S::caFile), parseAbsolutePath),
        kFileModes},
+      {"Source", "SignatureURL",
+       scalar(field(source, &S::signatureUrl), parseAnyUrl), kFileModes},
 
       {"Install", "Mode", scalar(field(install, &I::mode), parseMode)},
       {"Install", "Path", scalar(field(install, &I::path), parseFilePath),
@@ -514,6 +564,14 @@ const std::vector<KeySpec>& keySpecs() {
       {"Container", "PullTimeoutSec",
        scalar(field(container, &C::pullTimeout), parsePositiveTimeSpan),
        kContainerMode},
+      {"Container", "DigestsURL",
+       scalar(field(container, &C::digestsUrl), parseAnyUrl), kContainerMode},
+      {"Container", "SignatureURL",
+       scalar(field(container, &C::signatureUrl), parseAnyUrl),
+       kContainerMode},
+      {"Container", "AllowedSchemes",
+       scalar(field(container, &C::allowedSchemes), parseSchemes),
+       kContainerMode},
 
       {"Target", "Unit", list(field(target, &T::units), parseUnitName)},
       {"Target", "StopTimeoutSec",
@@ -545,6 +603,11 @@ const std::vector<KeySpec>& keySpecs() {
       {"Hooks", "Restore", list(field(hooks, &K::restore), parseCommand)},
       {"Hooks", "TimeoutSec",
        scalar(field(hooks, &K::timeout), parsePositiveTimeSpan)},
+
+      {"Trust", "TrustedKey", trustedKeys()},
+      {"Trust", "AllowUnsigned",
+       scalar(field(trust, &R::allowUnsigned), parseBoolean)},
+      {"Trust", "MaxAge", scalar(field(trust, &R::maxAge), parsePositiveTimeSpan)},
   };
   return specs;
 }
@@ -587,6 +650,7 @@ class CrossKeyCheck {
       if (auto st = checkSource(plan.source); !st) return st;
       if (auto st = checkInstall(plan); !st) return st;
     }
+    if (auto st = checkTrust(plan); !st) return st;
     if (plan.target.units.empty()) return required("Target", "Unit=");
     return checkHealth(plan.health);
   }
@@ -616,22 +680,14 @@ class CrossKeyCheck {
 
   Status checkSource(const SourceConfig& source) const {
     if (source.url.empty()) return required("Source", "URL=");
-    // Plain http can be read and rewritten on the way, and a file URL
-    // reads a local path as root: each is the administrator's explicit
-    // choice, per source.
-    for (auto [key, url] : {std::pair<std::string_view, const std::string*>{
-                                "URL", &source.url},
-                            {"ChecksumsURL", &source.checksumsUrl}}) {
-      auto scheme = urlSchemeOf(*url);
-      if (url->empty() || !scheme || source.allowedSchemes.allows(*scheme)) {
-        continue;
+    for (std::string_view key : {"URL", "ChecksumsURL", "SignatureURL"}) {
+      const std::string& url = key == "URL"            ? source.url
+                               : key == "ChecksumsURL" ? source.checksumsUrl
+                                                       : source.signatureUrl;
+      if (auto st = checkScheme("Source", key, url, source.allowedSchemes);
+          !st) {
+        return st;
       }
-      return atKey("Source", key,
-                   std::string("uses ") + urlSchemeName(*scheme) +
-                       ", which this source does not allow (AllowedSchemes=" +
-                       source.allowedSchemes.names() +
-                       "); prefer https, or add " + urlSchemeName(*scheme) +
-                       " to AllowedSchemes= in [Source]");
     }
     if (!source.version && source.checksumsUrl.empty()) {
       return required("Source", "Version= or ChecksumsURL=",
@@ -690,6 +746,65 @@ class CrossKeyCheck {
     return okStatus();
   }
 
+  // Plain http can be read and rewritten on the way, and a file URL reads
+  // a local path as root: each is the administrator's explicit choice, per
+  // section.
+  Status checkScheme(std::string_view section, std::string_view key,
+                     const std::string& url, const UrlSchemes& allowed) const {
+    auto scheme = urlSchemeOf(url);
+    if (url.empty() || !scheme || allowed.allows(*scheme)) return okStatus();
+    return atKey(section, key,
+                 std::string("uses ") + urlSchemeName(*scheme) +
+                     ", which this source does not allow (AllowedSchemes=" +
+                     allowed.names() + "); prefer https, or add " +
+                     urlSchemeName(*scheme) + " to AllowedSchemes= in [" +
+                     std::string(section) + "]");
+  }
+
+  // A release is verified by its vendor's signature, or the file says in
+  // so many words that it is not.
+  Status checkTrust(const Plan& plan) const {
+    const TrustConfig& trust = plan.trust;
+    bool container = plan.install.mode == InstallConfig::Mode::kContainer;
+    if (!trust.hasKeys()) {
+      if (!trust.allowUnsigned) {
+        return required(
+            "Trust", "TrustedKey= (or AllowUnsigned=yes)",
+            "releases are verified by their vendor's minisign signature; "
+            "name the public key, or opt out to rely on checksums from the "
+            "same server alone (logged on every run)");
+      }
+      if (trust.maxAge) {
+        return atKey("Trust", "MaxAge",
+                     "needs TrustedKey=: only a signed timestamp can be "
+                     "trusted");
+      }
+      for (auto [section, key] :
+           {std::pair<std::string_view, std::string_view>{"Source",
+                                                          "SignatureURL"},
+            {"Container", "DigestsURL"},
+            {"Container", "SignatureURL"}}) {
+        if (isSet(section, key)) {
+          return atKey(section, key,
+                       "is only read to verify a signature: set [Trust] "
+                       "TrustedKey=");
+        }
+      }
+      return okStatus();
+    }
+    if (trust.allowUnsigned) {
+      return atKey("Trust", "AllowUnsigned",
+                   "contradicts TrustedKey=: with a key, every release is "
+                   "verified by signature");
+    }
+    if (container && plan.container.digestsUrl.empty()) {
+      return required("Container", "DigestsURL=",
+                      "with [Trust] TrustedKey=, an image is verified "
+                      "against a signed listing of its tag's digest");
+    }
+    return okStatus();
+  }
+
   Status checkContainer(const ContainerConfig& container) const {
     if (!isSet("Container", "Engine")) {
       return required("Container", "Engine=",
@@ -714,6 +829,15 @@ class CrossKeyCheck {
       return atKey("Container", "Digest",
                    "requires Version=: a pinned digest fits only a pinned "
                    "version or a fixed tag");
+    }
+    for (std::string_view key : {"DigestsURL", "SignatureURL"}) {
+      const std::string& url = key == "DigestsURL" ? container.digestsUrl
+                                                   : container.signatureUrl;
+      if (auto st = checkScheme("Container", key, url,
+                                container.allowedSchemes);
+          !st) {
+        return st;
+      }
     }
     return okStatus();
   }
@@ -773,7 +897,23 @@ class FdCloser {
   int fd_;
 };
 
-Result<std::string> readConfigFile(const std::string& path) {
+// "1 MiB", "4 KiB", "300 bytes".
+std::string sizeInWords(std::size_t bytes) {
+  if (bytes != 0 && bytes % (1024 * 1024) == 0) {
+    return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  }
+  if (bytes != 0 && bytes % 1024 == 0) {
+    return std::to_string(bytes / 1024) + " KiB";
+  }
+  return std::to_string(bytes) + " bytes";
+}
+
+// Reads a file whose writer decides what root does (a configuration that
+// names commands, a key that decides which releases are trusted): a regular
+// file that only root can change, at most `maxBytes`.
+Result<std::string> readTrustedFile(const std::string& path,
+                                    std::size_t maxBytes,
+                                    const std::string& consequence) {
   auto refuse = [&](const std::string& why) {
     return Error("refusing to use '" + path + "': " + why);
   };
@@ -791,11 +931,11 @@ Result<std::string> readConfigFile(const std::string& path) {
     return Error("cannot read '" + path + "': " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
-  // The file names commands that run as root: whoever can change it, or a
-  // directory above it, can run anything as root.
+  // Whoever can change the file, or a directory above it, decides what
+  // root does.
   if (Status trusted = checkOnlyTrustedCanWrite(path); !trusted) {
-    return refuse(trusted.error().message() +
-                  ", so others could make upgrader run commands as root");
+    return refuse(trusted.error().message() + ", so others could " +
+                  consequence);
   }
   std::string text;
   char buffer[16384];
@@ -807,7 +947,9 @@ Result<std::string> readConfigFile(const std::string& path) {
     }
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > kMaxConfigBytes) return refuse("larger than 1 MiB");
+    if (text.size() > maxBytes) {
+      return refuse("larger than " + sizeInWords(maxBytes));
+    }
   }
   return text;
 }
@@ -840,7 +982,7 @@ Result<Plan> parsePlan(std::string_view text, const std::string& fileName,
       return Error(fileName + ":" + std::to_string(section.line) +
                    ": unknown section [" + section.name +
                    "] (expected [Source], [Install], [Container], [Target], "
-                   "[Health] or [Hooks])");
+                   "[Health], [Hooks] or [Trust])");
     }
     for (const auto& entry : section.entries) {
       std::string where = fileName + ":" + std::to_string(entry.line) + ": [" +
@@ -878,9 +1020,21 @@ Result<Plan> parsePlan(std::string_view text, const std::string& fileName,
 }
 
 Result<Plan> loadPlan(const std::string& path, const InstanceName& instance) {
-  auto text = readConfigFile(path);
+  auto text = readTrustedFile(path, kMaxConfigBytes,
+                              "make upgrader run commands as root");
   if (!text) return text.error();
-  return parsePlan(*text, path, instance);
+  auto plan = parsePlan(*text, path, instance);
+  if (!plan) return plan;
+  for (const std::string& file : plan->trust.keyFiles) {
+    auto where = [&] { return path + ": [Trust] TrustedKey=" + file + ": "; };
+    auto keyText = readTrustedFile(file, kMinisignMaxKeyTextBytes,
+                                   "make upgrader trust their releases");
+    if (!keyText) return Error(where() + keyText.error().message());
+    auto key = parseMinisignKey(*keyText);
+    if (!key) return Error(where() + key.error().message());
+    plan->trust.keys.push_back(*key);
+  }
+  return plan;
 }
 
 }  // namespace upgrader

@@ -2,6 +2,7 @@
 
 #include "fetch/checksums.hpp"
 #include "fetch/version.hpp"
+#include "trust/signature_check.hpp"
 
 namespace upgrader {
 
@@ -11,12 +12,36 @@ bool containsVersionMarker(std::string_view s) {
   return s.find("@v") != std::string_view::npos;
 }
 
-Result<std::vector<ChecksumEntry>> fetchChecksums(const std::string& url,
-                                                  const FetchOptions& options,
-                                                  Fetcher& fetcher) {
+// A SHA256SUMS listing, parsed, and what vouches for it.
+struct Listing {
+  std::vector<ChecksumEntry> entries;
+  std::string signedBy;
+};
+
+// Fetches the listing at `url` and, with keys, checks its signature before
+// a single line of it is believed.
+Result<Listing> fetchChecksums(const SourceConfig& source,
+                               const TrustConfig& trust,
+                               const std::string& url,
+                               const std::string& version, Fetcher& fetcher,
+                               std::int64_t now) {
+  FetchOptions options = fetchOptionsFrom(source);
   auto text = fetcher.fetchText(url, options, kMaxChecksumsBytes);
   if (!text) return text.error();
-  return parseSha256Sums(*text, url);
+  Listing listing;
+  if (trust.hasKeys()) {
+    std::string signatureUrl = signatureUrlFor(
+        url, version.empty() ? source.signatureUrl
+                             : expandVersion(source.signatureUrl, version));
+    auto verified = verifySignedListing(trust, *text, url, signatureUrl,
+                                        fetcher, options, now);
+    if (!verified) return verified.error();
+    listing.signedBy = "SHA256SUMS " + *verified;
+  }
+  auto entries = parseSha256Sums(*text, url);
+  if (!entries) return entries.error();
+  listing.entries = std::move(*entries);
+  return listing;
 }
 
 // The release at `version` (already valid), its digest looked up in
@@ -48,7 +73,9 @@ Result<Release> releaseFromSums(const SourceConfig& source,
   return release;
 }
 
-Result<Release> resolvePinned(const SourceConfig& source, Fetcher& fetcher) {
+Result<Release> resolvePinned(const SourceConfig& source,
+                              const TrustConfig& trust, Fetcher& fetcher,
+                              std::int64_t now) {
   const std::string& version = source.version->str();
   // The version is pasted into URLs; a '/' or '?' would change which
   // resource they name.
@@ -70,12 +97,16 @@ Result<Release> resolvePinned(const SourceConfig& source, Fetcher& fetcher) {
                  "' against: set Checksum= or ChecksumsURL=");
   }
   std::string sumsUrl = expandVersion(source.checksumsUrl, version);
-  auto sums = fetchChecksums(sumsUrl, fetchOptionsFrom(source), fetcher);
+  auto sums = fetchChecksums(source, trust, sumsUrl, version, fetcher, now);
   if (!sums) return sums.error();
-  return releaseFromSums(source, version, *sums, sumsUrl);
+  auto release = releaseFromSums(source, version, sums->entries, sumsUrl);
+  if (release) release->signedBy = sums->signedBy;
+  return release;
 }
 
-Result<Release> resolveNewest(const SourceConfig& source, Fetcher& fetcher) {
+Result<Release> resolveNewest(const SourceConfig& source,
+                              const TrustConfig& trust, Fetcher& fetcher,
+                              std::int64_t now) {
   if (source.checksum) {
     return Error("Checksum= needs a pinned Version=");
   }
@@ -88,6 +119,10 @@ Result<Release> resolveNewest(const SourceConfig& source, Fetcher& fetcher) {
   // we look.
   if (containsVersionMarker(source.checksumsUrl)) {
     return Error("ChecksumsURL= '" + source.checksumsUrl +
+                 "' contains @v, which needs a pinned Version=");
+  }
+  if (containsVersionMarker(source.signatureUrl)) {
+    return Error("SignatureURL= '" + source.signatureUrl +
                  "' contains @v, which needs a pinned Version=");
   }
   if (!containsVersionMarker(source.url)) {
@@ -103,11 +138,11 @@ Result<Release> resolveNewest(const SourceConfig& source, Fetcher& fetcher) {
   }
 
   auto sums =
-      fetchChecksums(source.checksumsUrl, fetchOptionsFrom(source), fetcher);
+      fetchChecksums(source, trust, source.checksumsUrl, "", fetcher, now);
   if (!sums) return sums.error();
   std::optional<std::string> newest;
   std::optional<std::string> tie;  // a different spelling of `newest`
-  for (const auto& entry : *sums) {
+  for (const auto& entry : sums->entries) {
     auto version = matchVersionPattern(pattern, entry.fileName);
     if (!version) continue;
     int order = newest ? compareVersions(*version, *newest) : 1;
@@ -128,14 +163,19 @@ Result<Release> resolveNewest(const SourceConfig& source, Fetcher& fetcher) {
     return Error("versions '" + *newest + "' and '" + *tie + "' in '" +
                  source.checksumsUrl + "' are equally new");
   }
-  return releaseFromSums(source, *newest, *sums, source.checksumsUrl);
+  auto release =
+      releaseFromSums(source, *newest, sums->entries, source.checksumsUrl);
+  if (release) release->signedBy = sums->signedBy;
+  return release;
 }
 
 }  // namespace
 
-Result<Release> resolveRelease(const SourceConfig& source, Fetcher& fetcher) {
-  return source.version ? resolvePinned(source, fetcher)
-                        : resolveNewest(source, fetcher);
+Result<Release> resolveRelease(const SourceConfig& source,
+                               const TrustConfig& trust, Fetcher& fetcher,
+                               std::int64_t now) {
+  return source.version ? resolvePinned(source, trust, fetcher, now)
+                        : resolveNewest(source, trust, fetcher, now);
 }
 
 }  // namespace upgrader

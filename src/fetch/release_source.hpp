@@ -29,6 +29,10 @@ struct Release {
   /// Pattern=) with its digest: lets the caller recognise an installed
   /// release it has no record of. Empty with a pinned Checksum=.
   std::vector<std::pair<Version, Sha256Digest>> listed;
+  /// What vouches for the listing, when it is signed: "signed by key ...".
+  /// "" when nothing is signed yet (AllowUnsigned=yes, or the signature is
+  /// over the release itself and checked once it is downloaded).
+  std::string signedBy;
 };
 
 /// The most a SHA256SUMS file may weigh.
@@ -43,7 +47,10 @@ inline constexpr std::uint64_t kMaxChecksumsBytes = 4 * 1024 * 1024;
 /// 'progressdb-1.2' in 'https://x/SHA256SUMS'"), no matching file, two
 /// matching versions that compare equal, "@v" in ChecksumsURL= while
 /// discovering, fetch and parse errors. Never returns a release without an
-/// expected digest.
-Result<Release> resolveRelease(const SourceConfig& source, Fetcher& fetcher);
+/// expected digest. With keys in `trust`, a listing is used only once its
+/// signature verified (verifySignedListing(), measured against `now`).
+Result<Release> resolveRelease(const SourceConfig& source,
+                               const TrustConfig& trust, Fetcher& fetcher,
+                               std::int64_t now);
 
 }  // namespace upgrader

@@ -26,7 +26,7 @@ class BinaryStrategy final : public Strategy {
  public:
   BinaryStrategy(const Plan& plan, Fetcher& fetcher)
       : source_(plan.source),
-        download_(plan.source, fetcher),
+        download_(plan.source, plan.trust, fetcher),
         slot_(plan.install.path,
               [this](const std::string& path) { return idOf(path); }) {}
 
@@ -69,7 +69,7 @@ class BinaryStrategy final : public Strategy {
     if (!fetched) return fetched.error();
     auto staged = stage(*fetched, download_.release());
     if (!staged) return staged.error();
-    return Staged{*staged, "sha256 " + fetched->digest.hex() + ", staged at '" +
+    return Staged{*staged, download_.evidence(*fetched) + ", staged at '" +
                                slot_.stagedPath() + "'"};
   }
 

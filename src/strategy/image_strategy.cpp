@@ -11,9 +11,12 @@
 #include "common/file_util.hpp"
 #include "common/image_reference.hpp"
 #include "common/json_text.hpp"
+#include "fetch/checksums.hpp"
+#include "fetch/release_source.hpp"
 #include "fetch/version.hpp"
 #include "strategy/file_slot.hpp"
 #include "strategy/strategies.hpp"
+#include "trust/signature_check.hpp"
 
 namespace upgrader {
 
@@ -113,13 +116,15 @@ Status saveRecord(const std::string& path, const PullRecord& record) {
 class ImageStrategy final : public Strategy {
  public:
   ImageStrategy(const Plan& plan, ImageName image, Registry& registry,
-                ContainerEngine& engine, ImagePlaces places,
+                ContainerEngine& engine, Fetcher& fetcher, ImagePlaces places,
                 std::shared_ptr<void> owned)
       : owned_(std::move(owned)),
         config_(plan.container),
+        trust_(plan.trust),
         image_(std::move(image)),
         registry_(registry),
         engine_(engine),
+        fetcher_(fetcher),
         places_(std::move(places)),
         slot_(places_.environmentFile, readPinnedImage) {}
 
@@ -161,6 +166,11 @@ class ImageStrategy final : public Strategy {
                    config_.digest + "; nothing was pulled");
     }
     r.digest = *digest;
+    if (trust_.hasKeys()) {
+      auto signedBy = checkSignedDigest(r);
+      if (!signedBy) return signedBy.error();
+      r.signedBy = *signedBy;
+    }
     // A fixed tag has no versions: its release is the digest behind it.
     if (!image_.followsVersions()) r.version = r.digest;
     resolved_ = r;
@@ -227,7 +237,9 @@ class ImageStrategy final : public Strategy {
     }
     return Staged{{r.version, pinned},
                   "image digest " + r.digest + ", " +
-                      (pulledNow ? "pulled by " : "already held by ") +
+                      (r.signedBy.empty() ? "unsigned (AllowUnsigned=yes)"
+                                          : r.signedBy) +
+                      ", " + (pulledNow ? "pulled by " : "already held by ") +
                       engine_.name() + ", staged in '" + slot_.stagedPath() +
                       "'"};
   }
@@ -383,7 +395,45 @@ class ImageStrategy final : public Strategy {
     std::string version;
     std::string tag;
     std::string digest;
+    std::string signedBy;  ///< what vouches for the digest, if signed
   };
+
+  // The registry says which manifest a tag names, but whoever controls the
+  // registry (or the way to it) decides that answer. With keys, the digest
+  // must also be the one the vendor's signed listing (DigestsURL=, in the
+  // format of SHA256SUMS: "HEX  TAG") gives for the tag.
+  Result<std::string> checkSignedDigest(const Resolved& r) {
+    const std::string url = image_.followsVersions()
+                                ? expandVersion(config_.digestsUrl, r.version)
+                                : config_.digestsUrl;
+    FetchOptions options;
+    options.allowedSchemes = config_.allowedSchemes;
+    options.caFile = config_.caFile;
+    auto text = fetcher_.fetchText(url, options, kMaxChecksumsBytes);
+    if (!text) return text.error();
+    std::string signatureUrl = signatureUrlFor(
+        url, image_.followsVersions()
+                 ? expandVersion(config_.signatureUrl, r.version)
+                 : config_.signatureUrl);
+    auto verified = verifySignedListing(trust_, *text, url, signatureUrl,
+                                        fetcher_, options, wallClockSeconds());
+    if (!verified) return verified.error();
+    auto entries = parseSha256Sums(*text, url);
+    if (!entries) return entries.error();
+    const ChecksumEntry* entry = findChecksum(*entries, r.tag);
+    if (entry == nullptr) {
+      return Error("tag '" + r.tag + "' of '" + image_.name() +
+                   "' is not in the signed listing '" + url +
+                   "'; nothing was pulled");
+    }
+    if ("sha256:" + entry->digest.hex() != r.digest) {
+      return Error("digest mismatch for '" + image_.name() + ":" + r.tag +
+                   "': the registry serves " + r.digest +
+                   ", the signed listing '" + url + "' says sha256:" +
+                   entry->digest.hex() + "; nothing was pulled");
+    }
+    return "digest listing " + *verified;
+  }
 
   // The newest version among the registry's tags that fit the pattern.
   Result<std::string> newestVersion() {
@@ -494,9 +544,11 @@ class ImageStrategy final : public Strategy {
 
   std::shared_ptr<void> owned_;  // the clients, when this strategy owns them
   const ContainerConfig& config_;
+  const TrustConfig& trust_;
   ImageName image_;
   Registry& registry_;
   ContainerEngine& engine_;
+  Fetcher& fetcher_;
   ImagePlaces places_;
   FileSlot slot_;
   std::optional<Resolved> resolved_;
@@ -552,14 +604,15 @@ Result<std::string> readPinnedImage(const std::string& environmentFile) {
 std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
                                             Registry& registry,
                                             ContainerEngine& engine,
+                                            Fetcher& fetcher,
                                             ImagePlaces places,
                                             std::shared_ptr<void> owned) {
   auto image = parseImageName(plan.container.image);
   // The configuration was checked when it was loaded; a plan built by
   // hand with a bad image gets a strategy that can only say so.
   return std::make_unique<ImageStrategy>(plan, image ? *image : ImageName{},
-                                         registry, engine, std::move(places),
-                                         std::move(owned));
+                                         registry, engine, fetcher,
+                                         std::move(places), std::move(owned));
 }
 
 namespace {
@@ -605,8 +658,8 @@ std::unique_ptr<Strategy> makeContainerStrategy(const Plan& plan,
   places.authFiles = access.authFiles;
   Registry& registry = *clients->registry;
   ContainerEngine& engine = *clients->engine;
-  return makeImageStrategy(plan, registry, engine, std::move(places),
-                           std::move(clients));
+  return makeImageStrategy(plan, registry, engine, deps.fetcher,
+                           std::move(places), std::move(clients));
 }
 
 }  // namespace upgrader

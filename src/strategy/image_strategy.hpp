@@ -19,6 +19,7 @@
 
 #include "container/engine_client.hpp"
 #include "container/registry_client.hpp"
+#include "fetch/fetcher.hpp"
 #include "strategy/strategy.hpp"
 
 namespace upgrader {
@@ -33,11 +34,12 @@ struct ImagePlaces {
   std::vector<std::string> authFiles;
 };
 
-/// The image strategy on `registry` and `engine`, which must outlive it
-/// (or be kept alive by `owned`).
+/// The image strategy on `registry` and `engine`, with `fetcher` for the
+/// signed listing of digests; they must outlive it (or be kept alive by
+/// `owned`).
 std::unique_ptr<Strategy> makeImageStrategy(
     const Plan& plan, Registry& registry, ContainerEngine& engine,
-    ImagePlaces places, std::shared_ptr<void> owned = nullptr);
+    Fetcher& fetcher, ImagePlaces places, std::shared_ptr<void> owned = nullptr);
 
 /// The reference an environment file pins, "NAME:TAG@sha256:..." (or what
 /// an operator wrote there), from its UPGRADER_IMAGE= line.

@@ -5,14 +5,16 @@
 #include "common/file_util.hpp"
 #include "common/url.hpp"
 #include "fetch/version.hpp"
+#include "trust/signature_check.hpp"
 
 namespace upgrader {
 
-ReleaseDownload::ReleaseDownload(const SourceConfig& source, Fetcher& fetcher)
-    : source_(source), fetcher_(fetcher) {}
+ReleaseDownload::ReleaseDownload(const SourceConfig& source,
+                                 const TrustConfig& trust, Fetcher& fetcher)
+    : source_(source), trust_(trust), fetcher_(fetcher) {}
 
 Result<Release> ReleaseDownload::resolve() {
-  auto release = resolveRelease(source_, fetcher_);
+  auto release = resolveRelease(source_, trust_, fetcher_, wallClockSeconds());
   if (!release) return release.error();
   release_ = *release;
   return *release;
@@ -43,7 +45,31 @@ Result<FetchedFile> ReleaseDownload::fetchVerified(const std::string& dir,
                  (release.expected ? release.expected->hex() : "?") + ", got " +
                  fetched->digest.hex());
   }
+  // Without a listing, the vendor's signature is over the release itself
+  // (the pinned Checksum= only says which bytes the administrator chose).
+  if (trust_.hasKeys() && release.signedBy.empty()) {
+    std::string signatureUrl = signatureUrlFor(
+        release.url, expandVersion(source_.signatureUrl, release.version.str()));
+    auto verified =
+        verifySignedFile(trust_, fetched->path, release.url, signatureUrl,
+                         fetcher_, fetchOptionsFrom(source_));
+    if (!verified) {
+      (void)removeIfExists(fetched->path);
+      return verified.error();
+    }
+    release_->signedBy = "release " + *verified;
+  }
   return fetched;
+}
+
+std::string ReleaseDownload::evidence(const FetchedFile& fetched) const {
+  std::string text = "sha256 " + fetched.digest.hex();
+  if (release_ && !release_->signedBy.empty()) {
+    text += ", " + release_->signedBy;
+  } else {
+    text += ", unsigned (AllowUnsigned=yes)";
+  }
+  return text;
 }
 
 Status ReleaseDownload::removeStalePartialDownloads(

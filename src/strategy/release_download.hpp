@@ -17,8 +17,9 @@ namespace upgrader {
 
 class ReleaseDownload {
  public:
-  /// `source` and `fetcher` must outlive this object.
-  ReleaseDownload(const SourceConfig& source, Fetcher& fetcher);
+  /// `source`, `trust` and `fetcher` must outlive this object.
+  ReleaseDownload(const SourceConfig& source, const TrustConfig& trust,
+                  Fetcher& fetcher);
 
   /// Resolves the release (resolveRelease()) and remembers it.
   Result<Release> resolve();
@@ -31,10 +32,16 @@ class ReleaseDownload {
   std::string versionWithDigest(const std::string& hex) const;
 
   /// Downloads the resolved release into `dir` and checks it against the
-  /// expected digest. On a mismatch or any failure nothing is left in
-  /// `dir`. The file returned is complete, fsynced and verified.
+  /// expected digest and, when the release itself is what is signed (keys
+  /// in [Trust] and no listing), its signature. On a mismatch or any
+  /// failure nothing is left in `dir`. The file returned is complete,
+  /// fsynced and verified.
   Result<FetchedFile> fetchVerified(const std::string& dir,
                                     const ProgressFn& progress);
+
+  /// What verified the last release fetchVerified() returned, for the
+  /// journal: "sha256 HEX, SHA256SUMS signed by key ..." (or "unsigned").
+  std::string evidence(const FetchedFile& fetched) const;
 
   /// Removes the downloads of this source's releases that a killed run
   /// left in `dir` (see isPartialDownloadName()); other files are not
@@ -43,6 +50,7 @@ class ReleaseDownload {
 
  private:
   const SourceConfig& source_;
+  const TrustConfig& trust_;
   Fetcher& fetcher_;
   std::optional<Release> release_;
 };

@@ -39,7 +39,7 @@ class SymlinkStrategy final : public Strategy {
  public:
   SymlinkStrategy(const Plan& plan, Fetcher& fetcher)
       : source_(plan.source),
-        download_(plan.source, fetcher),
+        download_(plan.source, plan.trust, fetcher),
         link_(plan.install.path),
         releases_(plan.install.releasesDirectory),
         keep_(plan.install.keepReleases) {}
@@ -83,7 +83,7 @@ class SymlinkStrategy final : public Strategy {
     if (!fetched) return fetched.error();
     auto staged = stage(*fetched, download_.release());
     if (!staged) return staged.error();
-    return Staged{*staged, "sha256 " + fetched->digest.hex() + ", staged at '" +
+    return Staged{*staged, download_.evidence(*fetched) + ", staged at '" +
                                staged->id + "'"};
   }
 

@@ -5,8 +5,9 @@
 #   3 answering 500: rolled back to 2, serving, quarantined, image gone;
 #   4 crash-looping: rolled back to 2;
 #   a tag that does not exist, a digest that differs from Digest=, a full
-#     disk, the registry down: the unit is never stopped and nothing pulled
-#     is kept;
+#     disk, the registry down, a digest other than the signed listing's, a
+#     listing signed by an unknown key: the unit is never stopped and
+#     nothing pulled is kept;
 #   2 -> 5 -> 6 good, images pruned to KeepImages=, never one the upgrader
 #     did not pull;
 #   `upgrader rollback` back to 5;
@@ -102,10 +103,40 @@ stop_registry
 refused "the registry down" "Failed to reach 'https://$REGISTRY/v2/svc/"
 restart_registry
 
+echo "== a signed listing of digests (DigestsURL=)"
+# The vendor signs which digest each tag must name; the registry is then
+# trusted for availability only.
+make_vendor_key
+mkdir -p /srv/digests
+# digests_listing TAG=IMAGE...: DIGESTS naming IMAGE's digest for TAG.
+digests_listing() {
+  local pair
+  for pair in "$@"; do
+    printf '%s  %s\n' "$(image_digest "svc:${pair#*=}" | sed 's/^sha256://')" "${pair%%=*}"
+  done >/srv/digests/DIGESTS
+}
+sed -i "s|^AllowUnsigned=yes|TrustedKey=demo.pub|; s|^Image=.*|&\nDigestsURL=file:///srv/digests/DIGESTS\nAllowedSchemes=file|" \
+  /etc/upgrader/demo.conf
+digests_listing 5=1
+sign_release /srv/digests/DIGESTS
+refused "a registry digest the signed listing does not name" \
+  "digest mismatch for '$SVC:5': the registry serves $(image_digest svc:5), the signed listing"
+digests_listing 5=5
+minisign -G -W -f -p /run/other.pub -s /run/other.key >/dev/null
+minisign -S -s /run/other.key -m /srv/digests/DIGESTS >/dev/null
+refused "a listing signed by an unknown key" \
+  "Refusing 'file:///srv/digests/DIGESTS': its signature .* does not verify"
+sign_release /srv/digests/DIGESTS
+
 echo "== 2 -> 5 -> 6"
 assert_eq "2 -> 5: upgraded" 0 "$(upgrade_status demo)"
 assert_eq "serving 5 (a version 3 service)" 3 "$(demo_version)"
 assert_eq "the container runs exactly 5's image" "$(held_image 5)" "$(running_image)"
+assert_true "the journal names the signed listing" \
+  journal -b -o cat UPGRADER_EVENT=verified --grep "digest listing signed by key"
+# Unsigned again, for the steps that push images without listing them.
+sed -i "s|^TrustedKey=demo.pub|AllowUnsigned=yes|; /^DigestsURL=/d; /^AllowedSchemes=/d" \
+  /etc/upgrader/demo.conf
 build_image svc:6 test_service_v1
 push_image svc:6 >/dev/null
 assert_eq "5 -> 6: upgraded" 0 "$(upgrade_status demo)"

@@ -17,6 +17,10 @@ RELEASE_URL=https://127.0.0.1:$RELEASE_PORT
 RELEASE_HTTP_PORT=8001
 RELEASE_HTTP_URL=http://127.0.0.1:$RELEASE_HTTP_PORT
 RELEASE_CA=/run/release-server/ca.pem
+# The vendor's minisign key pair, made per test bed: the secret key stays
+# with the release server, the public key is where the upgrader looks.
+VENDOR_KEY=/run/release-server/vendor.key
+VENDOR_PUB=/etc/upgrader/keys/demo.pub
 DEMO_PORT=8080
 DEMO_DIR=/opt/demo/bin
 DEMO_BIN=$DEMO_DIR/demo
@@ -156,12 +160,28 @@ make_release_certificates() {
   ) >/run/release-server/openssl.log 2>&1
 }
 
+# make_vendor_key: the vendor's key pair, made with the real minisign.
+make_vendor_key() {
+  mkdir -p "$(dirname "$VENDOR_PUB")" "$(dirname "$VENDOR_KEY")"
+  minisign -G -W -f -p "$VENDOR_PUB" -s "$VENDOR_KEY" >/dev/null
+}
+
+# sign_release FILE [MINISIGN_OPTION...]: FILE.minisig made with the
+# vendor's key, as a vendor signs a release or a listing (by default
+# prehashed, the trusted comment holding the time; -l for the legacy form).
+sign_release() {
+  local file=$1
+  shift
+  minisign -S -s "$VENDOR_KEY" -m "$file" "$@" >/dev/null
+}
+
 # publish VERSION FIXTURE: serves tests/fixtures/FIXTURE as test_service-VERSION
-# and lists it in SHA256SUMS.
+# and lists it in SHA256SUMS, signed with the vendor's key.
 publish() {
   local version=$1 fixture=$2
   install -m 0644 "$FIXTURES/$fixture" "$RELEASES/test_service-$version"
   (cd "$RELEASES" && sha256sum test_service-* >SHA256SUMS)
+  sign_release "$RELEASES/SHA256SUMS"
 }
 
 # The demo service at version 1 (the fixture test_service_v1).
@@ -192,6 +212,7 @@ UNIT
 setup_demo() {
   install_upgrader
   start_release_server
+  make_vendor_key
   local v
   for v in "$@"; do publish "$v" "test_service_v$v"; done
   install_demo_service
@@ -205,6 +226,10 @@ demo_config() {
 URL=$RELEASE_URL/test_service-@v
 ChecksumsURL=$RELEASE_URL/SHA256SUMS
 CAFile=$RELEASE_CA
+
+[Trust]
+# SHA256SUMS.minisig, signed by the vendor's key.
+TrustedKey=demo.pub
 
 [Install]
 Mode=binary

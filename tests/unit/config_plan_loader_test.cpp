@@ -40,14 +40,22 @@ std::string dataFile(const std::string& name) {
   return parentDirectory(__FILE__) + "/data/" + name;
 }
 
+// Every file needs [Trust]; the tests of other sections opt out of
+// signatures at the end of the file (so that line numbers do not move).
+const std::string kUnsigned = "[Trust]\nAllowUnsigned=yes\n";
+
+std::string withTrust(const std::string& text) {
+  return text.find("[Trust]") == std::string::npos ? text + kUnsigned : text;
+}
+
 Plan parse(const std::string& text) {
-  auto plan = parsePlan(text, kFile, kInstance);
+  auto plan = parsePlan(withTrust(text), kFile, kInstance);
   EXPECT_TRUE(plan) << plan.error().message();
   return plan ? *plan : Plan{};
 }
 
 std::string errorOf(const std::string& text) {
-  auto plan = parsePlan(text, kFile, kInstance);
+  auto plan = parsePlan(withTrust(text), kFile, kInstance);
   EXPECT_FALSE(plan) << "parsed without error:\n" << text;
   return plan ? "" : plan.error().message();
 }
@@ -149,6 +157,10 @@ TEST(ParsePlan, ReadsTheProgressDbExampleIntoTheExpectedPlan) {
                                "/var/backups/progressdb/pre-upgrade.pdb"});
   EXPECT_TRUE(plan->hooks.migrate.empty());
   EXPECT_EQ(plan->hooks.timeout, minutes(5));
+
+  EXPECT_EQ(plan->trust.keyFiles,
+            std::vector<std::string>{"/etc/upgrader/keys/progressdb.pub"});
+  EXPECT_FALSE(plan->trust.allowUnsigned);
 }
 
 TEST(ParsePlan, MapsEveryKeyToItsPlanField) {
@@ -668,7 +680,8 @@ TEST(ParsePlan, BinaryModeFromAnArchiveRequiresAMember) {
                       "[Source]\nURL=https://example.com/app-@v\nArchive=zip\n";
   EXPECT_THAT(errorOf(plain), HasSubstr("Member= is required"));
   // A plain binary needs none.
-  EXPECT_TRUE(parsePlan(without(plain, "Archive=zip"), kFile, kInstance));
+  EXPECT_TRUE(
+      parsePlan(withTrust(without(plain, "Archive=zip")), kFile, kInstance));
 }
 
 TEST(ParsePlan, SymlinkModeNeedsNoMember) {
@@ -797,6 +810,91 @@ TEST(ParsePlan, RefusesAPlaceholderOfAnotherMode) {
               HasSubstr("'@image' means something with Mode=container only"));
 }
 
+// --- [Trust]: signatures are on unless a file opts out in so many words.
+
+// The public key of tests/unit/data/minisign/key.pub, id 5B633A8847992B48.
+const std::string kKey = "RWRIK5lHiDpjWzbo3lMrY7LpOHk66NSy7h+/4Y8tJ6QkOAc4zwc2V2l1";
+
+std::string rawErrorOf(const std::string& text) {
+  auto plan = parsePlan(text, kFile, kInstance);
+  EXPECT_FALSE(plan) << "parsed without error:\n" << text;
+  return plan ? "" : plan.error().message();
+}
+
+TEST(ParsePlan, RefusesAFileThatNeitherNamesAKeyNorOptsOutOfSignatures) {
+  EXPECT_THAT(rawErrorOf(kMinimal),
+              HasSubstr(kFile + ": [Trust] TrustedKey= (or AllowUnsigned=yes) "
+                                "is required"));
+}
+
+TEST(ParsePlan, TakesKeysInlineByFileNameAndByPathInOrder) {
+  Plan plan = parse(kMinimal + "[Trust]\nTrustedKey=" + kKey +
+                    "\nTrustedKey=vendor-2026.pub\n"
+                    "TrustedKey=/srv/keys/old.pub\nMaxAge=30d\n");
+  ASSERT_EQ(plan.trust.keys.size(), 1u);
+  EXPECT_EQ(minisignKeyIdHex(plan.trust.keys[0].id), "5B633A8847992B48");
+  EXPECT_EQ(plan.trust.keyFiles,
+            (std::vector<std::string>{"/etc/upgrader/keys/vendor-2026.pub",
+                                      "/srv/keys/old.pub"}));
+  EXPECT_EQ(plan.trust.maxAge, std::chrono::hours(24 * 30));
+  EXPECT_TRUE(plan.trust.hasKeys());
+}
+
+TEST(ParsePlan, AnEmptyTrustedKeyForgetsTheKeysBeforeIt) {
+  Plan plan = parse(kMinimal + "[Trust]\nTrustedKey=a.pub\nTrustedKey=" +
+                    kKey + "\nTrustedKey=\nTrustedKey=b.pub\n");
+  EXPECT_TRUE(plan.trust.keys.empty());
+  EXPECT_EQ(plan.trust.keyFiles,
+            std::vector<std::string>{"/etc/upgrader/keys/b.pub"});
+}
+
+TEST(ParsePlan, RefusesATrustedKeyThatIsNeitherAFileNorAKeyAtItsLine) {
+  expectRefused("Trust", "TrustedKey=../keys/a.pub",
+                "neither a key file (an absolute path, or a file name in "
+                "/etc/upgrader/keys/) nor a minisign public key");
+  // A key cut short in copying is named as a bad key.
+  expectRefused("Trust", "TrustedKey=" + kKey.substr(0, 30) + "+",
+                "nor a minisign public key:");
+}
+
+TEST(ParsePlan, RefusesAllowUnsignedBesideAKey) {
+  EXPECT_THAT(rawErrorOf(kMinimal + "[Trust]\nTrustedKey=a.pub\n"
+                                    "AllowUnsigned=yes\n"),
+              HasSubstr("[Trust] AllowUnsigned=: contradicts TrustedKey="));
+}
+
+TEST(ParsePlan, RefusesSignatureKeysThatWouldBeIgnoredWithoutAKey) {
+  EXPECT_THAT(errorOf(kMinimal + "[Trust]\nAllowUnsigned=yes\nMaxAge=1w\n"),
+              HasSubstr("[Trust] MaxAge=: needs TrustedKey="));
+  EXPECT_THAT(
+      errorOf(kMinimal +
+              "[Source]\nSignatureURL=https://example.com/S.minisig\n"),
+      HasSubstr("[Source] SignatureURL=: is only read to verify a "
+                "signature: set [Trust] TrustedKey="));
+}
+
+TEST(ParsePlan, ASignedContainerNeedsASignedListingOfDigests) {
+  std::string signedContainer = kContainer + "[Trust]\nTrustedKey=a.pub\n";
+  EXPECT_THAT(rawErrorOf(signedContainer),
+              HasSubstr("[Container] DigestsURL= is required"));
+  Plan plan = parse(signedContainer +
+                    "[Container]\nDigestsURL=https://example.com/DIGESTS\n"
+                    "SignatureURL=https://example.com/DIGESTS.sig\n");
+  EXPECT_EQ(plan.container.digestsUrl, "https://example.com/DIGESTS");
+  EXPECT_EQ(plan.container.signatureUrl, "https://example.com/DIGESTS.sig");
+}
+
+TEST(ParsePlan, ASignedListingOfDigestsIsHttpsUnlessTheContainerAllowsMore) {
+  std::string text = kContainer +
+                     "[Trust]\nTrustedKey=a.pub\n"
+                     "[Container]\nDigestsURL=file:///srv/DIGESTS\n";
+  EXPECT_THAT(rawErrorOf(text),
+              HasSubstr("[Container] DigestsURL=: uses file, which this "
+                        "source does not allow"));
+  EXPECT_TRUE(parsePlan(text + "AllowedSchemes=https file\n", kFile,
+                        kInstance));
+}
+
 TEST(ConfigurationKeys, ListsEveryKeyOnceIncludingTheContainerKeys) {
   auto keys = configurationKeys();
   auto has = [&](const std::string& section, const std::string& key) {
@@ -812,7 +910,7 @@ TEST(ConfigurationKeys, ListsEveryKeyOnceIncludingTheContainerKeys) {
 
 TEST(LoadPlan, ReadsAFileAndRemembersItsPath) {
   TempDir dir;
-  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal, 0644));
+  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal + kUnsigned, 0644));
   auto plan = loadPlan(dir / "x.conf", kInstance);
   ASSERT_TRUE(plan) << plan.error().message();
   EXPECT_EQ(plan->configFile, dir / "x.conf");
@@ -821,7 +919,7 @@ TEST(LoadPlan, ReadsAFileAndRemembersItsPath) {
 
 TEST(LoadPlan, NamesTheFileInParseErrors) {
   TempDir dir;
-  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal + "[Foo]\n", 0644));
+  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal + "[Foo]\n" + kUnsigned, 0644));
   auto plan = loadPlan(dir / "x.conf", kInstance);
   ASSERT_FALSE(plan);
   EXPECT_THAT(plan.error().message(),
@@ -838,7 +936,7 @@ TEST(LoadPlan, ReportsAMissingFileWithTheSystemsReason) {
 
 TEST(LoadPlan, RefusesAWorldWritableFile) {
   TempDir dir;
-  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal, 0644));
+  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal + kUnsigned, 0644));
   ASSERT_EQ(::chmod((dir / "x.conf").c_str(), 0666), 0);
   auto plan = loadPlan(dir / "x.conf", kInstance);
   ASSERT_FALSE(plan);
@@ -850,7 +948,7 @@ TEST(LoadPlan, RefusesAWorldWritableFile) {
 
 TEST(LoadPlan, RefusesAGroupWritableFileOrOneOwnedBySomeoneElse) {
   TempDir dir;
-  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal, 0644));
+  ASSERT_TRUE(writeFileAtomically(dir / "x.conf", kMinimal + kUnsigned, 0644));
   ASSERT_EQ(::chmod((dir / "x.conf").c_str(), 0664), 0);
   auto plan = loadPlan(dir / "x.conf", kInstance);
   ASSERT_FALSE(plan);
@@ -868,7 +966,7 @@ TEST(LoadPlan, RefusesAFileInADirectoryOthersCanWrite) {
   TempDir dir;
   ASSERT_EQ(::mkdir((dir / "conf.d").c_str(), 0755), 0);
   ASSERT_EQ(::chmod((dir / "conf.d").c_str(), 0777), 0);
-  ASSERT_TRUE(writeFileAtomically(dir / "conf.d/x.conf", kMinimal, 0644));
+  ASSERT_TRUE(writeFileAtomically(dir / "conf.d/x.conf", kMinimal + kUnsigned, 0644));
   auto plan = loadPlan(dir / "conf.d/x.conf", kInstance);
   ASSERT_FALSE(plan);
   EXPECT_THAT(plan.error().message(),
@@ -899,6 +997,51 @@ TEST(LoadPlan, RefusesAnOversizedFile) {
   auto plan = loadPlan(dir / "x.conf", kInstance);
   ASSERT_FALSE(plan);
   EXPECT_THAT(plan.error().message(), HasSubstr("larger than 1 MiB"));
+}
+
+TEST(LoadPlan, ReadsTheKeyFilesItNames) {
+  TempDir dir;
+  ASSERT_TRUE(writeFileAtomically(
+      dir / "x.conf",
+      kMinimal + "[Trust]\nTrustedKey=" + dataFile("minisign/key.pub") + "\n",
+      0644));
+  auto plan = loadPlan(dir / "x.conf", kInstance);
+  ASSERT_TRUE(plan) << plan.error().message();
+  ASSERT_EQ(plan->trust.keys.size(), 1u);
+  EXPECT_EQ(minisignKeyIdHex(plan->trust.keys[0].id), "5B633A8847992B48");
+}
+
+TEST(LoadPlan, RefusesAKeyFileOthersCanChangeOrThatHoldsNoKey) {
+  TempDir dir;
+  ASSERT_TRUE(writeFileAtomically(dir / "k.pub", "not a key\n", 0644));
+  ASSERT_TRUE(writeFileAtomically(
+      dir / "x.conf", kMinimal + "[Trust]\nTrustedKey=" + dir / "k.pub" + "\n",
+      0644));
+  auto plan = loadPlan(dir / "x.conf", kInstance);
+  ASSERT_FALSE(plan);
+  EXPECT_THAT(plan.error().message(),
+              HasSubstr(dir / "x.conf" + ": [Trust] TrustedKey=" + dir / "k.pub" +
+                        ": "));
+
+  ASSERT_EQ(::chmod((dir / "k.pub").c_str(), 0666), 0);
+  plan = loadPlan(dir / "x.conf", kInstance);
+  ASSERT_FALSE(plan);
+  EXPECT_THAT(plan.error().message(),
+              HasSubstr("is writable by everyone, so others could make "
+                        "upgrader trust their releases"));
+}
+
+TEST(LoadPlan, NamesAMissingKeyFile) {
+  TempDir dir;
+  ASSERT_TRUE(writeFileAtomically(
+      dir / "x.conf", kMinimal + "[Trust]\nTrustedKey=" + dir / "gone.pub" + "\n",
+      0644));
+  auto plan = loadPlan(dir / "x.conf", kInstance);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().message(),
+            dir / "x.conf" + ": [Trust] TrustedKey=" + dir / "gone.pub" +
+                ": cannot read '" + dir / "gone.pub" +
+                "': No such file or directory");
 }
 
 }  // namespace

@@ -1,10 +1,17 @@
 #include <gtest/gtest.h>
 
+#include <gmock/gmock.h>
+
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fetch/release_source.hpp"
+#include "support/fake_fetcher.hpp"
+#include "support/minisign_tool.hpp"
+#include "support/temp_dir.hpp"
+#include "trust/signature_check.hpp"
 
 namespace upgrader {
 namespace {
@@ -17,31 +24,9 @@ Sha256Digest digest(const std::string& hex) {
   return Sha256Digest::fromHex(hex).value();
 }
 
-// Serves text resources from a map and records what was asked for.
-class FakeFetcher : public Fetcher {
- public:
-  std::map<std::string, std::string> texts;
-  std::vector<std::string> requested;
-  std::uint64_t lastMaxBytes = 0;
-
-  Result<FetchedFile> fetchToFile(const std::string& url, const std::string&,
-                                  const FetchOptions&,
-                                  const ProgressFn&) override {
-    requested.push_back(url);
-    return Error("not used");
-  }
-
-  Result<std::string> fetchText(const std::string& url, const FetchOptions&,
-                                std::uint64_t maxBytes) override {
-    requested.push_back(url);
-    lastMaxBytes = maxBytes;
-    auto it = texts.find(url);
-    if (it == texts.end()) {
-      return Error("Failed to fetch '" + url + "': HTTP 404");
-    }
-    return it->second;
-  }
-};
+// Checksums alone, as with AllowUnsigned=yes; signed listings have their
+// own tests (trust_signature_check_test.cpp).
+const TrustConfig kUnsigned{{}, {}, true, {}};
 
 SourceConfig source(std::string url) {
   SourceConfig s;
@@ -55,7 +40,7 @@ TEST(ResolveRelease, UsesAPinnedChecksumWithoutFetchingAnything) {
   s.version = Version("1.2");
   s.checksum = digest(kA);
   s.checksumsUrl = "https://x/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->version.str(), "1.2");
   EXPECT_EQ(r->url, "https://x/app-1.2.tar.gz?sig=1");
@@ -72,7 +57,7 @@ TEST(ResolveRelease, LooksUpAPinnedVersionInTheExpandedSumsUrl) {
   SourceConfig s = source("https://x/v@v/app-@v.tar.gz");
   s.version = Version("1.2");
   s.checksumsUrl = "https://x/v@v/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->url, "https://x/v1.2/app-1.2.tar.gz");
   EXPECT_EQ(*r->expected, digest(kB));
@@ -87,7 +72,7 @@ TEST(ResolveRelease, FailsWhenThePinnedReleaseHasNoEntry) {
   SourceConfig s = source("https://x/progressdb-@v");
   s.version = Version("1.2");
   s.checksumsUrl = "https://x/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
             "no entry for 'progressdb-1.2' in 'https://x/SHA256SUMS'");
@@ -97,7 +82,7 @@ TEST(ResolveRelease, FailsWithoutAnythingToVerifyAgainst) {
   FakeFetcher fetcher;
   SourceConfig s = source("https://x/app-@v");
   s.version = Version("1.2");
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("set Checksum= or ChecksumsURL="),
             std::string::npos);
@@ -108,7 +93,7 @@ TEST(ResolveRelease, RefusesAPinnedVersionThatWouldChangeTheUrl) {
   SourceConfig s = source("https://x/app-@v");
   s.version = Version("1.2/../../evil");
   s.checksum = digest(kA);
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("is not a valid version"),
             std::string::npos);
@@ -119,7 +104,7 @@ TEST(ResolveRelease, PassesOnFetchErrors) {
   SourceConfig s = source("https://x/app-@v");
   s.version = Version("1.2");
   s.checksumsUrl = "https://x/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
             "Failed to fetch 'https://x/SHA256SUMS': HTTP 404");
@@ -131,7 +116,7 @@ TEST(ResolveRelease, PassesOnParseErrorsNamingTheSumsUrl) {
   SourceConfig s = source("https://x/app-@v");
   s.version = Version("1.2");
   s.checksumsUrl = "https://x/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message().rfind("https://x/SHA256SUMS:2: ", 0), 0u)
       << r.error().message();
@@ -146,7 +131,7 @@ TEST(ResolveRelease, DiscoversTheNewestVersionByVersionOrderNotFileOrder) {
       "  other-9.0.tar.gz\n" + kC + "  app-1.2.zip\n";
   SourceConfig s = source("https://x/app-@v.tar.gz");
   s.checksumsUrl = "https://x/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->version.str(), "1.10");
   EXPECT_EQ(r->url, "https://x/app-1.10.tar.gz");
@@ -164,7 +149,7 @@ TEST(ResolveRelease, DiscoversWithAnExplicitPatternAndDigestOfTheUrlsFile) {
   SourceConfig s = source("https://x/dl/@v/app-@v.tar.gz");
   s.checksumsUrl = "https://x/SHA256SUMS";
   s.pattern = "app-@v.manifest";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->version.str(), "3.0");
   EXPECT_EQ(r->url, "https://x/dl/3.0/app-3.0.tar.gz");
@@ -176,7 +161,7 @@ TEST(ResolveRelease, FailsWhenNoFileMatchesThePattern) {
   fetcher.texts["https://x/SHA256SUMS"] = kA + "  other-1.0.tar.gz\n";
   SourceConfig s = source("https://x/app-@v.tar.gz");
   s.checksumsUrl = "https://x/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
             "no file matching 'app-@v.tar.gz' in 'https://x/SHA256SUMS'");
@@ -188,7 +173,7 @@ TEST(ResolveRelease, FailsWhenTheNewestVersionsFileHasNoEntry) {
   SourceConfig s = source("https://x/app-@v.tar.gz");
   s.checksumsUrl = "https://x/SHA256SUMS";
   s.pattern = "app-@v.manifest";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message(),
             "no entry for 'app-2.0.tar.gz' in 'https://x/SHA256SUMS'");
@@ -198,7 +183,7 @@ TEST(ResolveRelease, RefusesVersionMarkerInSumsUrlWhileDiscovering) {
   FakeFetcher fetcher;
   SourceConfig s = source("https://x/app-@v.tar.gz");
   s.checksumsUrl = "https://x/@v/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("contains @v"), std::string::npos);
   EXPECT_TRUE(fetcher.requested.empty());
@@ -206,7 +191,7 @@ TEST(ResolveRelease, RefusesVersionMarkerInSumsUrlWhileDiscovering) {
 
 TEST(ResolveRelease, RefusesToDiscoverWithoutASumsUrl) {
   FakeFetcher fetcher;
-  auto r = resolveRelease(source("https://x/app-@v.tar.gz"), fetcher);
+  auto r = resolveRelease(source("https://x/app-@v.tar.gz"), kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("ChecksumsURL= is needed"),
             std::string::npos);
@@ -217,7 +202,7 @@ TEST(ResolveRelease, RefusesToDiscoverForAUrlWithoutVersionMarker) {
   SourceConfig s = source("https://x/app-latest.tar.gz");
   s.checksumsUrl = "https://x/SHA256SUMS";
   s.pattern = "app-@v.tar.gz";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("contains no @v"), std::string::npos);
 }
@@ -227,7 +212,7 @@ TEST(ResolveRelease, RefusesAPinnedChecksumWithoutAPinnedVersion) {
   SourceConfig s = source("https://x/app-@v.tar.gz");
   s.checksumsUrl = "https://x/SHA256SUMS";
   s.checksum = digest(kA);
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("Checksum= needs a pinned Version="),
             std::string::npos);
@@ -239,7 +224,7 @@ TEST(ResolveRelease, RefusesToChooseBetweenEquallyNewSpellings) {
       kA + "  app-1.2.tar.gz\n" + kB + "  app-1.02.tar.gz\n";
   SourceConfig s = source("https://x/app-@v.tar.gz");
   s.checksumsUrl = "https://x/SHA256SUMS";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("are equally new"), std::string::npos);
 }
@@ -249,10 +234,81 @@ TEST(ResolveRelease, RefusesAPatternWithoutExactlyOneMarker) {
   SourceConfig s = source("https://x/app-@v.tar.gz");
   s.checksumsUrl = "https://x/SHA256SUMS";
   s.pattern = "app-@v-@v.tar.gz";
-  auto r = resolveRelease(s, fetcher);
+  auto r = resolveRelease(s, kUnsigned, fetcher, 0);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("must contain @v exactly once"),
             std::string::npos);
+}
+
+// --- With keys: the listing's signature before a line of it is believed.
+
+class ASignedSource : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto found = testing::MinisignTool::find();
+    if (!found) GTEST_SKIP() << testing::MinisignTool::kMissing;
+    tool_.emplace(*found, dir_.path());
+    auto key = parseMinisignKey(tool_->generate("vendor"));
+    ASSERT_TRUE(key) << key.error().message();
+    trust_.keys = {*key};
+    source_ = source("https://x/app-@v.tar.gz");
+    source_.checksumsUrl = "https://x/SHA256SUMS";
+  }
+
+  void serve(const std::string& listing, const std::string& signedText) {
+    fetcher_.texts["https://x/SHA256SUMS"] = listing;
+    fetcher_.texts["https://x/SHA256SUMS.minisig"] =
+        tool_->signText("vendor", "signed", signedText);
+  }
+
+  testing::TempDir dir_;
+  std::optional<testing::MinisignTool> tool_;
+  TrustConfig trust_;
+  SourceConfig source_;
+  FakeFetcher fetcher_;
+};
+
+TEST_F(ASignedSource, ResolvesFromAListingItsKeySigned) {
+  std::string listing = kA + "  app-1.1.tar.gz\n" + kB + "  app-1.2.tar.gz\n";
+  serve(listing, listing);
+  auto r = resolveRelease(source_, trust_, fetcher_, wallClockSeconds());
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->version.str(), "1.2");
+  EXPECT_THAT(r->signedBy, ::testing::StartsWith("SHA256SUMS signed by key " +
+                                                 trust_.keys[0].idHex()));
+}
+
+TEST_F(ASignedSource, RefusesAListingThatIsNotWhatWasSigned) {
+  // A newer "release" added to a signed listing: never even parsed.
+  std::string listing = kA + "  app-1.1.tar.gz\n";
+  serve(listing + kC + "  app-9.9.tar.gz\n", listing);
+  auto r = resolveRelease(source_, trust_, fetcher_, wallClockSeconds());
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message(),
+              ::testing::HasSubstr("Refusing 'https://x/SHA256SUMS': its "
+                                   "signature 'https://x/SHA256SUMS.minisig' "
+                                   "does not verify"));
+}
+
+TEST_F(ASignedSource, ExpandsTheVersionInAPinnedSignatureUrl) {
+  source_.version = Version("1.1");
+  source_.signatureUrl = "https://x/sigs/@v/SHA256SUMS.minisig";
+  std::string listing = kA + "  app-1.1.tar.gz\n";
+  serve(listing, listing);
+  fetcher_.texts["https://x/sigs/1.1/SHA256SUMS.minisig"] =
+      fetcher_.texts["https://x/SHA256SUMS.minisig"];
+  fetcher_.texts.erase("https://x/SHA256SUMS.minisig");
+  auto r = resolveRelease(source_, trust_, fetcher_, wallClockSeconds());
+  ASSERT_TRUE(r) << r.error().message();
+  // Discovery cannot know the version before the listing is verified.
+  source_.version.reset();
+  r = resolveRelease(source_, trust_, fetcher_, wallClockSeconds());
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message(),
+              ::testing::HasSubstr("SignatureURL= "
+                                   "'https://x/sigs/@v/SHA256SUMS.minisig' "
+                                   "contains @v, which needs a pinned "
+                                   "Version="));
 }
 
 }  // namespace

@@ -8,11 +8,14 @@
 
 #include <boost/filesystem.hpp>
 #include <fstream>
+#include <optional>
 
 #include "common/file_util.hpp"
 #include "fetch/http_client.hpp"
 #include "strategy/image_strategy.hpp"
 #include "support/fake_container.hpp"
+#include "support/fake_fetcher.hpp"
+#include "support/minisign_tool.hpp"
 #include "support/temp_dir.hpp"
 
 namespace upgrader {
@@ -22,6 +25,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using testing::FakeEngine;
 using testing::FakeRegistry;
+using testing::MinisignTool;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::TempDir;
@@ -51,7 +55,7 @@ class AnImageStrategy : public ::testing::Test {
   }
 
   void make() {
-    strategy_ = makeImageStrategy(plan_, registry_, engine_,
+    strategy_ = makeImageStrategy(plan_, registry_, engine_, fetcher_,
                                   {dir_ / "state/image.env",
                                    dir_ / "state/images.json",
                                    {dir_ / "auth.json"}});
@@ -78,6 +82,7 @@ class AnImageStrategy : public ::testing::Test {
   TempDir dir_;
   Plan plan_;
   FakeRegistry registry_;
+  FakeFetcher fetcher_;  // serves the signed listing of digests
   FakeEngine engine_;
   std::unique_ptr<Strategy> strategy_;
 };
@@ -179,7 +184,8 @@ TEST_F(AnImageStrategy, PullsByDigestVerifiesAndStagesThePinnedReference) {
   ASSERT_TRUE(staged) << staged.error().message();
   EXPECT_EQ(staged->release, (ReleaseRef{"2", pinned("2", '2')}));
   EXPECT_THAT(staged->evidence,
-              HasSubstr("image digest " + digest('2') + ", pulled by podman"));
+              HasSubstr("image digest " + digest('2') +
+                        ", unsigned (AllowUnsigned=yes), pulled by podman"));
   EXPECT_THAT(engine_.calls,
               ElementsAre("inspect " + pullRef('2'), "pull " + pullRef('2'),
                           "inspect " + pullRef('2')));
@@ -469,6 +475,80 @@ TEST(ReadPinnedImage, RefusesAFileThatHoldsMoreThanTheImage) {
       dir / "twice", "UPGRADER_IMAGE=r.io/a:1\nUPGRADER_IMAGE=r.io/a:2\n"));
   EXPECT_THAT(readPinnedImage(dir / "twice").error().message(),
               HasSubstr("a second time"));
+}
+
+// --- With [Trust] keys: the registry is trusted for availability only.
+
+const std::string kDigestsUrl = "https://example.com/DIGESTS";
+
+class AnImageStrategyWithKeys : public AnImageStrategy {
+ protected:
+  void SetUp() override {
+    auto found = MinisignTool::find();
+    if (!found) GTEST_SKIP() << MinisignTool::kMissing;
+    tool_.emplace(*found, dir_.path());
+    auto key = parseMinisignKey(tool_->generate("vendor"));
+    ASSERT_TRUE(key) << key.error().message();
+    plan_.trust.keys = {*key};
+    plan_.container.digestsUrl = kDigestsUrl;
+    make();
+  }
+
+  // Serves `listing` as DIGESTS, signed by key `signer`.
+  void serve(const std::string& listing,
+             const std::string& signer = "vendor") {
+    fetcher_.texts[kDigestsUrl] = listing;
+    fetcher_.texts[kDigestsUrl + ".minisig"] =
+        tool_->signText(signer, "DIGESTS", listing);
+  }
+
+  static std::string line(char c, const std::string& tag) {
+    return std::string(64, c) + "  " + tag + "\n";
+  }
+
+  std::string refusal() {
+    auto staged = upgrade();
+    EXPECT_FALSE(staged);
+    return staged ? "" : staged.error().message();
+  }
+
+  std::optional<MinisignTool> tool_;
+};
+
+TEST_F(AnImageStrategyWithKeys, PullsTheDigestTheSignedListingNames) {
+  serve(line('1', "1") + line('2', "2"));
+  auto staged = upgrade();
+  ASSERT_TRUE(staged) << staged.error().message();
+  EXPECT_THAT(staged->evidence,
+              HasSubstr("image digest " + digest('2') +
+                        ", digest listing signed by key " +
+                        plan_.trust.keys[0].idHex()));
+  EXPECT_THAT(engine_.calls, Contains("pull " + pullRef('2')));
+}
+
+TEST_F(AnImageStrategyWithKeys, RefusesADigestTheListingDoesNotNameBeforePulling) {
+  serve(line('f', "2"));
+  EXPECT_EQ(refusal(), "digest mismatch for '" + kName +
+                           ":2': the registry serves " + digest('2') +
+                           ", the signed listing '" + kDigestsUrl +
+                           "' says " + digest('f') + "; nothing was pulled");
+  EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(AnImageStrategyWithKeys, RefusesATagTheListingDoesNotHave) {
+  serve(line('1', "1"));
+  EXPECT_EQ(refusal(), "tag '2' of '" + kName + "' is not in the signed "
+                       "listing '" + kDigestsUrl + "'; nothing was pulled");
+  EXPECT_TRUE(engine_.calls.empty());
+}
+
+TEST_F(AnImageStrategyWithKeys, RefusesAListingSignedByAnotherKey) {
+  tool_->generate("attacker");
+  serve(line('2', "2"), "attacker");
+  EXPECT_THAT(refusal(), HasSubstr("Refusing '" + kDigestsUrl +
+                                   "': its signature '" + kDigestsUrl +
+                                   ".minisig' does not verify"));
+  EXPECT_TRUE(engine_.calls.empty());
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "common/file_util.hpp"
 #include "exec/command_runner.hpp"
+#include "support/minisign_tool.hpp"
 #include "support/temp_dir.hpp"
 #include "trust/minisign.hpp"
 
@@ -24,6 +25,7 @@ namespace upgrader {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::MinisignTool;
 using testing::TempDir;
 
 // --- helpers ---------------------------------------------------------------
@@ -561,39 +563,18 @@ TEST(MinisignTimestamp, IsAbsentUnlessThereIsExactlyOneDecimalField) {
 class MinisignSigned : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* candidate :
-         {"/usr/bin/minisign", "/usr/local/bin/minisign"}) {
-      if (::access(candidate, X_OK) == 0) {
-        tool_ = candidate;
-        break;
-      }
-    }
-    if (tool_.empty()) {
-      GTEST_SKIP() << "minisign is not installed (scripts/install-deps "
-                      "installs it)";
-    }
-    runner_ = makeProcessRunner();
-  }
-
-  void run(std::vector<std::string> args) {
-    args.insert(args.begin(), tool_);
-    CommandLine command;
-    command.argv = args;
-    auto result = runner_->run(command);
-    ASSERT_TRUE(result) << result.error().message();
-    ASSERT_EQ(result->exitStatus, 0)
-        << describeArgv(args) << ": " << result->tail;
+    auto found = MinisignTool::find();
+    if (!found) GTEST_SKIP() << MinisignTool::kMissing;
+    tool_.emplace(*found, dir_.path());
   }
 
   // A new key pair NAME.pub + NAME.key (no password); its public key.
   MinisignKey generate(const std::string& name) {
-    run({"-G", "-W", "-p", dir_ / (name + ".pub"), "-s",
-         dir_ / (name + ".key")});
-    return key(publicKeyText(name));
+    return key(tool_->generate(name));
   }
 
   std::string publicKeyText(const std::string& name) {
-    auto text = readFile(dir_ / (name + ".pub"));
+    auto text = readFile(tool_->pub(name));
     EXPECT_TRUE(text) << text.error().message();
     return text ? *text : "";
   }
@@ -604,15 +585,7 @@ class MinisignSigned : public ::testing::Test {
   MinisignSignature sign(const std::string& name, const std::string& file,
                          bool legacy,
                          std::optional<std::string> trustedComment = {}) {
-    std::vector<std::string> args = {"-S", "-s", dir_ / (name + ".key"), "-m",
-                                     file, "-x", file + ".minisig"};
-    if (legacy) args.push_back("-l");
-    if (trustedComment) {
-      args.push_back("-t");
-      args.push_back(*trustedComment);
-    }
-    run(args);
-    return signature(signatureText(file));
+    return signature(tool_->sign(name, file, legacy, trustedComment));
   }
 
   std::string signatureText(const std::string& file) {
@@ -637,9 +610,8 @@ class MinisignSigned : public ::testing::Test {
     return path;
   }
 
-  std::string tool_;
-  std::unique_ptr<CommandRunner> runner_;
   TempDir dir_;
+  std::optional<MinisignTool> tool_;
 };
 
 TEST_F(MinisignSigned, VerifiesAPrehashedSignature) {

@@ -5,6 +5,7 @@
 source "$(dirname "$0")/../lib.sh"
 install_upgrader
 start_release_server
+make_vendor_key
 
 publish_tree() {  # VERSION FIXTURE
   local dir
@@ -15,6 +16,8 @@ publish_tree() {  # VERSION FIXTURE
   tar -C "$dir" -czf "$RELEASES/demo-$1.tar.gz" bin VERSION
   rm -rf "$dir"
   (cd "$RELEASES" && sha256sum demo-*.tar.gz >SHA256SUMS)
+  # minisign's legacy form here; the other scenarios use the default.
+  sign_release "$RELEASES/SHA256SUMS" -l
 }
 publish_tree 1 test_service_v1
 
@@ -28,6 +31,8 @@ cat >/etc/upgrader/demo.conf <<CONF
 URL=$RELEASE_URL/demo-@v.tar.gz
 ChecksumsURL=$RELEASE_URL/SHA256SUMS
 CAFile=$RELEASE_CA
+[Trust]
+TrustedKey=demo.pub
 [Install]
 Mode=symlink
 Path=/opt/demo/current
