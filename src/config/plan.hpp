@@ -169,7 +169,6 @@ struct HooksConfig {
   Duration timeout = std::chrono::minutes(5);
 };
 
-/// Everything configured for one instance.
 /// Whose signature a release must carry ([Trust]). With a key, every
 /// release is verified by signature (the SHA256SUMS listing, the release
 /// itself, or the listing of image digests); without one, the source must
@@ -193,6 +192,7 @@ struct TrustConfig {
 /// Where TrustedKey= names a key file by a relative name.
 inline constexpr const char* kKeysDirectory = "/etc/upgrader/keys";
 
+/// Everything configured for one instance.
 struct Plan {
   InstanceName instance;
   std::string configFile;
