@@ -2,6 +2,8 @@
 // interfaces the transaction acts through.
 #include "cli/cli.hpp"
 
+#include <unistd.h>
+
 #include <boost/filesystem.hpp>
 #include <csignal>
 #include <cstdio>
@@ -19,7 +21,9 @@
 #include "health/health_checker.hpp"
 #include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
+#include "systemd/journal_reader.hpp"
 #include "systemd/service_manager.hpp"
+#include "systemd/transient_hook_runner.hpp"
 #include "upgrade/instance_lock.hpp"
 #include "upgrade/state_store.hpp"
 #include "upgrade/transaction.hpp"
@@ -128,11 +132,17 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   auto strategy =
       makeStrategy(plan, {*fetcher, *engineUnits, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
+  // Hooks run as transient services whether the upgrader runs from its unit
+  // or by hand: outside any sandbox, with the same environment either way.
+  auto journal = makeSystemJournalReader();
+  auto hooks = makeTransientHookRunner(*units, *journal, loaded->name,
+                                       static_cast<long>(::getpid()), ownUnit());
   Clock& clock = systemClock();
   auto health = makeHealthChecker(*units, *commands, log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      plan, Effects{*units, *strategy, *health, *commands, *state, log, clock});
+      plan, Effects{*units, *strategy, *health, *commands, *hooks, *state, log,
+                    clock});
   Outcome out = rollback ? transaction.rollback()
                          : transaction.apply({o.dryRun, o.allowDowngrade});
   if (out.code == OutcomeCode::kNothingToDo)
@@ -151,12 +161,16 @@ int runCheck(const Options& o) {
   auto strategy = makeStrategy(loaded->plan,
                                {*fetcher, *units, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
+  // check runs no hook; the refusing manager would say so if it did.
+  auto journal = makeSystemJournalReader();
+  auto hooks = makeTransientHookRunner(*units, *journal, loaded->name,
+                                       static_cast<long>(::getpid()), std::nullopt);
   Clock& clock = systemClock();
   auto health = makeHealthChecker(*units, *commands, *log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      loaded->plan,
-      Effects{*units, *strategy, *health, *commands, *state, *log, clock});
+      loaded->plan, Effects{*units, *strategy, *health, *commands, *hooks,
+                            *state, *log, clock});
   return report(o, transaction.check());
 }
 
