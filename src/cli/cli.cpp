@@ -7,6 +7,7 @@
 #include <boost/filesystem.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,7 @@
 #include "systemd/journal_reader.hpp"
 #include "systemd/service_manager.hpp"
 #include "systemd/transient_hook_runner.hpp"
+#include "systemd/unit_generator.hpp"
 #include "upgrade/instance_lock.hpp"
 #include "upgrade/state_store.hpp"
 #include "upgrade/transaction.hpp"
@@ -277,6 +279,32 @@ int runList(const Options& o) {
   return kExitOk;
 }
 
+// Run by systemd as a generator, early at boot and on every daemon-reload:
+// nothing here may fail the boot, and nothing may talk to another process.
+// Messages go to the kernel log (the manager's advice for generators), or
+// to stderr when run by hand.
+int runGenerateUnits(const Options& o) {
+  std::FILE* kmsg = nullptr;
+  if (std::getenv("SYSTEMD_SCOPE") != nullptr) {
+    kmsg = std::fopen("/dev/kmsg", "we");
+  }
+  auto warn = [&](const std::string& message) {
+    // <4>: warning, the priority prefix the kernel log understands.
+    const std::string shown = shownText(message);
+    if (kmsg != nullptr) {
+      std::fprintf(kmsg, "<4>upgrader-generator: %s\n", shown.c_str());
+      std::fflush(kmsg);
+    } else {
+      std::fprintf(stderr, "upgrader-generator: %s\n", shown.c_str());
+    }
+  };
+  generateUnits(o.configDir, o.generatorDirs.front(), warn);
+  if (kmsg != nullptr) std::fclose(kmsg);
+  // Whatever it met: a generator's failure would only add noise to a boot
+  // that goes on anyway.
+  return kExitOk;
+}
+
 }  // namespace
 
 int runCli(int argc, char** argv) {
@@ -295,6 +323,8 @@ int runCli(int argc, char** argv) {
       return kExitOk;
     case Command::kList:
       return runList(o);
+    case Command::kGenerateUnits:
+      return runGenerateUnits(o);
     case Command::kStatus:
       return runStatus(o);
     case Command::kUnquarantine:
