@@ -137,8 +137,8 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   // Hooks run as transient services whether the upgrader runs from its unit
   // or by hand: outside any sandbox, with the same environment either way.
   auto journal = makeSystemJournalReader();
-  auto hooks = makeTransientHookRunner(*units, *journal, loaded->name,
-                                       static_cast<long>(::getpid()), ownUnit());
+  auto hooks = makeTransientHookRunner(
+      *units, *journal, loaded->name, static_cast<long>(::getpid()), ownUnit());
   Clock& clock = systemClock();
   auto health = makeHealthChecker(*units, *commands, log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
@@ -165,8 +165,9 @@ int runCheck(const Options& o) {
   auto commands = makeProcessRunner();
   // check runs no hook; the refusing manager would say so if it did.
   auto journal = makeSystemJournalReader();
-  auto hooks = makeTransientHookRunner(*units, *journal, loaded->name,
-                                       static_cast<long>(::getpid()), std::nullopt);
+  auto hooks =
+      makeTransientHookRunner(*units, *journal, loaded->name,
+                              static_cast<long>(::getpid()), std::nullopt);
   Clock& clock = systemClock();
   auto health = makeHealthChecker(*units, *commands, *log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));

@@ -374,6 +374,8 @@ Result<TransientOutcome> DbusServiceManager::collectTransient(
     out.result = variantOr<std::string>(props, "Result", "");
     out.execMainCode = variantOr<std::int32_t>(props, "ExecMainCode", 0);
     out.execMainStatus = variantOr<std::int32_t>(props, "ExecMainStatus", 0);
+    out.startedUsec =
+        variantOr<std::uint64_t>(props, "ExecMainStartTimestamp", 0);
     sdbus::Variant invocation;
     proxy->callMethod("Get")
         .onInterface(kPropertiesInterface)

@@ -16,7 +16,8 @@ namespace upgrader {
 
 namespace {
 
-constexpr const char* kJournalVarlink = "/run/systemd/journal/io.systemd.journal";
+constexpr const char* kJournalVarlink =
+    "/run/systemd/journal/io.systemd.journal";
 // journald answers within milliseconds; a wedged one must not hold up an
 // upgrade that only wants a hook's last lines.
 constexpr int kSyncTimeoutMs = 5000;
@@ -62,15 +63,42 @@ void synchronizeJournal() {
   ::close(fd);
 }
 
-// The last lines of `unit`'s invocation in the journal `j` (matches already
-// set), oldest first.
+// The value of `field` in the current entry of `j`, "" if it has none.
+std::string_view fieldOf(sd_journal* j, const char* field) {
+  const void* data = nullptr;
+  std::size_t length = 0;
+  if (sd_journal_get_data(j, field, &data, &length) < 0) return {};
+  std::string_view value(static_cast<const char*>(data), length);
+  value.remove_prefix(std::min(value.size(), std::strlen(field) + 1));
+  return value;
+}
+
+// The last lines of `unit`'s invocation `invocationId`, started at
+// `sinceUsec`, in the journal `j` (matched to the unit already), oldest
+// first.
 Result<std::string> collectTail(sd_journal* j, const UnitName& unit,
-                                std::size_t maxLines, std::size_t maxBytes) {
+                                const std::string& invocationId,
+                                std::uint64_t sinceUsec, std::size_t maxLines,
+                                std::size_t maxBytes) {
   int r = sd_journal_seek_tail(j);
   std::vector<std::string> lines;
   std::size_t bytes = 0;
   bool more = false;
   while (r >= 0 && (r = sd_journal_previous(j)) > 0) {
+    // A line journald read after the hook had exited and systemd had
+    // collected its unit carries no invocation ID (journald finds the unit
+    // by the name the stream announced, but no longer its invocation), so
+    // the ID cannot be a match: lines without one are taken, and the search
+    // ends at a line of another invocation or from before this one started
+    // (a unit of the same name earlier, in this boot or another: the names
+    // hold only a pid and a counter).
+    const std::string_view invocation = fieldOf(j, "_SYSTEMD_INVOCATION_ID");
+    if (!invocation.empty() && invocation != invocationId) break;
+    std::uint64_t at = 0;
+    if (sinceUsec != 0 && sd_journal_get_realtime_usec(j, &at) >= 0 &&
+        at < sinceUsec) {
+      break;
+    }
     if (lines.size() == maxLines) {
       more = true;
       break;
@@ -103,26 +131,25 @@ class SystemJournalReader final : public JournalReader {
  public:
   Result<std::string> lastLines(const UnitName& unit,
                                 const std::string& invocationId,
-                                std::size_t maxLines,
+                                std::uint64_t sinceUsec, std::size_t maxLines,
                                 std::size_t maxBytes) override {
     sd_journal* raw = nullptr;
     int r = sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
     if (r < 0) {
-      return Error(std::string("cannot open the journal: ") + std::strerror(-r));
+      return Error(std::string("cannot open the journal: ") +
+                   std::strerror(-r));
     }
-    std::unique_ptr<sd_journal, decltype(&sd_journal_close)> j(raw,
-                                                               sd_journal_close);
+    std::unique_ptr<sd_journal, decltype(&sd_journal_close)> j(
+        raw, sd_journal_close);
     // A field longer than this comes back cut: one huge line cannot make
     // us read megabytes.
     sd_journal_set_data_threshold(j.get(), maxBytes);
+    // By unit only: which of its lines are this invocation's is up to
+    // collectTail. (Not _BOOT_ID: the unit's ProcSubset=pid hides the boot
+    // ID from us.)
     const std::string unitMatch = "_SYSTEMD_UNIT=" + unit.str();
-    const std::string invocationMatch =
-        "_SYSTEMD_INVOCATION_ID=" + invocationId;
-    // Two fields: both must match. The invocation makes it this run's
-    // lines only, even if a unit of the same name ran in an earlier boot.
-    if ((r = sd_journal_add_match(j.get(), unitMatch.data(), unitMatch.size())) < 0 ||
-        (r = sd_journal_add_match(j.get(), invocationMatch.data(),
-                                  invocationMatch.size())) < 0) {
+    if ((r = sd_journal_add_match(j.get(), unitMatch.data(),
+                                  unitMatch.size())) < 0) {
       return Error("cannot read the journal of '" + unit.str() +
                    "': " + std::strerror(-r));
     }
@@ -132,18 +159,21 @@ class SystemJournalReader final : public JournalReader {
     // So the tail is read again whenever the journal changes, until it has
     // been quiet for a moment (bounded: a busy journal never is).
     synchronizeJournal();
-    auto tail = collectTail(j.get(), unit, maxLines, maxBytes);
+    auto tail =
+        collectTail(j.get(), unit, invocationId, sinceUsec, maxLines, maxBytes);
     const auto deadline = std::chrono::steady_clock::now() + kSettleLimit;
     while (tail) {
       auto left = deadline - std::chrono::steady_clock::now();
       if (left <= std::chrono::steady_clock::duration::zero()) break;
       auto wait = std::min<std::chrono::steady_clock::duration>(left, kQuiet);
       r = sd_journal_wait(
-          j.get(), static_cast<std::uint64_t>(
-                       std::chrono::duration_cast<std::chrono::microseconds>(wait)
-                           .count()));
+          j.get(),
+          static_cast<std::uint64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(wait)
+                  .count()));
       if (r <= 0) break;  // SD_JOURNAL_NOP: quiet; < 0: cannot watch
-      tail = collectTail(j.get(), unit, maxLines, maxBytes);
+      tail = collectTail(j.get(), unit, invocationId, sinceUsec, maxLines,
+                         maxBytes);
     }
     return tail;
   }

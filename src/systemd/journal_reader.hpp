@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -18,11 +19,14 @@ class JournalReader {
 
   /// The last lines (at most `maxLines`, at most about `maxBytes`) that
   /// `unit` logged during its invocation `invocationId` (32 hex digits),
-  /// oldest first, joined by newlines; "..." first if earlier lines were
-  /// left out. Raw bytes: the caller escapes them before showing them
-  /// (shownText). Error if the journal cannot be read.
+  /// which started at `sinceUsec` (CLOCK_REALTIME, µs; 0: unknown), oldest
+  /// first, joined by newlines; lines journald could no longer tie to an
+  /// invocation are taken as this one's if they came after that start; "..."
+  /// first if earlier lines were left out. Raw bytes: the caller escapes them
+  /// before showing them (shownText). Error if the journal cannot be read.
   virtual Result<std::string> lastLines(const UnitName& unit,
                                         const std::string& invocationId,
+                                        std::uint64_t sinceUsec,
                                         std::size_t maxLines,
                                         std::size_t maxBytes) = 0;
 };

@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +67,9 @@ struct TransientOutcome {
   /// (3), or 0 if it never ran; and its exit status or signal number.
   std::int32_t execMainCode = 0;
   std::int32_t execMainStatus = 0;
+  /// When its main process started (CLOCK_REALTIME, µs; 0 if it never
+  /// did): its journal lines are not older.
+  std::uint64_t startedUsec = 0;
   /// The start job's result ("done", "failed", "timeout", "dependency"...).
   std::string jobResult;
   /// The caller's own deadline passed and it stopped the unit.

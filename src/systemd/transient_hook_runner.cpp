@@ -45,9 +45,8 @@ std::string namePrefix(const InstanceName& instance) {
 }
 
 bool allDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; });
 }
 
 class TransientHookRunner final : public HookRunner {
@@ -65,8 +64,8 @@ class TransientHookRunner final : public HookRunner {
     const std::string name = "command " + quoteValue(hook.script);
     TransientService service;
     service.name = hookUnitName(instance_, hook.kind, runId_, ++count_);
-    service.description = "upgrader: " + hook.kind + "= hook of " +
-                          instance_.str();
+    service.description =
+        "upgrader: " + hook.kind + "= hook of " + instance_.str();
     service.argv = {"/bin/sh", "-c", hook.script};
     for (const auto& [key, value] : hook.env) {
       service.environment.push_back(key + "=" + value);
@@ -85,8 +84,11 @@ class TransientHookRunner final : public HookRunner {
     const bool exited = o.execMainCode == CLD_EXITED;
     const bool killed =
         o.execMainCode == CLD_KILLED || o.execMainCode == CLD_DUMPED;
-    if (o.stoppedByCaller || o.jobResult == "timeout" ||
-        (killed && o.result == "timeout")) {
+    // systemd's start timeout shows in the unit's result (the job just
+    // "failed"), however the hook then ended: killed, or exiting on SIGTERM
+    // with a status of its own.
+    if (o.stoppedByCaller || o.result == "timeout" ||
+        o.jobResult == "timeout") {
       message = name + " timed out after " + durationText(hook.timeout) + where;
     } else if (exited && o.execMainStatus == 0) {
       // Processes it left behind were stopped with its unit; how that went
@@ -105,8 +107,8 @@ class TransientHookRunner final : public HookRunner {
                 "', job result '" + o.jobResult + "'";
     }
     if (o.invocationId.empty()) return Error(message);
-    auto tail = journal_.lastLines(service.name, o.invocationId, kTailLines,
-                                   kTailBytes);
+    auto tail = journal_.lastLines(service.name, o.invocationId, o.startedUsec,
+                                   kTailLines, kTailBytes);
     if (!tail) {
       return Error(message + " (its output could not be read: " +
                    tail.error().message() + ")");
@@ -121,7 +123,8 @@ class TransientHookRunner final : public HookRunner {
     if (!live) return live.error();
     for (const auto& unit : *live) {
       if (!isHookUnitOf(instance_, unit.str())) continue;
-      if (auto st = units_.stopUnit(unit, TransientService{}.stopGrace + kStopMargin);
+      if (auto st =
+              units_.stopUnit(unit, TransientService{}.stopGrace + kStopMargin);
           !st) {
         return st.error().withContext("cannot stop the hook '" + unit.str() +
                                       "' an interrupted run left running");
@@ -140,10 +143,9 @@ class TransientHookRunner final : public HookRunner {
       bindChecked_ = true;
       if (caller_) {
         auto status = units_.unitStatus(*caller_);
-        if (!status ||
-            (status->activeState != "active" &&
-             status->activeState != "activating" &&
-             status->activeState != "reloading")) {
+        if (!status || (status->activeState != "active" &&
+                        status->activeState != "activating" &&
+                        status->activeState != "reloading")) {
           caller_.reset();
         }
       }
@@ -173,13 +175,15 @@ bool isHookUnitOf(const InstanceName& instance, const std::string& unit) {
   const std::string prefix = namePrefix(instance);
   if (unit.size() <= prefix.size() + kSuffix.size() ||
       unit.compare(0, prefix.size(), prefix) != 0 ||
-      unit.compare(unit.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      unit.compare(unit.size() - kSuffix.size(), kSuffix.size(), kSuffix) !=
+          0) {
     return false;
   }
   // What is left must be exactly KIND-RUN-N: an instance "demo-x" leaves
   // "x-migrate-1-2" for "demo", which has one part too many.
   std::string_view rest(unit);
-  rest = rest.substr(prefix.size(), rest.size() - prefix.size() - kSuffix.size());
+  rest =
+      rest.substr(prefix.size(), rest.size() - prefix.size() - kSuffix.size());
   std::vector<std::string_view> parts;
   for (std::size_t start = 0;;) {
     auto dash = rest.find('-', start);
@@ -207,8 +211,8 @@ std::optional<UnitName> ownUnit() {
 std::unique_ptr<HookRunner> makeTransientHookRunner(
     ServiceManager& units, JournalReader& journal, InstanceName instance,
     long runId, std::optional<UnitName> caller) {
-  return std::make_unique<TransientHookRunner>(units, journal, std::move(instance),
-                                               runId, std::move(caller));
+  return std::make_unique<TransientHookRunner>(
+      units, journal, std::move(instance), runId, std::move(caller));
 }
 
 }  // namespace upgrader

@@ -1,12 +1,11 @@
 // Hooks as transient services: what systemd is asked for, and how the way a
 // hook ended becomes the error an operator reads (naming the command, how it
 // ended, its unit, and ending with its last lines from the journal).
-#include "systemd/transient_hook_runner.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "support/fake_service_manager.hpp"
+#include "systemd/transient_hook_runner.hpp"
 
 namespace upgrader {
 namespace {
@@ -17,6 +16,7 @@ using ::testing::HasSubstr;
 using namespace upgrader::testing;
 
 constexpr const char* kInvocation = "0123456789abcdef0123456789abcdef";
+constexpr std::uint64_t kStarted = 1796000000000000;  // µs, CLOCK_REALTIME
 
 class FakeJournal : public JournalReader {
  public:
@@ -24,8 +24,9 @@ class FakeJournal : public JournalReader {
   std::string failure;
   std::vector<std::string> asked;
   Result<std::string> lastLines(const UnitName& unit, const std::string& id,
-                                std::size_t, std::size_t) override {
-    asked.push_back(unit.str() + " " + id);
+                                std::uint64_t since, std::size_t,
+                                std::size_t) override {
+    asked.push_back(unit.str() + " " + id + " " + std::to_string(since));
     if (!failure.empty()) return Error(failure);
     return lines;
   }
@@ -39,6 +40,7 @@ TransientOutcome ended(std::int32_t code, std::int32_t status,
   o.result = std::move(result);
   o.jobResult = std::move(job);
   o.invocationId = kInvocation;
+  o.startedUsec = kStarted;
   return o;
 }
 
@@ -49,7 +51,9 @@ class AHook : public ::testing::Test {
                                    std::move(caller));
   }
   Hook migrate(std::string script = "upgradedb --all") {
-    return {"Migrate", std::move(script), {{"UPGRADER_INSTANCE", "demo"}},
+    return {"Migrate",
+            std::move(script),
+            {{"UPGRADER_INSTANCE", "demo"}},
             std::chrono::seconds(30)};
   }
 
@@ -75,9 +79,11 @@ TEST_F(AHook, RunsAsATransientServiceNamedAfterWhatItIs) {
 TEST_F(AHook, GetsAUnitOfItsOwnEachTimeItRuns) {
   auto hooks = runner();
   ASSERT_TRUE(hooks->run(migrate()));
-  ASSERT_TRUE(hooks->run({"PostUpgrade", "notify", {}, std::chrono::seconds(5)}));
+  ASSERT_TRUE(
+      hooks->run({"PostUpgrade", "notify", {}, std::chrono::seconds(5)}));
   ASSERT_EQ(units_.transients().size(), 2u);
-  EXPECT_EQ(units_.transients()[0].name.str(), "upgrader-hook-demo-migrate-812-1.service");
+  EXPECT_EQ(units_.transients()[0].name.str(),
+            "upgrader-hook-demo-migrate-812-1.service");
   EXPECT_EQ(units_.transients()[1].name.str(),
             "upgrader-hook-demo-postupgrade-812-2.service");
 }
@@ -91,17 +97,28 @@ TEST_F(AHook, ThatFailsIsNamedWithItsStatusItsUnitAndItsLastLines) {
             "command 'echo x; exit 7' exited with status 7 "
             "(upgrader-hook-demo-migrate-812-1.service): migrating table a\n"
             "error: disk full");
-  EXPECT_THAT(journal_.asked, ElementsAre(std::string(
-      "upgrader-hook-demo-migrate-812-1.service ") + kInvocation));
+  // Its invocation's lines, none from before it started.
+  EXPECT_THAT(
+      journal_.asked,
+      ElementsAre("upgrader-hook-demo-migrate-812-1.service " +
+                  std::string(kInvocation) + " " + std::to_string(kStarted)));
 }
 
 TEST_F(AHook, ThatTimesOutSaysAfterHowLong) {
-  units_.queueTransient(ended(2, 15, "timeout", "timeout"));
+  units_.queueTransient(ended(2, 15, "timeout"));
   Status st = runner()->run(migrate());
   ASSERT_FALSE(st);
   EXPECT_THAT(st.error().message(),
               HasSubstr("command 'upgradedb --all' timed out after 30s "
                         "(upgrader-hook-demo-migrate-812-1.service)"));
+}
+
+TEST_F(AHook, ThatExitsOnTheTimeoutsSigtermStillTimedOut) {
+  // A shell that traps TERM and exits 143: systemd's result is what counts.
+  units_.queueTransient(ended(1, 143, "timeout", "failed"));
+  Status st = runner()->run(migrate());
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("timed out after 30s"));
 }
 
 TEST_F(AHook, ThatTheUpgraderHadToStopItselfTimedOut) {
@@ -124,9 +141,10 @@ TEST_F(AHook, ThatNeverRanSaysWhatSystemdReported) {
   units_.queueTransient(ended(0, 0, "resources"));
   Status st = runner()->run(migrate());
   ASSERT_FALSE(st);
-  EXPECT_THAT(st.error().message(),
-              HasSubstr("did not run (upgrader-hook-demo-migrate-812-1.service): "
-                        "unit result 'resources'"));
+  EXPECT_THAT(
+      st.error().message(),
+      HasSubstr("did not run (upgrader-hook-demo-migrate-812-1.service): "
+                "unit result 'resources'"));
 }
 
 TEST_F(AHook, ThatSystemdRefusesToCreateNamesTheCommand) {
@@ -164,8 +182,10 @@ TEST_F(AHook, IsNotBoundToAUnitSystemdDoesNotRun) {
 TEST(HookUnits, AreToldApartByInstance) {
   InstanceName demo("demo");
   EXPECT_TRUE(isHookUnitOf(demo, "upgrader-hook-demo-migrate-812-1.service"));
-  EXPECT_TRUE(isHookUnitOf(demo, "upgrader-hook-demo-postrollback-1-12.service"));
-  EXPECT_FALSE(isHookUnitOf(demo, "upgrader-hook-demo-x-migrate-812-1.service"));
+  EXPECT_TRUE(
+      isHookUnitOf(demo, "upgrader-hook-demo-postrollback-1-12.service"));
+  EXPECT_FALSE(
+      isHookUnitOf(demo, "upgrader-hook-demo-x-migrate-812-1.service"));
   EXPECT_FALSE(isHookUnitOf(demo, "upgrader-hook-demo-migrate-812.service"));
   EXPECT_FALSE(isHookUnitOf(demo, "upgrader-hook-demo-rm-812-1.service"));
   EXPECT_FALSE(isHookUnitOf(demo, "upgrader-hook-demo-migrate-812-1.scope"));
@@ -181,11 +201,15 @@ TEST(HookUnits, FitInAUnitNameWhateverTheInstance) {
 }
 
 TEST_F(AHook, LeftByAKilledRunIsStoppedButNotThoseOfOtherInstances) {
-  units_.setStatus(UnitName("upgrader-hook-demo-migrate-77-1.service"), activeStatus());
-  units_.setStatus(UnitName("upgrader-hook-demo-x-migrate-78-1.service"), activeStatus());
-  units_.setStatus(UnitName("upgrader-hook-demo-prestop-77-2.service"), inactiveStatus());
+  units_.setStatus(UnitName("upgrader-hook-demo-migrate-77-1.service"),
+                   activeStatus());
+  units_.setStatus(UnitName("upgrader-hook-demo-x-migrate-78-1.service"),
+                   activeStatus());
+  units_.setStatus(UnitName("upgrader-hook-demo-prestop-77-2.service"),
+                   inactiveStatus());
   ASSERT_TRUE(runner()->stopLeftovers());
-  EXPECT_THAT(units_.jobs(), ElementsAre("stop upgrader-hook-demo-migrate-77-1.service"));
+  EXPECT_THAT(units_.jobs(),
+              ElementsAre("stop upgrader-hook-demo-migrate-77-1.service"));
 }
 
 }  // namespace
