@@ -53,6 +53,7 @@ TimeoutSec=${HEALTH_TIMEOUT:-6s}
 Successes=${HEALTH_SUCCESSES:-2}
 SettleSec=${HEALTH_SETTLE:-1s}
 CONF
+  config_changed
 }
 container_config
 
