@@ -24,9 +24,9 @@ constexpr std::string_view kDropInName = "50-upgrader-paths.conf";
 // Whether `inner` is `outer` or lies below it.
 bool isWithin(const std::string& inner, const std::string& outer) {
   if (outer == "/") return true;
-  return inner == outer ||
-         (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
-          inner[outer.size()] == '/');
+  return inner == outer || (inner.size() > outer.size() &&
+                            inner.compare(0, outer.size(), outer) == 0 &&
+                            inner[outer.size()] == '/');
 }
 
 // Writes `text` as the new file `name` in the directory `dirFd`, never
@@ -48,7 +48,8 @@ Status writeNewFile(int dirFd, const std::string& name, const std::string& text,
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (::close(fd) < 0 && status) status = systemError("close", shownPath, errno);
+  if (::close(fd) < 0 && status)
+    status = systemError("close", shownPath, errno);
   return status;
 }
 
@@ -105,7 +106,8 @@ Result<std::vector<std::string>> writablePaths(const Plan& plan) {
       wanted = {parentDirectory(plan.install.path)};
       break;
     case InstallConfig::Mode::kSymlink:
-      wanted = {parentDirectory(plan.install.path), plan.install.releasesDirectory};
+      wanted = {parentDirectory(plan.install.path),
+                plan.install.releasesDirectory};
       break;
     case InstallConfig::Mode::kContainer:
       // Its only file (the image's environment file) is in the state
@@ -128,8 +130,9 @@ Result<std::vector<std::string>> writablePaths(const Plan& plan) {
   std::sort(paths.begin(), paths.end());
   std::vector<std::string> kept;
   for (const auto& p : paths) {
-    bool inside = std::any_of(kept.begin(), kept.end(),
-                              [&](const std::string& k) { return isWithin(p, k); });
+    bool inside =
+        std::any_of(kept.begin(), kept.end(),
+                    [&](const std::string& k) { return isWithin(p, k); });
     if (!inside) kept.push_back(p);
   }
   return kept;
@@ -158,17 +161,24 @@ std::string unitFileWord(std::string_view path, bool optional) {
   return out;
 }
 
-std::string pathsDropIn(const Plan& plan, const std::vector<std::string>& paths) {
+std::string pathsDropIn(const Plan& plan,
+                        const std::vector<std::string>& paths) {
   std::string text =
       "# Written by upgrader-generator (upgrader generate-units) from\n"
-      "# " + unitFileWord(plan.configFile, false) + ": what upgrade@" +
-      plan.instance.str() + ".service may change under\n"
-      "# ProtectSystem=strict. After changing that file: systemctl daemon-reload\n"
+      "# " +
+      unitFileWord(plan.configFile, false) + ": what upgrade@" +
+      plan.instance.str() +
+      ".service may change under\n"
+      "# ProtectSystem=strict. After changing that file: systemctl "
+      "daemon-reload\n"
       "[Unit]\n"
-      "SourcePath=" + unitFileWord(plan.configFile, false) + "\n"
+      "SourcePath=" +
+      unitFileWord(plan.configFile, false) +
+      "\n"
       "\n"
       "[Service]\n";
-  for (const auto& p : paths) text += "ReadWritePaths=" + unitFileWord(p) + "\n";
+  for (const auto& p : paths)
+    text += "ReadWritePaths=" + unitFileWord(p) + "\n";
   return text;
 }
 
@@ -212,7 +222,8 @@ void generateUnits(const std::string& configDir, const std::string& normalDir,
       continue;
     }
     if (paths->empty()) continue;
-    if (auto st = writeDropIn(normalDir, *instance, pathsDropIn(*plan, *paths)); !st) {
+    if (auto st = writeDropIn(normalDir, *instance, pathsDropIn(*plan, *paths));
+        !st) {
       skip(st.error().message());
     }
   }

@@ -36,13 +36,14 @@ Result<std::vector<std::string>> writablePaths(const Plan& plan);
 std::string unitFileWord(std::string_view path, bool optional = true);
 
 /// The text of the drop-in for `plan` that grants `paths`.
-std::string pathsDropIn(const Plan& plan, const std::vector<std::string>& paths);
+std::string pathsDropIn(const Plan& plan,
+                        const std::vector<std::string>& paths);
 
 /// One generator run: a drop-in in `normalDir` for every valid instance in
 /// `configDir` (a regular file NAME.conf, not a link); `warn` gets a line
 /// for each one skipped and why. Never fails: the boot goes on whatever is
 /// in /etc/upgrader.
 void generateUnits(const std::string& configDir, const std::string& normalDir,
-                     const std::function<void(const std::string&)>& warn);
+                   const std::function<void(const std::string&)>& warn);
 
 }  // namespace upgrader

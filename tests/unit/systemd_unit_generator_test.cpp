@@ -1,8 +1,6 @@
 // upgrader-generator: which directories each instance may write, how they
 // are written into a drop-in, and that a bad configuration costs only its
 // own instance.
-#include "systemd/unit_generator.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -13,6 +11,7 @@
 
 #include "common/file_util.hpp"
 #include "support/temp_dir.hpp"
+#include "systemd/unit_generator.hpp"
 
 namespace upgrader {
 namespace {
@@ -74,21 +73,25 @@ TEST(WritablePaths, OfAContainerAreNone) {
 TEST(WritablePaths, NeverAreTheWholeFileSystem) {
   auto paths = writablePaths(binaryAt("/progressdb"));
   ASSERT_FALSE(paths);
-  EXPECT_THAT(paths.error().message(), HasSubstr("refusing to make all of '/' writable"));
+  EXPECT_THAT(paths.error().message(),
+              HasSubstr("refusing to make all of '/' writable"));
 }
 
 TEST(UnitFileWord, QuotesAndEscapesWhatAUnitFileWouldReadOtherwise) {
   EXPECT_EQ(unitFileWord("/opt/demo/bin"), "\"-/opt/demo/bin\"");
   EXPECT_EQ(unitFileWord("/opt/my app/100%"), "\"-/opt/my app/100%%\"");
   EXPECT_EQ(unitFileWord("/a\"b\\c"), "\"-/a\\\"b\\\\c\"");
-  EXPECT_EQ(unitFileWord("/new\nline/caf\xc3\xa9"), "\"-/new\\x0aline/caf\\xc3\\xa9\"");
-  EXPECT_EQ(unitFileWord("/etc/upgrader/x.conf", false), "\"/etc/upgrader/x.conf\"");
+  EXPECT_EQ(unitFileWord("/new\nline/caf\xc3\xa9"),
+            "\"-/new\\x0aline/caf\\xc3\\xa9\"");
+  EXPECT_EQ(unitFileWord("/etc/upgrader/x.conf", false),
+            "\"/etc/upgrader/x.conf\"");
 }
 
 TEST(PathsDropIn, GrantsEachPathAndNamesItsSource) {
   std::string text = pathsDropIn(binaryAt("/usr/bin/progressdb"), {"/usr/bin"});
   EXPECT_THAT(text, HasSubstr("\n[Service]\nReadWritePaths=\"-/usr/bin\"\n"));
-  EXPECT_THAT(text, HasSubstr("\n[Unit]\nSourcePath=\"/etc/upgrader/demo.conf\"\n"));
+  EXPECT_THAT(text,
+              HasSubstr("\n[Unit]\nSourcePath=\"/etc/upgrader/demo.conf\"\n"));
   EXPECT_THAT(text, HasSubstr("systemctl daemon-reload"));
 }
 
@@ -99,8 +102,8 @@ class AGeneratorRun : public ::testing::Test {
     std::ofstream(dir_ / ("etc/" + name))
         << "[Source]\nURL=https://example.com/app-@v\n"
            "ChecksumsURL=https://example.com/SHA256SUMS\n"
-           "[Install]\nMode=binary\nPath=" << path
-        << "\n[Target]\nUnit=app.service\n";
+           "[Install]\nMode=binary\nPath="
+        << path << "\n[Target]\nUnit=app.service\n";
   }
   std::string dropIn(const std::string& instance) {
     auto text = readFile(dir_ / ("out/upgrade@" + instance +
@@ -122,7 +125,9 @@ TEST_F(AGeneratorRun, WritesADropInPerInstanceAndSkipsOnlyTheBadOnes) {
   config("b.conf", "/b");  // everything: refused
   std::ofstream(dir_ / "etc/c.conf") << "[Install]\nMode=binary\n";
   config("bad name.conf", "/opt/x/x");
-  ASSERT_EQ(::symlink((dir_ / "etc/a.conf").c_str(), (dir_ / "etc/d.conf").c_str()), 0);
+  ASSERT_EQ(
+      ::symlink((dir_ / "etc/a.conf").c_str(), (dir_ / "etc/d.conf").c_str()),
+      0);
   config("e.conf", "/opt/e/bin/e");
   run();
   EXPECT_THAT(dropIn("a"), HasSubstr("ReadWritePaths=\"-/opt/a/bin\"\n"));
@@ -131,10 +136,15 @@ TEST_F(AGeneratorRun, WritesADropInPerInstanceAndSkipsOnlyTheBadOnes) {
   EXPECT_EQ(dropIn("c"), "");
   EXPECT_EQ(dropIn("d"), "");
   ASSERT_EQ(warnings_.size(), 4u);
-  EXPECT_THAT(warnings_[0], HasSubstr("/b.conf: upgrade@b.service gets no writable paths: refusing"));
-  EXPECT_THAT(warnings_[1], HasSubstr("bad name.conf: upgrade@bad name.service gets no writable paths: instance name"));
-  EXPECT_THAT(warnings_[2], HasSubstr("/c.conf: upgrade@c.service gets no writable paths: "));
-  EXPECT_THAT(warnings_[3], HasSubstr("/d.conf: upgrade@d.service gets no writable paths: not a regular file"));
+  EXPECT_THAT(
+      warnings_[0],
+      HasSubstr("/b.conf: upgrade@b.service gets no writable paths: refusing"));
+  EXPECT_THAT(warnings_[1], HasSubstr("bad name.conf: upgrade@bad name.service "
+                                      "gets no writable paths: instance name"));
+  EXPECT_THAT(warnings_[2],
+              HasSubstr("/c.conf: upgrade@c.service gets no writable paths: "));
+  EXPECT_THAT(warnings_[3], HasSubstr("/d.conf: upgrade@d.service gets no "
+                                      "writable paths: not a regular file"));
 }
 
 TEST_F(AGeneratorRun, NeverWritesThroughALinkPlantedInItsOutput) {
@@ -142,14 +152,16 @@ TEST_F(AGeneratorRun, NeverWritesThroughALinkPlantedInItsOutput) {
   ::mkdir((dir_ / "elsewhere").c_str(), 0755);
   config("a.conf", "/opt/a/bin/a");
   ASSERT_EQ(::symlink((dir_ / "elsewhere").c_str(),
-                      (dir_ / "out/upgrade@a.service.d").c_str()), 0);
+                      (dir_ / "out/upgrade@a.service.d").c_str()),
+            0);
   run();
   EXPECT_FALSE(pathExists(dir_ / "elsewhere/50-upgrader-paths.conf"));
   ASSERT_EQ(warnings_.size(), 1u);
   EXPECT_THAT(warnings_[0], HasSubstr("upgrade@a.service.d"));
 }
 
-TEST_F(AGeneratorRun, WithoutAConfigurationDirectoryWritesNothingAndSaysNothing) {
+TEST_F(AGeneratorRun,
+       WithoutAConfigurationDirectoryWritesNothingAndSaysNothing) {
   run();
   EXPECT_THAT(warnings_, IsEmpty());
 }
