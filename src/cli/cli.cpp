@@ -2,9 +2,12 @@
 // interfaces the transaction acts through.
 #include "cli/cli.hpp"
 
+#include <unistd.h>
+
 #include <boost/filesystem.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -19,7 +22,10 @@
 #include "health/health_checker.hpp"
 #include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
+#include "systemd/journal_reader.hpp"
 #include "systemd/service_manager.hpp"
+#include "systemd/transient_hook_runner.hpp"
+#include "systemd/unit_generator.hpp"
 #include "upgrade/instance_lock.hpp"
 #include "upgrade/state_store.hpp"
 #include "upgrade/transaction.hpp"
@@ -139,11 +145,17 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   auto strategy =
       makeStrategy(plan, {*fetcher, *engineUnits, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
+  // Hooks run as transient services whether the upgrader runs from its unit
+  // or by hand: outside any sandbox, with the same environment either way.
+  auto journal = makeSystemJournalReader();
+  auto hooks = makeTransientHookRunner(
+      *units, *journal, loaded->name, static_cast<long>(::getpid()), ownUnit());
   Clock& clock = systemClock();
   auto health = makeHealthChecker(*units, *commands, log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      plan, Effects{*units, *strategy, *health, *commands, *state, log, clock});
+      plan, Effects{*units, *strategy, *health, *commands, *hooks, *state, log,
+                    clock});
   Outcome out = rollback ? transaction.rollback()
                          : transaction.apply({o.dryRun, o.allowDowngrade});
   if (out.code == OutcomeCode::kNothingToDo)
@@ -163,12 +175,17 @@ int runCheck(const Options& o) {
   auto strategy = makeStrategy(loaded->plan,
                                {*fetcher, *units, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
+  // check runs no hook; the refusing manager would say so if it did.
+  auto journal = makeSystemJournalReader();
+  auto hooks =
+      makeTransientHookRunner(*units, *journal, loaded->name,
+                              static_cast<long>(::getpid()), std::nullopt);
   Clock& clock = systemClock();
   auto health = makeHealthChecker(*units, *commands, *log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      loaded->plan,
-      Effects{*units, *strategy, *health, *commands, *state, *log, clock});
+      loaded->plan, Effects{*units, *strategy, *health, *commands, *hooks,
+                            *state, *log, clock});
   return report(o, transaction.check());
 }
 
@@ -275,6 +292,32 @@ int runList(const Options& o) {
   return kExitOk;
 }
 
+// Run by systemd as a generator, early at boot and on every daemon-reload:
+// nothing here may fail the boot, and nothing may talk to another process.
+// Messages go to the kernel log (the manager's advice for generators), or
+// to stderr when run by hand.
+int runGenerateUnits(const Options& o) {
+  std::FILE* kmsg = nullptr;
+  if (std::getenv("SYSTEMD_SCOPE") != nullptr) {
+    kmsg = std::fopen("/dev/kmsg", "we");
+  }
+  auto warn = [&](const std::string& message) {
+    // <4>: warning, the priority prefix the kernel log understands.
+    const std::string shown = shownText(message);
+    if (kmsg != nullptr) {
+      std::fprintf(kmsg, "<4>upgrader-generator: %s\n", shown.c_str());
+      std::fflush(kmsg);
+    } else {
+      std::fprintf(stderr, "upgrader-generator: %s\n", shown.c_str());
+    }
+  };
+  generateUnits(o.configDir, o.generatorDirs.front(), warn);
+  if (kmsg != nullptr) std::fclose(kmsg);
+  // Whatever it met: a generator's failure would only add noise to a boot
+  // that goes on anyway.
+  return kExitOk;
+}
+
 }  // namespace
 
 int runCli(int argc, char** argv) {
@@ -293,6 +336,8 @@ int runCli(int argc, char** argv) {
       return kExitOk;
     case Command::kList:
       return runList(o);
+    case Command::kGenerateUnits:
+      return runGenerateUnits(o);
     case Command::kStatus:
       return runStatus(o);
     case Command::kUnquarantine:

@@ -24,6 +24,7 @@ const std::map<std::string, Command> kCommands = {
     {"status", Command::kStatus},     {"rollback", Command::kRollback},
     {"unquarantine", Command::kUnquarantine},
     {"list", Command::kList},         {"help", Command::kHelp},
+    {"generate-units", Command::kGenerateUnits},
 };
 
 }  // namespace
@@ -43,6 +44,10 @@ Commands:
                               safety as apply
   unquarantine NAME [VERSION] allow a quarantined version again (all if none)
   list                        the configured instances
+  generate-units DIR [DIR DIR]
+                              as a systemd generator: a drop-in per instance
+                              in DIR granting upgrade@NAME.service the paths
+                              it writes (run by systemctl daemon-reload)
 
 Options:
       --config FILE           configuration file (default CONFIG_DIR/NAME.conf)
@@ -114,7 +119,13 @@ Result<Options> parseOptions(int argc, char** argv) {
   }
   o.command = it->second;
   std::size_t maxArgs = 1;
-  if (o.command == Command::kList || o.command == Command::kHelp) {
+  if (o.command == Command::kGenerateUnits) {
+    // systemd passes three directories (normal, early, late); by hand one
+    // is enough.
+    if (rest.size() < 2) return Error("'generate-units' needs a directory");
+    maxArgs = 3;
+    o.generatorDirs.assign(rest.begin() + 1, rest.end());
+  } else if (o.command == Command::kList || o.command == Command::kHelp) {
     maxArgs = 0;
   } else {
     if (rest.size() < 2) {

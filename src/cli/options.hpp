@@ -15,6 +15,7 @@ enum class Command {
   kRollback,
   kUnquarantine,
   kList,
+  kGenerateUnits,
   kHelp,
   kVersion
 };
@@ -23,6 +24,9 @@ struct Options {
   Command command = Command::kHelp;
   std::string instance;  ///< not yet validated
   std::string argument;  ///< unquarantine: the version ("" = all)
+  /// generate-units: the generator's output directories (normal, early,
+  /// late); only the first is written.
+  std::vector<std::string> generatorDirs;
   std::string configFile;
   std::string configDir = "/etc/upgrader";
   std::string stateDir = "/var/lib/upgrader";

@@ -41,8 +41,12 @@ Status writeAll(int fd, std::string_view data, const std::string& path) {
 }  // namespace
 
 Error systemError(std::string_view verb, const std::string& path, int err) {
-  return Error("Failed to " + std::string(verb) + " '" + path +
-               "': " + std::strerror(err));
+  std::string message = "Failed to " + std::string(verb) + " '" + path +
+                        "': " + std::strerror(err);
+  // Mostly upgrade@.service's ProtectSystem=strict: it may write only what
+  // the generator granted from the configuration at the last reload.
+  if (err == EROFS) message += kReadOnlyHint;
+  return Error(message);
 }
 
 std::string parentDirectory(const std::string& path) {

@@ -12,7 +12,15 @@
 
 namespace upgrader {
 
-/// "Failed to VERB 'PATH': strerror(errno)".
+/// What follows "Read-only file system" in messages: upgrade@.service may
+/// write only the directories its configuration names, as of the last
+/// `systemctl daemon-reload` (see units/upgrader-generator).
+inline constexpr std::string_view kReadOnlyHint =
+    " (upgrade@.service may write only the directories its configuration "
+    "names: after adding or changing /etc/upgrader/NAME.conf, run "
+    "'systemctl daemon-reload')";
+
+/// "Failed to VERB 'PATH': strerror(errno)", and for EROFS kReadOnlyHint.
 Error systemError(std::string_view verb, const std::string& path, int err);
 
 /// The directory part of `path` ("." if none).

@@ -111,8 +111,8 @@ class Strategy {
   /// Stops whatever of `release` still runs outside the service's units,
   /// which are stopped: a container a Migrate= hook started through the
   /// engine outlives the hook, and Restore= must not put data back under
-  /// a migration still writing it. Files need nothing here: a hook's
-  /// process group is killed with it.
+  /// a migration still writing it. Files need nothing here: every
+  /// process a hook started is stopped with its unit.
   virtual Status quiesce(const ReleaseRef& release) = 0;
 
   /// After a commit: removes leftovers and old releases beyond what the

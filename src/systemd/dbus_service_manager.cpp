@@ -249,6 +249,176 @@ Result<UnitStatus> DbusServiceManager::waitForChange(const UnitName& unit,
   return unitStatus(unit);
 }
 
+namespace {
+
+using Property = sdbus::Struct<std::string, sdbus::Variant>;
+
+// systemd's "infinity" for a time span. A timeout of a century or more is
+// one (and adding it to a clock would overflow).
+constexpr std::uint64_t kUsecInfinity = std::numeric_limits<std::uint64_t>::max();
+
+std::uint64_t usecOf(Duration d) {
+  if (d.count() <= 0) return 0;
+  if (d >= std::chrono::hours(24 * 365 * 100)) return kUsecInfinity;
+  return static_cast<std::uint64_t>(d.count());
+}
+
+std::string hexOf(const std::vector<std::uint8_t>& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (std::uint8_t b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0xf];
+  }
+  return out;
+}
+
+// The properties of a Type=oneshot transient service that runs `s`.
+std::vector<Property> transientProperties(const TransientService& s) {
+  std::vector<Property> props;
+  props.emplace_back("Description", sdbus::Variant(s.description));
+  // oneshot: the start job ends when the command does, with its result, and
+  // TimeoutStartUSec= bounds it (RuntimeMaxUSec= does not apply to oneshot
+  // services).
+  props.emplace_back("Type", sdbus::Variant(std::string("oneshot")));
+  // ExecStartEx with "no-env-expand" (the ':' prefix of unit files): the
+  // plain ExecStart of a transient unit has systemd replace ${VAR} and $$
+  // before the shell ever sees the script.
+  using ExecEx = sdbus::Struct<std::string, std::vector<std::string>,
+                               std::vector<std::string>>;
+  std::vector<ExecEx> exec{ExecEx(s.argv.empty() ? std::string() : s.argv[0],
+                                  s.argv,
+                                  std::vector<std::string>{"no-env-expand"})};
+  props.emplace_back("ExecStartEx", sdbus::Variant(exec));
+  props.emplace_back("Environment", sdbus::Variant(s.environment));
+  props.emplace_back("TimeoutStartUSec", sdbus::Variant(usecOf(s.timeout)));
+  props.emplace_back("TimeoutStopUSec", sdbus::Variant(usecOf(s.stopGrace)));
+  // Kept loaded (and its results readable) until we Unref() it, however
+  // quickly it ends; then collected even if it failed, so that no failed
+  // unit per hook piles up in `systemctl --failed`: the upgrader reports the
+  // failure, and the output stays in the journal under the unit's name.
+  props.emplace_back("AddRef", sdbus::Variant(true));
+  props.emplace_back("CollectMode",
+                     sdbus::Variant(std::string("inactive-or-failed")));
+  if (s.bindsTo) {
+    props.emplace_back("BindsTo",
+                       sdbus::Variant(std::vector<std::string>{s.bindsTo->str()}));
+  }
+  return props;
+}
+
+}  // namespace
+
+Result<TransientOutcome> DbusServiceManager::runTransientService(
+    const TransientService& service) {
+  const UnitName& unit = service.name;
+  using Aux = sdbus::Struct<std::string, std::vector<Property>>;
+  sdbus::ObjectPath job;
+  try {
+    manager_->callMethod("StartTransientUnit")
+        .onInterface(kManagerInterface)
+        .withArguments(unit.str(), std::string("fail"),
+                       transientProperties(service), std::vector<Aux>{})
+        .storeResultsTo(job);
+  } catch (const sdbus::Error& e) {
+    return describe(e, unit);
+  }
+
+  // systemd enforces the timeout itself; this deadline only covers a
+  // systemd that does not (a unit stuck in its stop phase, say).
+  constexpr auto kMargin = std::chrono::seconds(10);
+  auto deadline = saturatingAdd(
+      saturatingAdd(SteadyClock::now(), service.timeout), service.stopGrace + kMargin);
+  TransientOutcome outcome;
+  bool finished = false;
+  try {
+    finished = pumpUntil([&] { return removedJobs_.count(job) > 0; }, deadline);
+  } catch (const sdbus::Error& e) {
+    return describe(e, unit);
+  }
+  if (!finished) {
+    outcome.stoppedByCaller = true;
+    (void)runJob("StopUnit", "stop", unit, service.stopGrace + kMargin);
+  }
+  if (auto it = removedJobs_.find(job); it != removedJobs_.end()) {
+    outcome.jobResult = it->second;
+    removedJobs_.erase(it);
+  }
+
+  sdbus::ObjectPath path;
+  try {
+    manager_->callMethod("GetUnit")
+        .onInterface(kManagerInterface)
+        .withArguments(unit.str())
+        .storeResultsTo(path);
+  } catch (const sdbus::Error& e) {
+    return describe(e, unit);
+  }
+  auto collected = collectTransient(unit, path);
+  if (!collected) return collected.error();
+  collected->jobResult = outcome.jobResult;
+  collected->stoppedByCaller = outcome.stoppedByCaller;
+  return collected;
+}
+
+Result<TransientOutcome> DbusServiceManager::collectTransient(
+    const UnitName& unit, const sdbus::ObjectPath& path) {
+  TransientOutcome out;
+  try {
+    auto proxy = sdbus::createProxy(*connection_, kDestination, path);
+    std::map<std::string, sdbus::Variant> props;
+    proxy->callMethod("GetAll")
+        .onInterface(kPropertiesInterface)
+        .withArguments(std::string(kServiceInterface))
+        .storeResultsTo(props);
+    out.result = variantOr<std::string>(props, "Result", "");
+    out.execMainCode = variantOr<std::int32_t>(props, "ExecMainCode", 0);
+    out.execMainStatus = variantOr<std::int32_t>(props, "ExecMainStatus", 0);
+    out.startedUsec =
+        variantOr<std::uint64_t>(props, "ExecMainStartTimestamp", 0);
+    sdbus::Variant invocation;
+    proxy->callMethod("Get")
+        .onInterface(kPropertiesInterface)
+        .withArguments(std::string(kUnitInterface), std::string("InvocationID"))
+        .storeResultsTo(invocation);
+    out.invocationId = hexOf(invocation.get<std::vector<std::uint8_t>>());
+    // Our reference kept the unit loaded this far; without it systemd
+    // collects the unit once it is inactive.
+    try {
+      proxy->callMethod("Unref").onInterface(kUnitInterface);
+    } catch (const sdbus::Error&) {
+      // Dropped with our connection anyway.
+    }
+  } catch (const sdbus::Error& e) {
+    return describe(e, unit);
+  }
+  return out;
+}
+
+Result<std::vector<UnitName>> DbusServiceManager::liveUnitsMatching(
+    const std::string& pattern) {
+  using UnitInfo =
+      sdbus::Struct<std::string, std::string, std::string, std::string,
+                    std::string, std::string, sdbus::ObjectPath, std::uint32_t,
+                    std::string, sdbus::ObjectPath>;
+  std::vector<UnitInfo> units;
+  try {
+    manager_->callMethod("ListUnitsByPatterns")
+        .onInterface(kManagerInterface)
+        .withArguments(
+            std::vector<std::string>{"active", "activating", "reloading",
+                                     "deactivating"},
+            std::vector<std::string>{pattern})
+        .storeResultsTo(units);
+  } catch (const sdbus::Error& e) {
+    return Error("systemd refused to list the units matching '" + pattern +
+                 "': " + e.getMessage() + " (" + e.getName() + ")");
+  }
+  std::vector<UnitName> names;
+  for (const auto& u : units) names.emplace_back(u.get<0>());
+  return names;
+}
+
 Result<std::unique_ptr<ServiceManager>> connectSystemd() {
   std::unique_ptr<sdbus::IConnection> connection;
   try {

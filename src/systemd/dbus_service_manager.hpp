@@ -30,6 +30,10 @@ class DbusServiceManager final : public ServiceManager {
   Result<UnitStatus> unitStatus(const UnitName& unit) override;
   Result<UnitStatus> waitForChange(const UnitName& unit,
                                    Duration timeout) override;
+  Result<TransientOutcome> runTransientService(
+      const TransientService& service) override;
+  Result<std::vector<UnitName>> liveUnitsMatching(
+      const std::string& pattern) override;
 
  private:
   using SteadyClock = std::chrono::steady_clock;
@@ -37,6 +41,10 @@ class DbusServiceManager final : public ServiceManager {
   Status runJob(const char* method, const char* verb, const UnitName& unit,
                 Duration timeout);
   Result<sdbus::IProxy*> unitProxy(const UnitName& unit);
+  /// Reads how the transient service at `path` ended, then drops the
+  /// reference that kept it loaded.
+  Result<TransientOutcome> collectTransient(const UnitName& unit,
+                                            const sdbus::ObjectPath& path);
   /// Dispatches bus messages until `done` holds or `deadline` passes.
   bool pumpUntil(const std::function<bool()>& done, SteadyClock::time_point deadline);
 

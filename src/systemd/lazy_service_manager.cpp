@@ -37,6 +37,18 @@ class LazyServiceManager final : public ServiceManager {
     if (!m) return m.error();
     return (*m)->waitForChange(unit, timeout);
   }
+  Result<TransientOutcome> runTransientService(
+      const TransientService& service) override {
+    auto m = manager();
+    if (!m) return m.error();
+    return (*m)->runTransientService(service);
+  }
+  Result<std::vector<UnitName>> liveUnitsMatching(
+      const std::string& pattern) override {
+    auto m = manager();
+    if (!m) return m.error();
+    return (*m)->liveUnitsMatching(pattern);
+  }
 
  private:
   // A failed connection is not retried: every call reports the same cause.

@@ -21,6 +21,15 @@ class RefusingServiceManager final : public ServiceManager {
   Result<UnitStatus> waitForChange(const UnitName& unit, Duration) override {
     return refuse(unit).error();
   }
+  Result<TransientOutcome> runTransientService(
+      const TransientService& service) override {
+    return refuse(service.name).error();
+  }
+  Result<std::vector<UnitName>> liveUnitsMatching(
+      const std::string& pattern) override {
+    return Error("this command does not touch units (asked about '" +
+                 pattern + "')");
+  }
 
  private:
   static Status refuse(const UnitName& unit) {

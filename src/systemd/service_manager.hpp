@@ -4,9 +4,12 @@
 // (dbus_service_manager.hpp); unit tests use a fake.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/types.hpp"
@@ -30,6 +33,47 @@ struct UnitStatus {
   bool hasFailed() const {
     return activeState == "failed" || subState == "auto-restart";
   }
+};
+
+/// A command run once as a transient service of its own (StartTransientUnit):
+/// outside the caller's sandbox, in its own control group, its output in the
+/// journal under its own unit name.
+struct TransientService {
+  /// The unit name, "upgrader-hook-demo-migrate-812-1.service": unique among
+  /// the units loaded now.
+  UnitName name;
+  std::string description;
+  /// argv[0] is an absolute path. Run as given: systemd expands no $VAR.
+  std::vector<std::string> argv;
+  /// "NAME=value" assignments, over the manager's default environment.
+  std::vector<std::string> environment;
+  /// How long it may run (systemd enforces it: SIGTERM, SIGKILL after
+  /// stopGrace); the caller waits a little longer, then stops it itself.
+  Duration timeout{};
+  Duration stopGrace = std::chrono::seconds(2);
+  /// A unit it is bound to (BindsTo=): stopped when that unit stops. Empty:
+  /// none.
+  std::optional<UnitName> bindsTo;
+};
+
+/// How a transient service ended, read before systemd forgets the unit.
+struct TransientOutcome {
+  /// The unit's InvocationID, 32 hex digits ("" if systemd gave none): what
+  /// its journal lines carry as _SYSTEMD_INVOCATION_ID.
+  std::string invocationId;
+  /// The service's Result: "success", "exit-code", "signal", "timeout", ...
+  std::string result;
+  /// How the main process ended: CLD_EXITED (1), CLD_KILLED (2), CLD_DUMPED
+  /// (3), or 0 if it never ran; and its exit status or signal number.
+  std::int32_t execMainCode = 0;
+  std::int32_t execMainStatus = 0;
+  /// When its main process started (CLOCK_REALTIME, µs; 0 if it never
+  /// did): its journal lines are not older.
+  std::uint64_t startedUsec = 0;
+  /// The start job's result ("done", "failed", "timeout", "dependency"...).
+  std::string jobResult;
+  /// The caller's own deadline passed and it stopped the unit.
+  bool stoppedByCaller = false;
 };
 
 /// Abstract so the transaction can be unit-tested with a fake.
@@ -57,6 +101,19 @@ class ServiceManager {
   /// the moment systemd does instead of at its next poll.
   virtual Result<UnitStatus> waitForChange(const UnitName& unit,
                                            Duration timeout) = 0;
+
+  /// Creates `service` as a Type=oneshot transient service (mode "fail"),
+  /// waits until it has ended, and returns how. A result for any way it
+  /// ended; an error only if it could not be created or its end could not
+  /// be known (the error names the unit).
+  virtual Result<TransientOutcome> runTransientService(
+      const TransientService& service) = 0;
+
+  /// The loaded units whose names match the shell-style `pattern` and that
+  /// may have processes running: active, activating, reloading or
+  /// deactivating.
+  virtual Result<std::vector<UnitName>> liveUnitsMatching(
+      const std::string& pattern) = 0;
 };
 
 /// Connects to the system bus. Error if there is no bus or systemd on it.

@@ -455,6 +455,15 @@ Status UpgradeTransaction::restoreOld(const Transaction& t) {
 Outcome UpgradeTransaction::recover() {
   Transaction t = *state_.transaction;
   fx_.log.setContext({plan_.instance.str(), t.from.version, t.to.version});
+  // A hook runs as a unit of its own and outlives a killed run: a Migrate=
+  // must not go on writing while Restore= puts the data back under it.
+  if (auto st = fx_.hooks.stopLeftovers(); !st) {
+    return failUnchanged(
+        st.error()
+            .withContext("a previous run was interrupted, and its hooks may "
+                         "still run")
+            .message());
+  }
   if (t.step == Step::kStaged) {
     // Nothing was stopped: drop the staged release and carry on.
     fx_.log.log(Severity::kInfo, "removing the release a previous run staged");
@@ -561,7 +570,7 @@ Status UpgradeTransaction::runHooks(const std::vector<std::string>& hooks,
   const Environment env = hookEnvironment(t.from, t.to);
   for (const auto& hook : hooks) {
     fx_.log.log(Severity::kInfo, std::string("running ") + what + "=" + hook);
-    if (auto st = fx_.commands.runShell(hook, env, plan_.hooks.timeout); !st) {
+    if (auto st = fx_.hooks.run({what, hook, env, plan_.hooks.timeout}); !st) {
       return st.error().withContext(std::string(what) + "= hook failed");
     }
   }

@@ -12,6 +12,7 @@
 #include "common/clock.hpp"
 #include "config/plan.hpp"
 #include "exec/command_runner.hpp"
+#include "exec/hook_runner.hpp"
 #include "health/health_checker.hpp"
 #include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
@@ -25,7 +26,10 @@ struct Effects {
   ServiceManager& units;
   Strategy& strategy;
   HealthChecker& health;
+  /// Preflight= (in this process, inside the upgrader's sandbox).
   CommandRunner& commands;
+  /// [Hooks] (each its own transient service, outside the sandbox).
+  HookRunner& hooks;
   StateStore& state;
   EventLog& log;
   Clock& clock;

@@ -57,6 +57,7 @@ TimeoutSec=${HEALTH_TIMEOUT:-6s}
 Successes=${HEALTH_SUCCESSES:-2}
 SettleSec=${HEALTH_SETTLE:-1s}
 CONF
+  config_changed
 }
 container_config
 

@@ -16,12 +16,21 @@
 source "$(dirname "${BASH_SOURCE[0]}")/container_setup.sh"
 
 # A Migrate= hook that runs the new image once, as ProGet's upgradedb: the
-# engine does the work (`podman --remote`, the docker client), so the hook
-# needs no privileges beyond the upgrader's unit.
+# engine does the work (`podman --remote`, the docker client).
 case "$ENGINE" in
   podman) run_once="/usr/bin/podman --remote run --rm --network=host" ;;
   docker) run_once="$DOCKER_CLI run --rm --network=host" ;;
 esac
+# Preflight= runs the new image the same way, but is a check and runs inside
+# upgrade@'s sandbox (no namespaces, no CAP_SYS_ADMIN, a read-only file
+# system), where the engine's client only talks to the engine over its API
+# socket. Podman takes root without CAP_SYS_ADMIN for a rootless user, so its
+# socket is named, as the manual says.
+case "$ENGINE" in
+  podman) check_once="/usr/bin/podman --remote --url unix://$PODMAN_SOCK run --rm --network=host" ;;
+  docker) check_once=$run_once ;;
+esac
+sed -i "s|^Mode=container\$|&\nPreflight=$check_once @image --version|" /etc/upgrader/demo.conf
 cat >>/etc/upgrader/demo.conf <<CONF
 [Hooks]
 Migrate=$run_once \$UPGRADER_IMAGE --version >>/run/migrations 2>&1

@@ -96,12 +96,22 @@ finish() {
   echo "== all assertions held"
 }
 
-# The upgrader and its units, installed as the packages install them.
+# The upgrader, its units and its unit generator, installed as the packages
+# install them (the generator where the package puts it).
 install_upgrader() {
   install -m 0755 "$BUILD/upgrader" /usr/bin/upgrader
   install -m 0644 "$SRC/units/upgrade@.service" "$SRC/units/upgrade@.timer" \
     /etc/systemd/system/
+  install -D -m 0755 "$SRC/units/upgrader-generator" \
+    /usr/lib/systemd/system-generators/upgrader-generator
   mkdir -p /etc/upgrader
+  systemctl daemon-reload
+}
+
+# After writing or changing /etc/upgrader/*.conf, as the manual tells
+# operators: the generator gives upgrade@NAME.service write access to the
+# directories the configuration names (ProtectSystem=strict otherwise).
+config_changed() {
   systemctl daemon-reload
 }
 
@@ -247,6 +257,7 @@ TimeoutSec=8s
 Successes=3
 SettleSec=1s
 CONF
+  config_changed
 }
 
 demo_version() {

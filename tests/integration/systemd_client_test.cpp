@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "support/system.hpp"
 #include "systemd/service_manager.hpp"
@@ -117,6 +118,64 @@ TEST_F(ASystemdConnection, NoticesACrashAsSoonAsSystemdDoes) {
   EXPECT_TRUE(failed);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
   (void)manager_->stopUnit(unit, 30s);
+}
+
+TransientService oneshot(const std::string& name, const std::string& script,
+                         std::chrono::microseconds timeout = 30s) {
+  TransientService s;
+  s.name = UnitName(name);
+  s.description = "itest transient service";
+  s.argv = {"/bin/sh", "-c", script};
+  s.environment = {"ITEST_WORD=seen"};
+  s.timeout = timeout;
+  return s;
+}
+
+TEST_F(ASystemdConnection, RunsATransientServiceAndReadsItsResultBeforeItIsCollected) {
+  // Exits at once: without its reference systemd would have collected the
+  // unit, and its exit status with it, before we could ask.
+  auto ended = manager_->runTransientService(oneshot(
+      "itest-transient-1.service",
+      "[ \"$ITEST_WORD\" = seen ] || exit 1; [ \"$$\" != '$' ] || exit 2; exit 7"));
+  ASSERT_TRUE(ended) << ended.error().message();
+  EXPECT_EQ(ended->execMainCode, 1);  // CLD_EXITED
+  // 7: the environment arrived, and systemd left $$ to the shell.
+  EXPECT_EQ(ended->execMainStatus, 7);
+  EXPECT_EQ(ended->result, "exit-code");
+  EXPECT_EQ(ended->invocationId.size(), 32u);
+  // Collected once let go, although it failed.
+  for (int i = 0; i < 100 && sh("systemctl status itest-transient-1.service >/dev/null 2>&1; "
+                                "[ $? -eq 4 ]") != 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(sh("systemctl status itest-transient-1.service >/dev/null 2>&1; [ $? -eq 4 ]"), 0);
+}
+
+TEST_F(ASystemdConnection, StopsATransientServiceThatOutlivesItsTimeout) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto ended = manager_->runTransientService(
+      oneshot("itest-transient-2.service", "sleep 60", 1s));
+  ASSERT_TRUE(ended) << ended.error().message();
+  EXPECT_EQ(ended->result, "timeout");
+  // The unit's start timeout fails the job; a job result "timeout" would
+  // mean JobTimeoutSec=, which a hook does not set.
+  EXPECT_EQ(ended->jobResult, "failed");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  EXPECT_NE(sh("pgrep -f 'slee[p] 60' >/dev/null"), 0);
+}
+
+TEST_F(ASystemdConnection, ListsTheLiveUnitsMatchingAPattern) {
+  ASSERT_TRUE(installUnit("itest-live-a.service",
+                          "[Service]\nExecStart=/bin/sleep 60\n"));
+  ASSERT_TRUE(manager_->startUnit(UnitName("itest-live-a.service"), 30s));
+  auto live = manager_->liveUnitsMatching("itest-live-*.service");
+  ASSERT_TRUE(live) << live.error().message();
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].str(), "itest-live-a.service");
+  ASSERT_TRUE(manager_->stopUnit(UnitName("itest-live-a.service"), 30s));
+  live = manager_->liveUnitsMatching("itest-live-*.service");
+  ASSERT_TRUE(live);
+  EXPECT_TRUE(live->empty());
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ class AnUpgrade : public ::testing::Test {
     return t.rollback();
   }
   Effects effects() {
-    return Effects{units_, strategy_, health_, commands_, store_, log_, clock_};
+    return Effects{units_, strategy_, health_, commands_, hooks_, store_, log_, clock_};
   }
   void expectUntouched(const Outcome& out) {
     EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged) << out.message;
@@ -50,6 +50,7 @@ class AnUpgrade : public ::testing::Test {
   FakeStrategy strategy_;
   FakeHealth health_;
   FakeCommands commands_;
+  FakeHooks hooks_;
   MemoryStateStore store_;
   RecordingEventLog log_;
 };
@@ -209,7 +210,7 @@ TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreflightFails) {
 
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenPreStopFails) {
   plan_.hooks.preStop = {"backup"};
-  commands_.failing = {"backup"};
+  hooks_.failing = {"backup"};
   Outcome out = apply();
   expectUntouched(out);
   EXPECT_THAT(out.message, HasSubstr("PreStop= hook failed"));
@@ -295,22 +296,22 @@ TEST_F(AnUpgrade, RestoresDataWhenAMigrationFails) {
   plan_.hooks.migrate = {"upgradedb"};
   plan_.hooks.restore = {"restore-backup"};
   plan_.hooks.postRollback = {"notify"};
-  commands_.failing = {"upgradedb"};
+  hooks_.failing = {"upgradedb"};
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack);
-  EXPECT_THAT(commands_.ran, ElementsAre("upgradedb", "restore-backup", "notify"));
+  EXPECT_THAT(hooks_.ran, ElementsAre("upgradedb", "restore-backup", "notify"));
   // What the migration left running stopped before the data was restored.
   auto quiesce = std::find(strategy_.calls.begin(), strategy_.calls.end(), "quiesce 2");
   auto revert = std::find(strategy_.calls.begin(), strategy_.calls.end(), "revert 1");
   ASSERT_NE(quiesce, strategy_.calls.end());
   EXPECT_LT(revert, quiesce);
   EXPECT_TRUE(store_.state.isQuarantined("2"));
-  EXPECT_EQ(commands_.envs[0].at("UPGRADER_FROM_VERSION"), "1");
-  EXPECT_EQ(commands_.envs[0].at("UPGRADER_TO_VERSION"), "2");
+  EXPECT_EQ(hooks_.envs[0].at("UPGRADER_FROM_VERSION"), "1");
+  EXPECT_EQ(hooks_.envs[0].at("UPGRADER_TO_VERSION"), "2");
   // The strategy says where the releases are; the transaction adds who.
-  EXPECT_EQ(commands_.envs[0].at("UPGRADER_STAGED_PATH"), "/staged/2");
-  EXPECT_EQ(commands_.envs[0].at("UPGRADER_OLD_PATH"), "/old/1");
-  EXPECT_EQ(commands_.envs[0].at("UPGRADER_INSTANCE"), "demo");
+  EXPECT_EQ(hooks_.envs[0].at("UPGRADER_STAGED_PATH"), "/staged/2");
+  EXPECT_EQ(hooks_.envs[0].at("UPGRADER_OLD_PATH"), "/old/1");
+  EXPECT_EQ(hooks_.envs[0].at("UPGRADER_INSTANCE"), "demo");
 }
 
 TEST_F(AnUpgrade, QuarantinesAVersionThatDoesNotStart) {
@@ -355,12 +356,12 @@ TEST_F(AnUpgrade, NeedsAnOperatorWhenTheRevertFails) {
 TEST_F(AnUpgrade, RestoresNoDataWhileTheMigrationMayStillRun) {
   plan_.hooks.migrate = {"upgradedb"};
   plan_.hooks.restore = {"restore-backup"};
-  commands_.failing = {"upgradedb"};
+  hooks_.failing = {"upgradedb"};
   strategy_.fail = {"quiesce"};
   Outcome out = apply();
   EXPECT_EQ(out.code, OutcomeCode::kRollbackFailed);
   EXPECT_THAT(out.message, HasSubstr("Restore= not run while the new release may still be migrating"));
-  EXPECT_THAT(commands_.ran, ElementsAre("upgradedb"));
+  EXPECT_THAT(hooks_.ran, ElementsAre("upgradedb"));
   EXPECT_TRUE(store_.state.transaction.has_value());  // tried again next run
 }
 
@@ -376,10 +377,64 @@ TEST_F(AnUpgrade, RecoversFromAStagedRunEvenIfItsLeftoversCannotGoYet) {
   EXPECT_EQ(strategy_.current, "id-2");
 }
 
+TEST_F(AnUpgrade, RunsHooksWithTheirKindAndTimeout) {
+  plan_.hooks.preStop = {"backup"};
+  plan_.hooks.migrate = {"upgradedb"};
+  plan_.hooks.postUpgrade = {"notify"};
+  plan_.hooks.timeout = std::chrono::seconds(42);
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  EXPECT_THAT(hooks_.ran, ElementsAre("backup", "upgradedb", "notify"));
+  EXPECT_THAT(hooks_.kinds, ElementsAre("PreStop", "Migrate", "PostUpgrade"));
+  EXPECT_EQ(hooks_.timeouts[1], std::chrono::seconds(42));
+  // Preflight= is a check and runs in this process; hooks never do.
+  EXPECT_TRUE(commands_.ran.empty());
+  // Nothing was interrupted: no unit is asked about leftover hooks.
+  EXPECT_EQ(hooks_.leftoverStops, 0);
+}
+
+TEST_F(AnUpgrade, StopsHooksAKilledRunLeftBeforeRestoringItsData) {
+  plan_.hooks.migrate = {"upgradedb"};
+  plan_.hooks.restore = {"restore-backup"};
+  Transaction t;
+  t.step = Step::kMigrating;
+  t.migrated = true;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  strategy_.current = "id-2";
+  strategy_.old = "id-1";
+  store_.state.transaction = t;
+  strategy_.offer = {"1", true};
+  Outcome out = apply();
+  EXPECT_EQ(hooks_.leftoverStops, 1);
+  EXPECT_THAT(hooks_.ran, ::testing::Contains("restore-backup"));
+  EXPECT_EQ(strategy_.current, "id-1");
+  EXPECT_NE(out.code, OutcomeCode::kRollbackFailed) << out.message;
+}
+
+TEST_F(AnUpgrade, RecoversNothingWhileAKilledRunsHookMayStillRun) {
+  plan_.hooks.restore = {"restore-backup"};
+  Transaction t;
+  t.step = Step::kMigrating;
+  t.migrated = true;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  strategy_.current = "id-2";
+  strategy_.old = "id-1";
+  store_.state.transaction = t;
+  hooks_.leftoversFailure = "cannot reach systemd";
+  Outcome out = apply();
+  EXPECT_EQ(out.code, OutcomeCode::kFailedUnchanged);
+  EXPECT_THAT(out.message, HasSubstr("its hooks may still run: cannot reach systemd"));
+  EXPECT_TRUE(hooks_.ran.empty());
+  EXPECT_TRUE(units_.jobs().empty());
+  EXPECT_EQ(strategy_.current, "id-2");
+  EXPECT_TRUE(store_.state.transaction.has_value());  // tried again next run
+}
+
 TEST_F(AnUpgrade, NeedsAnOperatorWhenRestoreFails) {
   plan_.hooks.migrate = {"upgradedb"};
   plan_.hooks.restore = {"restore-backup"};
-  commands_.failing = {"upgradedb", "restore-backup"};
+  hooks_.failing = {"upgradedb", "restore-backup"};
   EXPECT_EQ(apply().code, OutcomeCode::kRollbackFailed);
 }
 
@@ -499,7 +554,7 @@ TEST_F(AnUpgrade, RollbackOnRequestMigratesNothing) {
   plan_.hooks.postUpgrade = {"post-upgrade"};
   plan_.hooks.postRollback = {"post-rollback"};
   ASSERT_EQ(rollback().code, OutcomeCode::kDone);
-  EXPECT_THAT(commands_.ran, ElementsAre("post-rollback"));
+  EXPECT_THAT(hooks_.ran, ElementsAre("post-rollback"));
 }
 
 TEST_F(AnUpgrade, AFailedRollbackOnRequestKeepsTheReleaseItWasGoingBackTo) {

@@ -47,6 +47,7 @@ ExpectJSON=status=ok
 IntervalSec=100ms
 TimeoutSec=8s
 CONF
+config_changed
 
 publish_tree 2 test_service_v2
 assert_eq "1 -> 2" 0 "$(upgrade_status demo)"

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -73,7 +74,7 @@ class FakeServiceManager : public ServiceManager {
  public:
   explicit FakeServiceManager(Clock& clock = systemClock()) : clock_(clock) {}
 
-  enum class CallKind { kStart, kStop, kRestart, kStatus, kWait };
+  enum class CallKind { kStart, kStop, kRestart, kStatus, kWait, kTransient };
   struct Call {
     CallKind kind;
     UnitName unit;
@@ -149,6 +150,23 @@ class FakeServiceManager : public ServiceManager {
     waitCap_ = cap;
   }
 
+  /// How the next transient services end, in order (the last one repeats;
+  /// a successful exit if none was set). An outcome with an empty `result`
+  /// stands for a service systemd refused to create: `transientFailure`.
+  void queueTransient(const TransientOutcome& outcome) {
+    std::lock_guard lock(mutex_);
+    transientOutcomes_.push_back(outcome);
+  }
+  void refuseTransient(const std::string& message) {
+    std::lock_guard lock(mutex_);
+    transientFailure_ = message;
+  }
+  /// The transient services asked for, in order.
+  std::vector<TransientService> transients() const {
+    std::lock_guard lock(mutex_);
+    return transients_;
+  }
+
   /// Every call, in order.
   std::vector<Call> calls() const {
     std::lock_guard lock(mutex_);
@@ -169,6 +187,9 @@ class FakeServiceManager : public ServiceManager {
           break;
         case CallKind::kRestart:
           out.push_back("restart " + c.unit.str());
+          break;
+        case CallKind::kTransient:
+          out.push_back("run " + c.unit.str());
           break;
         default:
           break;
@@ -238,7 +259,52 @@ class FakeServiceManager : public ServiceManager {
     return u->status;
   }
 
+  Result<TransientOutcome> runTransientService(
+      const TransientService& service) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back({CallKind::kTransient, service.name, service.timeout});
+    transients_.push_back(service);
+    if (transientFailure_) return Error(*transientFailure_);
+    TransientOutcome out;
+    out.result = "success";
+    out.jobResult = "done";
+    out.execMainCode = 1;  // CLD_EXITED
+    out.invocationId = "0123456789abcdef0123456789abcdef";
+    if (!transientOutcomes_.empty()) {
+      out = transientOutcomes_.front();
+      if (transientOutcomes_.size() > 1) transientOutcomes_.pop_front();
+    }
+    return out;
+  }
+
+  /// Every known unit whose status is not inactive or failed, matched
+  /// against `pattern` (one '*' at most).
+  Result<std::vector<UnitName>> liveUnitsMatching(
+      const std::string& pattern) override {
+    std::lock_guard lock(mutex_);
+    std::vector<UnitName> out;
+    for (auto& [name, u] : units_) {
+      applyDue(u, clock_.now());
+      if (u.status.activeState == "inactive" ||
+          u.status.activeState == "failed") {
+        continue;
+      }
+      if (globMatches(pattern, name)) out.emplace_back(name);
+    }
+    return out;
+  }
+
  private:
+  // One '*' at most, which is all the code under test asks for.
+  static bool globMatches(std::string_view pattern, std::string_view name) {
+    auto star = pattern.find('*');
+    if (star == std::string_view::npos) return pattern == name;
+    auto head = pattern.substr(0, star);
+    auto tail = pattern.substr(star + 1);
+    return name.size() >= head.size() + tail.size() &&
+           name.starts_with(head) && name.ends_with(tail);
+  }
+
   struct Change {
     SteadyTime due;
     UnitStatus status;
@@ -308,6 +374,9 @@ class FakeServiceManager : public ServiceManager {
   std::map<std::string, Unit> units_;
   std::vector<Call> calls_;
   Duration waitCap_ = Duration::max();
+  std::deque<TransientOutcome> transientOutcomes_;
+  std::optional<std::string> transientFailure_;
+  std::vector<TransientService> transients_;
 };
 
 }  // namespace upgrader::testing

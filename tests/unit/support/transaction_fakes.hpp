@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "exec/command_runner.hpp"
+#include "exec/hook_runner.hpp"
 #include "health/health_checker.hpp"
 #include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
@@ -147,6 +148,37 @@ class FakeCommands : public CommandRunner {
       if (line.find(f) != std::string::npos) return CommandResult{1, "", ""};
     }
     return CommandResult{0, "", ""};
+  }
+};
+
+/// Records hooks (by their script); those containing a string in `failing`
+/// fail as an exit status 1 would. stopLeftovers() is counted, and fails
+/// with `leftoversFailure` if that is set.
+class FakeHooks : public HookRunner {
+ public:
+  std::vector<std::string> ran;
+  std::vector<std::string> kinds;
+  std::vector<Environment> envs;
+  std::vector<Duration> timeouts;
+  std::vector<std::string> failing;
+  int leftoverStops = 0;
+  std::string leftoversFailure;
+  Status run(const Hook& hook) override {
+    ran.push_back(hook.script);
+    kinds.push_back(hook.kind);
+    envs.push_back(hook.env);
+    timeouts.push_back(hook.timeout);
+    for (const auto& f : failing) {
+      if (hook.script.find(f) != std::string::npos) {
+        return Error("command '" + hook.script + "' exited with status 1");
+      }
+    }
+    return okStatus();
+  }
+  Status stopLeftovers() override {
+    ++leftoverStops;
+    if (!leftoversFailure.empty()) return Error(leftoversFailure);
+    return okStatus();
   }
 };
 

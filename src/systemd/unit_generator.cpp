@@ -1,0 +1,232 @@
+#include "systemd/unit_generator.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/filesystem.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "common/file_util.hpp"
+#include "config/names.hpp"
+#include "config/plan_loader.hpp"
+
+namespace upgrader {
+
+namespace {
+
+constexpr std::string_view kDropInName = "50-upgrader-paths.conf";
+
+// Whether `inner` is `outer` or lies below it.
+bool isWithin(const std::string& inner, const std::string& outer) {
+  if (outer == "/") return true;
+  return inner == outer || (inner.size() > outer.size() &&
+                            inner.compare(0, outer.size(), outer) == 0 &&
+                            inner[outer.size()] == '/');
+}
+
+// Writes `text` as the new file `name` in the directory `dirFd`, never
+// through a link someone left there (O_NOFOLLOW, O_EXCL: systemd hands a
+// generator empty directories, so any entry already there is refused).
+Status writeNewFile(int dirFd, const std::string& name, const std::string& text,
+                    const std::string& shownPath) {
+  int fd = ::openat(dirFd, name.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return systemError("create", shownPath, errno);
+  std::string_view rest(text);
+  Status status;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = systemError("write", shownPath, errno);
+      break;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::close(fd) < 0 && status)
+    status = systemError("close", shownPath, errno);
+  return status;
+}
+
+Status writeDropIn(const std::string& normalDir, const InstanceName& instance,
+                   const std::string& text) {
+  const std::string dirName = "upgrade@" + instance.str() + ".service.d";
+  const std::string dirPath = normalDir + "/" + dirName;
+  int base = ::open(normalDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (base < 0) return systemError("open directory", normalDir, errno);
+  Status status;
+  if (::mkdirat(base, dirName.c_str(), 0755) < 0 && errno != EEXIST) {
+    status = systemError("create directory", dirPath, errno);
+  }
+  int dir = -1;
+  if (status) {
+    // O_NOFOLLOW: an entry of that name that is a symlink is refused.
+    dir = ::openat(base, dirName.c_str(),
+                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0) status = systemError("open directory", dirPath, errno);
+  }
+  ::close(base);
+  if (!status) return status;
+  status = writeNewFile(dir, std::string(kDropInName), text,
+                        dirPath + "/" + std::string(kDropInName));
+  ::close(dir);
+  return status;
+}
+
+// The instances configured in `configDir`, by file name, sorted.
+Result<std::vector<std::string>> configFiles(const std::string& configDir) {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir(configDir.c_str());
+  if (dir == nullptr) {
+    if (errno == ENOENT) return names;
+    return systemError("list", configDir, errno);
+  }
+  while (const dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".conf") == 0) {
+      names.push_back(name);
+    }
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> writablePaths(const Plan& plan) {
+  std::vector<std::string> wanted;
+  switch (plan.install.mode) {
+    case InstallConfig::Mode::kBinary:
+      wanted = {parentDirectory(plan.install.path)};
+      break;
+    case InstallConfig::Mode::kSymlink:
+      wanted = {parentDirectory(plan.install.path),
+                plan.install.releasesDirectory};
+      break;
+    case InstallConfig::Mode::kContainer:
+      // Its only file (the image's environment file) is in the state
+      // directory, which the unit grants to every instance.
+      return std::vector<std::string>{};
+  }
+  std::vector<std::string> paths;
+  for (const auto& raw : wanted) {
+    if (raw.empty() || raw[0] != '/') {
+      return Error("'" + raw + "' is not an absolute path");
+    }
+    std::string path = boost::filesystem::path(raw).lexically_normal().string();
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    if (path == "/") {
+      return Error("refusing to make all of '/' writable (it holds '" +
+                   plan.install.path + "')");
+    }
+    paths.push_back(path);
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::string> kept;
+  for (const auto& p : paths) {
+    bool inside =
+        std::any_of(kept.begin(), kept.end(),
+                    [&](const std::string& k) { return isWithin(p, k); });
+    if (!inside) kept.push_back(p);
+  }
+  return kept;
+}
+
+std::string unitFileWord(std::string_view path, bool optional) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  if (optional) out += '-';
+  for (char c : path) {
+    auto b = static_cast<unsigned char>(c);
+    if (c == '%') {
+      out += "%%";
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (b < 0x20 || b >= 0x7f) {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string pathsDropIn(const Plan& plan,
+                        const std::vector<std::string>& paths) {
+  std::string text =
+      "# Written by upgrader-generator (upgrader generate-units) from\n"
+      "# " +
+      unitFileWord(plan.configFile, false) + ": what upgrade@" +
+      plan.instance.str() +
+      ".service may change under\n"
+      "# ProtectSystem=strict. After changing that file: systemctl "
+      "daemon-reload\n"
+      "[Unit]\n"
+      "SourcePath=" +
+      unitFileWord(plan.configFile, false) +
+      "\n"
+      "\n"
+      "[Service]\n";
+  for (const auto& p : paths)
+    text += "ReadWritePaths=" + unitFileWord(p) + "\n";
+  return text;
+}
+
+void generateUnits(const std::string& configDir, const std::string& normalDir,
+                   const std::function<void(const std::string&)>& warn) {
+  auto files = configFiles(configDir);
+  if (!files) {
+    warn(files.error().message() + "; no instance gets writable paths");
+    return;
+  }
+  for (const auto& file : *files) {
+    const std::string path = configDir + "/" + file;
+    auto skip = [&](const std::string& why) {
+      warn(path + ": upgrade@" + file.substr(0, file.size() - 5) +
+           ".service gets no writable paths: " + why);
+    };
+    // Only a regular file, not followed through a link: what an instance
+    // may write is decided by a file root put here, nothing it points to.
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      skip(std::strerror(errno));
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      skip("not a regular file");
+      continue;
+    }
+    auto instance = parseInstanceName(file.substr(0, file.size() - 5));
+    if (!instance) {
+      skip(instance.error().message());
+      continue;
+    }
+    auto plan = loadPlan(path, *instance);
+    if (!plan) {
+      skip(plan.error().message());
+      continue;
+    }
+    auto paths = writablePaths(*plan);
+    if (!paths) {
+      skip(paths.error().message());
+      continue;
+    }
+    if (paths->empty()) continue;
+    if (auto st = writeDropIn(normalDir, *instance, pathsDropIn(*plan, *paths));
+        !st) {
+      skip(st.error().message());
+    }
+  }
+}
+
+}  // namespace upgrader

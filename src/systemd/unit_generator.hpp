@@ -1,0 +1,49 @@
+// The systemd generator behind upgrade@.service's ProtectSystem=strict:
+// upgrade@.service is a template, so what each instance may write is not
+// known when the unit is written. At boot and at every `systemctl
+// daemon-reload`, systemd runs /usr/lib/systemd/system-generators/
+// upgrader-generator (`upgrader generate-units DIR...`), which reads
+// /etc/upgrader/*.conf and writes, for each instance, a drop-in
+// upgrade@NAME.service.d/50-upgrader-paths.conf with ReadWritePaths= for
+// exactly the directories that instance changes (see writablePaths()).
+// Nothing it meets may fail the boot: a bad configuration only costs its own
+// instance its drop-in, with a message in the kernel log.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "config/plan.hpp"
+
+namespace upgrader {
+
+/// The directories an upgrade of `plan` writes besides its state and run
+/// directories (which the unit itself grants): binary, the directory of
+/// Path= (the staged file, PATH.old, the rename); symlink, that of the
+/// `current` link and ReleasesDirectory=; container, none. Lexically
+/// normal, absolute, a directory inside another left out (one bind mount:
+/// a rename between them stays on one mount). Error for a path that would
+/// make everything writable ("/") or is not absolute.
+Result<std::vector<std::string>> writablePaths(const Plan& plan);
+
+/// `path` as one quoted word of a unit file setting, prefixed with '-' (a
+/// directory missing when the unit starts is no reason for it not to: the
+/// upgrader then says what is missing): '%' doubled (specifiers), '"' and
+/// '\' escaped, bytes outside printable ASCII as \xNN.
+std::string unitFileWord(std::string_view path, bool optional = true);
+
+/// The text of the drop-in for `plan` that grants `paths`.
+std::string pathsDropIn(const Plan& plan,
+                        const std::vector<std::string>& paths);
+
+/// One generator run: a drop-in in `normalDir` for every valid instance in
+/// `configDir` (a regular file NAME.conf, not a link); `warn` gets a line
+/// for each one skipped and why. Never fails: the boot goes on whatever is
+/// in /etc/upgrader.
+void generateUnits(const std::string& configDir, const std::string& normalDir,
+                   const std::function<void(const std::string&)>& warn);
+
+}  // namespace upgrader
