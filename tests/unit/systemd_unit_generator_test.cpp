@@ -103,7 +103,7 @@ class AGeneratorRun : public ::testing::Test {
         << "[Source]\nURL=https://example.com/app-@v\n"
            "ChecksumsURL=https://example.com/SHA256SUMS\n"
            "[Install]\nMode=binary\nPath="
-        << path << "\n[Target]\nUnit=app.service\n";
+        << path << "\n[Target]\nUnit=app.service\n[Trust]\nAllowUnsigned=yes\n";
   }
   std::string dropIn(const std::string& instance) {
     auto text = readFile(dir_ / ("out/upgrade@" + instance +
