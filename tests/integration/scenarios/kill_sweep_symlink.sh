@@ -86,6 +86,7 @@ ExpectJSON=status=ok
 IntervalSec=100ms
 TimeoutSec=2s
 CONF
+config_changed
 
 echo "== 1 -> 2, which succeeds"
 sweep "upgrade" 2
