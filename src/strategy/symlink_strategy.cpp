@@ -201,8 +201,8 @@ class SymlinkStrategy final : public Strategy {
     auto fail = [&](const Error& e) -> Error {
       (void)removeIfExists(fetched.path);
       (void)removeTreeIfExists(staging);
-      return e.withContext("Failed to stage release " + version + " in '" +
-                           staging + "'");
+      return e.withContext("Failed to stage release " + version + " from '" +
+                           release.url + "' in '" + staging + "'");
     };
     auto current = currentId();
     if (current && *current == final) {
