@@ -101,6 +101,14 @@ for how in unit cli json; do
 done
 assert_eq "upgrader status shows no password" 0 \
   "$(upgrader status demo | grep -c "$HOSTILE_SECRET" || true)"
+set_conf Source AllowedSchemes "https http"
+at "http://mirror:$HOSTILE_SECRET@127.0.0.1:$RELEASE_HTTP_PORT/missing/test_service-@v"
+hostile_case "plain http URL password hidden" 1 \
+  "Failed to fetch 'http://mirror:\*\*\*@127.0.0.1:$RELEASE_HTTP_PORT/missing/test_service-3': HTTP 404"
+unset_conf AllowedSchemes
+at "ftp://mirror:$HOSTILE_SECRET@127.0.0.1/test_service-@v"
+hostile_case "URL password in a refused configuration hidden" 2 \
+  "/etc/upgrader/demo.conf:[0-9]+: \[Source\] URL=.*ftp://mirror:\*\*\*@127.0.0.1/test_service-@v"
 at "$RELEASE_URL/test_service-@v"
 
 echo "== SHA256SUMS listings, correctly signed, with bad lines"
