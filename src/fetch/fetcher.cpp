@@ -45,6 +45,8 @@ constexpr long kBufferSize = 128 * 1024;
 constexpr std::uint64_t kWritebackChunk = 8 * 1024 * 1024;
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
+// How early libcurl may end a transfer before the timeout it was given.
+constexpr auto kCurlClockSlack = std::chrono::milliseconds(10);
 
 bool isAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
@@ -526,7 +528,12 @@ Status perform(const std::string& url, const FetchOptions& options, Sink& sink,
     long httpStatus = 0;
     curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &httpStatus);
     std::string cause = describe(rc, httpStatus, errorBuffer);
-    if (rc == CURLE_OPERATION_TIMEDOUT && SteadyClock::now() >= deadline) {
+    // The attempt was given exactly the time left, and libcurl, counting
+    // elapsed time in truncated milliseconds, can end it up to one
+    // millisecond early: a timeout that close is the deadline's, and says
+    // so (DownloadTimeoutSec=), retries or not.
+    if (rc == CURLE_OPERATION_TIMEDOUT &&
+        SteadyClock::now() + kCurlClockSlack >= deadline) {
       return overdue(cause);
     }
     if (rc == CURLE_UNSUPPORTED_PROTOCOL) {

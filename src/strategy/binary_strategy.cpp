@@ -136,7 +136,13 @@ class BinaryStrategy final : public Strategy {
       auto st = extractMember(fetched.path, source_.member, staged,
                               source_.maxUnpackedSize);
       (void)removeIfExists(fetched.path);
-      if (!st) return st.error();
+      // The archive's own name is a temp file, gone by now: say which
+      // release it was.
+      if (!st) {
+        return st.error().withContext("Failed to unpack release " +
+                                      release.version.str() + " from '" +
+                                      release.url + "'");
+      }
     } else if (::rename(fetched.path.c_str(), staged.c_str()) != 0) {
       int err = errno;
       (void)removeIfExists(fetched.path);

@@ -135,13 +135,16 @@ class SymlinkStrategy final : public Strategy {
     if (what != Discard::kRelease || to.id.empty()) return okStatus();
     auto current = currentId();
     if (current && *current == to.id) return okStatus();
-    // The id comes from the state file: only a directory of ours goes.
-    if (fs::path(to.id).lexically_normal().parent_path() !=
-        fs::path(releases_).lexically_normal()) {
+    // The id comes from the state file: only a directory of ours goes, and
+    // it is removed by the name this strategy gives it, never by the path
+    // as written there. A lexically clean-looking "releases/link/../x" is
+    // somewhere else entirely to the kernel when "link" is a symlink.
+    std::string name = fs::path(to.id).lexically_normal().filename().string();
+    if (!isValidVersion(name) || to.id != releaseDir(name)) {
       return Error("refusing to remove '" + to.id +
                    "': not a release directory in '" + releases_ + "'");
     }
-    return removeRelease(to.id);
+    return removeRelease(releaseDir(name));
   }
 
   Status quiesce(const ReleaseRef&) override { return okStatus(); }
@@ -198,8 +201,8 @@ class SymlinkStrategy final : public Strategy {
     auto fail = [&](const Error& e) -> Error {
       (void)removeIfExists(fetched.path);
       (void)removeTreeIfExists(staging);
-      return e.withContext("Failed to stage release " + version + " in '" +
-                           staging + "'");
+      return e.withContext("Failed to stage release " + version + " from '" +
+                           release.url + "' in '" + staging + "'");
     };
     auto current = currentId();
     if (current && *current == final) {

@@ -345,6 +345,29 @@ TEST_F(ASymlinkStrategy, RemovesOnlyAReleaseDirectoryOfItsOwn) {
   EXPECT_TRUE(fs::exists(dir_ / "install/releases/1"));
 }
 
+TEST_F(ASymlinkStrategy, NeverRemovesWhatAPathThroughALinkInTheReleasesDirectoryNames) {
+  // "releases/shared/../victim" reads as releases/victim, but "shared" is
+  // a link out of the releases directory: the kernel resolves it to the
+  // victim's real place. The state file's path is not believed.
+  fs::create_directories(dir_ / "outside/victim");
+  write(dir_ / "outside/victim/data", "keep");
+  fs::create_directories(dir_ / "outside/sub");
+  ASSERT_EQ(::symlink((dir_ / "outside/sub").c_str(),
+                      (dir_ / "install/releases/shared").c_str()),
+            0);
+  for (const std::string& id :
+       {dir_ / "install/releases/shared/../victim",
+        dir_ / "install/releases/1/..", dir_ / "install/releases/1/.",
+        dir_ / "install/releases//1", dir_ / "install/releases/.."}) {
+    auto st = strategy_->discard({"9", id}, Discard::kRelease);
+    ASSERT_FALSE(st) << id;
+    EXPECT_THAT(st.error().message(),
+                HasSubstr("refusing to remove '" + id + "': not a release directory"));
+  }
+  EXPECT_EQ(read(dir_ / "outside/victim/data"), "keep");
+  EXPECT_TRUE(fs::exists(dir_ / "install/releases/1/app-1"));
+}
+
 TEST_F(ASymlinkStrategy, KeepsTheDirectoryOfARollbackPoint) {
   auto two = stage("2");
   ASSERT_TRUE(two);

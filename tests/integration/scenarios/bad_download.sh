@@ -3,12 +3,18 @@
 # changes, the unit is never stopped, no temp file remains, and the error
 # names the URL or the key.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../hostile_lib.sh"  # snapshot, temp_files
 setup_demo 1 2
 pid=$(systemctl show -p MainPID --value demo.service)
 v1=$(sha256sum <"$DEMO_BIN")
 
 unchanged() {
+  local before
+  before=$(snapshot)
   assert_eq "$1: exit status (failed before any change)" 1 "$(upgrade_status demo)"
+  assert_eq "$1: nothing written in the watched trees (hostile_lib.sh)" "" \
+    "$(snapshot | diff <(echo "$before") - | grep '^[<>]' || true)"
+  assert_eq "$1: no temp files anywhere" "" "$(temp_files)"
   assert_eq "$1: same process still serving" "$pid" \
     "$(systemctl show -p MainPID --value demo.service)"
   assert_eq "$1: still v1" 1 "$(demo_version)"
@@ -22,7 +28,7 @@ unchanged() {
 cp "$FIXTURES/test_service_v3" "$RELEASES/test_service-2"
 unchanged "checksum mismatch"
 assert_true "mismatch error names the URL" \
-  journal -b -o cat -u upgrade@demo.service --grep "checksum mismatch for '$RELEASE_URL/test_service-2'"
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "checksum mismatch for '$RELEASE_URL/test_service-2'"
 
 # 2. Truncated: the server sends half the file.
 head -c 100000 "$FIXTURES/test_service_v2" >"$RELEASES/test_service-2"
@@ -32,13 +38,13 @@ unchanged "truncated download"
 rm "$RELEASES/test_service-2"
 unchanged "404"
 assert_true "404 error names the URL" \
-  journal -b -o cat -u upgrade@demo.service --grep "test_service-2.*404"
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "test_service-2.*404"
 
 # 4. A bad configuration: usage error, named file:line, nothing done.
 echo "Bogus=1" >>/etc/upgrader/demo.conf
 assert_eq "bad config: exit status" 2 "$(upgrade_status demo)"
 assert_true "bad config error names file and line" \
-  journal -b -o cat -u upgrade@demo.service --grep "/etc/upgrader/demo.conf:[0-9]+: \\[Health\\] Bogus=: unknown key"
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "/etc/upgrader/demo.conf:[0-9]+: \\[Health\\] Bogus=: unknown key"
 assert_eq "bad config: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
 
 # 5. A unit systemd does not know: refused before anything is stopped.
@@ -46,7 +52,7 @@ sed -i '/^Bogus=1$/d; s/^Unit=demo.service$/Unit=demo.service\nUnit=typo.service
 cp "$FIXTURES/test_service_v2" "$RELEASES/test_service-2"
 assert_eq "unknown unit: failed before any change" 1 "$(upgrade_status demo)"
 assert_true "the error names the unit" \
-  journal -b -o cat -u upgrade@demo.service --grep "unit 'typo.service' not found"
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "unit 'typo.service' not found"
 assert_eq "unknown unit: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
 assert_eq "unknown unit: no temp files" "" "$(ls -A "$DEMO_DIR" | grep -v -x demo || true)"
 
@@ -65,7 +71,7 @@ assert_true "non-UTF-8 path: --json printed valid JSON naming the path" \
 sed -i "s|^URL=.*|URL=$RELEASE_HTTP_URL/test_service-@v|" /etc/upgrader/demo.conf
 assert_eq "plain http: refused as a configuration error" 2 "$(upgrade_status demo)"
 assert_true "the error names the key and the way out" \
-  journal -b -o cat -u upgrade@demo.service --grep "demo.conf:[0-9]+: \\[Source\\] URL=: uses http, which this source does not allow \\(AllowedSchemes=https\\)"
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "demo.conf:[0-9]+: \\[Source\\] URL=: uses http, which this source does not allow \\(AllowedSchemes=https\\)"
 assert_eq "plain http: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
 sed -i "s|^\\[Source\\]$|[Source]\nAllowedSchemes=https http|" /etc/upgrader/demo.conf
 assert_eq "plain http allowed: upgraded" 0 "$(upgrade_status demo)"

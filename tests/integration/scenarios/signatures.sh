@@ -8,6 +8,7 @@
 # accepted; an unsigned source is refused unless it opts out, and the
 # opt-out is logged on every run.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../hostile_lib.sh"  # snapshot, temp_files
 setup_demo 1 2
 
 echo "== 1 -> 2, signed"
@@ -29,7 +30,12 @@ v2=$(sha256sum <"$DEMO_BIN")
 # refused WHAT MESSAGE: failed before any change, nothing left behind, and
 # the journal says MESSAGE (a regular expression).
 refused() {
+  local before
+  before=$(snapshot)
   assert_eq "$1: failed before any change" 1 "$(upgrade_status demo)"
+  assert_eq "$1: nothing written in the watched trees (hostile_lib.sh)" "" \
+    "$(snapshot | diff <(echo "$before") - | grep '^[<>]' || true)"
+  assert_eq "$1: no temp files anywhere" "" "$(temp_files)"
   assert_eq "$1: same process still serving" "$pid" \
     "$(systemctl show -p MainPID --value demo.service)"
   assert_eq "$1: still v2" 2 "$(demo_version)"
@@ -39,7 +45,7 @@ refused() {
   assert_eq "$1: nothing downloaded" "" \
     "$(ls -A /var/lib/upgrader/demo | grep -v -x -e state.json || true)"
   assert_true "$1: the journal says why" \
-    journal -b -o cat -u upgrade@demo.service --grep "$2"
+    journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "$2"
 }
 
 echo "== refused: the listing was changed after it was signed"
@@ -114,7 +120,7 @@ echo "== unsigned: refused unless the file opts out, then logged every run"
 sed -i '/^TrustedKey=/d' /etc/upgrader/demo.conf
 assert_eq "no key, no opt-out: a configuration error" 2 "$(upgrade_status demo)"
 assert_true "the error names the file and the way out" \
-  journal -b -o cat -u upgrade@demo.service --grep "/etc/upgrader/demo.conf: \\[Trust\\] TrustedKey= \\(or AllowUnsigned=yes\\) is required"
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "/etc/upgrader/demo.conf: \\[Trust\\] TrustedKey= \\(or AllowUnsigned=yes\\) is required"
 sed -i 's|^\[Trust\]$|&\nAllowUnsigned=yes|' /etc/upgrader/demo.conf
 upgrader check demo >/dev/null 2>/run/check.err || true
 assert_true "upgrader check warns on the terminal" \
