@@ -77,6 +77,16 @@ class SymlinkStrategy final : public Strategy {
         return st.error().withContext("Refusing to install into '" + dir + "'");
       }
     }
+    // A rollback flips `current` back to where it points now: that must be
+    // a release directory of ours, or the way back would lead elsewhere.
+    if (auto current = currentId(); current) {
+      if (auto own = ownRelease(*current); !own) {
+        return own.error().withContext("Refusing to install: '" + link_ +
+                                       "' points to '" + *current +
+                                       "'; move that release into '" +
+                                       releases_ + "' first");
+      }
+    }
     // Downloaded into the releases directory: the release directory is
     // then made by renames on one file system.
     auto fetched = download_.fetchVerified(releases_, progress);
@@ -88,6 +98,7 @@ class SymlinkStrategy final : public Strategy {
   }
 
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
+    if (auto own = ownRelease(previous.id); !own) return own.error();
     if (!isDirectory(previous.id)) {
       return Error("the previous release " + previous.version +
                    " is no longer at '" + previous.id + "'");
@@ -99,6 +110,7 @@ class SymlinkStrategy final : public Strategy {
   Status prepareSwap(const ReleaseRef&) override { return okStatus(); }
 
   Status swap(const ReleaseRef&, const ReleaseRef& to) override {
+    if (auto own = ownRelease(to.id); !own) return own.error();
     if (!isDirectory(to.id)) {
       return Error("the staged release '" + to.id + "' is missing");
     }
@@ -108,6 +120,9 @@ class SymlinkStrategy final : public Strategy {
   }
 
   Status canRevert(const ReleaseRef& from) const override {
+    // From the state file: `current` is only ever pointed at a release
+    // directory of ours, whatever the file says.
+    if (auto own = ownRelease(from.id); !own) return own.error();
     if (!isDirectory(from.id)) {
       return Error("cannot restore " + from.version + ": '" + from.id +
                    "' is gone");
@@ -137,14 +152,10 @@ class SymlinkStrategy final : public Strategy {
     if (current && *current == to.id) return okStatus();
     // The id comes from the state file: only a directory of ours goes, and
     // it is removed by the name this strategy gives it, never by the path
-    // as written there. A lexically clean-looking "releases/link/../x" is
-    // somewhere else entirely to the kernel when "link" is a symlink.
-    std::string name = fs::path(to.id).lexically_normal().filename().string();
-    if (!isValidVersion(name) || to.id != releaseDir(name)) {
-      return Error("refusing to remove '" + to.id +
-                   "': not a release directory in '" + releases_ + "'");
-    }
-    return removeRelease(releaseDir(name));
+    // as written there.
+    auto own = ownRelease(to.id);
+    if (!own) return own.error().withContext("refusing to remove '" + to.id + "'");
+    return removeRelease(*own);
   }
 
   Status quiesce(const ReleaseRef&) override { return okStatus(); }
@@ -243,6 +254,19 @@ class SymlinkStrategy final : public Strategy {
 
   std::string releaseDir(const std::string& version) const {
     return fs::path(releases_ + "/" + version).lexically_normal().string();
+  }
+
+  // `id` (from the state file or the link) when it is exactly a release
+  // directory of ours, ReleasesDirectory=/VERSION. Compared as written: a
+  // lexically clean-looking "releases/link/../x" is somewhere else
+  // entirely to the kernel when "link" is a symlink.
+  Result<std::string> ownRelease(const std::string& id) const {
+    std::string name = fs::path(id).lexically_normal().filename().string();
+    if (!isValidVersion(name) || id != releaseDir(name)) {
+      return Error("'" + id + "' is not a release directory in '" +
+                   releases_ + "'");
+    }
+    return releaseDir(name);
   }
 
   // Removes a release directory so that no run killed half-way leaves a

@@ -362,10 +362,47 @@ TEST_F(ASymlinkStrategy, NeverRemovesWhatAPathThroughALinkInTheReleasesDirectory
     auto st = strategy_->discard({"9", id}, Discard::kRelease);
     ASSERT_FALSE(st) << id;
     EXPECT_THAT(st.error().message(),
-                HasSubstr("refusing to remove '" + id + "': not a release directory"));
+                HasSubstr("refusing to remove '" + id + "': '" + id +
+                  "' is not a release directory in"));
   }
   EXPECT_EQ(read(dir_ / "outside/victim/data"), "keep");
   EXPECT_TRUE(fs::exists(dir_ / "install/releases/1/app-1"));
+}
+
+TEST_F(ASymlinkStrategy, NeverPointsCurrentOutsideItsReleasesWhateverTheStateFileSays) {
+  // A tampered state file names the release to go back to: the link is
+  // never pointed at anything but a release directory of ours.
+  fs::create_directories(dir_ / "outside/1");
+  fs::create_directories(dir_ / "install/releases/shared");
+  for (const std::string& id :
+       {dir_ / "outside/1", dir_ / "install/releases/shared/../../../outside/1",
+        dir_ / "install"}) {
+    ReleaseRef elsewhere{"1", id};
+    EXPECT_THAT(strategy_->canRevert(elsewhere).error().message(),
+                HasSubstr("is not a release directory in")) << id;
+    EXPECT_FALSE(strategy_->revert(elsewhere, false)) << id;
+    EXPECT_FALSE(strategy_->stagePrevious(elsewhere)) << id;
+    EXPECT_FALSE(strategy_->swap({"1", *strategy_->currentId()}, elsewhere))
+        << id;
+  }
+  EXPECT_EQ(read(dir_ / "install/current/app-1"), "version one");
+}
+
+TEST_F(ASymlinkStrategy, RefusesToInstallWhileCurrentPointsOutsideItsReleases) {
+  // A rollback could not go back there: said before anything is fetched.
+  fs::create_directories(dir_ / "legacy/app");
+  fs::remove(dir_ / "install/current");
+  ASSERT_EQ(::symlink((dir_ / "legacy/app").c_str(),
+                      (dir_ / "install/current").c_str()),
+            0);
+  auto staged = stage("2");
+  ASSERT_FALSE(staged);
+  EXPECT_THAT(staged.error().message(),
+              HasSubstr("Refusing to install: '" + dir_ / "install/current" +
+                        "' points to '" + dir_ / "legacy/app" +
+                        "'; move that release into '" +
+                        dir_ / "install/releases" + "' first"));
+  EXPECT_FALSE(fs::exists(dir_ / "install/releases/2"));
 }
 
 TEST_F(ASymlinkStrategy, KeepsTheDirectoryOfARollbackPoint) {
