@@ -187,8 +187,9 @@ RestartSec=1s
 UNIT
   cat >/etc/upgrader/sock.conf <<CONF
 [Source]
-URL=http://127.0.0.1:$RELEASE_PORT/sock/sock-@v
-ChecksumsURL=http://127.0.0.1:$RELEASE_PORT/sock/SHA256SUMS
+URL=$RELEASE_URL/sock/sock-@v
+ChecksumsURL=$RELEASE_URL/sock/SHA256SUMS
+CAFile=$RELEASE_CA
 
 [Install]
 Mode=binary

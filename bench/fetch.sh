@@ -159,6 +159,8 @@ write_conf() {  # FILE BASE_URL VERSION [CAFILE]
     echo "ChecksumsURL=$2/SHA256SUMS"
     echo "MaxSize=3G"
     [ -z "${4:-}" ] || echo "CAFile=$4"
+    # Plain http is measured too: the same transfer without TLS.
+    [ "${2%%://*}" != http ] || echo "AllowedSchemes=http"
     echo "[Install]"
     echo "Mode=binary"
     echo "Path=$scratch/target/app"
@@ -271,6 +273,7 @@ cat >"$nd/noop.conf" <<EOF
 URL=file://$nd/www/app-@v
 Version=1
 ChecksumsURL=file://$nd/www/SHA256SUMS
+AllowedSchemes=file
 [Install]
 Mode=binary
 Path=$nd/target/app

@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
   if (ec) fail("mkdir " + sourceDir + ": " + ec.message());
   Plan plan;
   plan.source.url = "file://" + sourceDir + "/app-@v";
+  plan.source.allowedSchemes = {upgrader::UrlScheme::kFile};
   plan.source.pattern = "app-@v";
   plan.source.archive = SourceConfig::Archive::kNone;
   plan.install.mode = InstallConfig::Mode::kBinary;

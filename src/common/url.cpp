@@ -5,6 +5,42 @@
 
 namespace upgrader {
 
+std::optional<UrlScheme> urlSchemeOf(std::string_view url) {
+  auto separator = url.find("://");
+  if (separator == std::string_view::npos) return std::nullopt;
+  std::string scheme = asciiLowercase(url.substr(0, separator));
+  if (scheme == "https") return UrlScheme::kHttps;
+  if (scheme == "http") return UrlScheme::kHttp;
+  if (scheme == "file") return UrlScheme::kFile;
+  return std::nullopt;
+}
+
+const char* urlSchemeName(UrlScheme scheme) {
+  switch (scheme) {
+    case UrlScheme::kHttps:
+      return "https";
+    case UrlScheme::kHttp:
+      return "http";
+    case UrlScheme::kFile:
+      return "file";
+  }
+  return "?";
+}
+
+UrlSchemes::UrlSchemes(std::initializer_list<UrlScheme> schemes) : bits_(0) {
+  for (UrlScheme s : schemes) bits_ |= static_cast<unsigned>(s);
+}
+
+std::string UrlSchemes::names() const {
+  std::string out;
+  for (UrlScheme s : {UrlScheme::kHttps, UrlScheme::kHttp, UrlScheme::kFile}) {
+    if (!allows(s)) continue;
+    if (!out.empty()) out += ' ';
+    out += urlSchemeName(s);
+  }
+  return out;
+}
+
 std::string fileNameOfUrl(std::string_view url) {
   url = url.substr(0, url.find_first_of("?#"));
   // "https://host" has no path, so no file name; a bare path is all path.

@@ -3,10 +3,49 @@
 // rules every client of a web API needs (encoding, case, UTF-8).
 #pragma once
 
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace upgrader {
+
+/// The schemes a release may be fetched with.
+enum class UrlScheme : unsigned { kHttps = 1, kHttp = 2, kFile = 4 };
+
+/// The scheme of `url` (any case), or nullopt for any other.
+std::optional<UrlScheme> urlSchemeOf(std::string_view url);
+
+/// "https", "http" or "file".
+const char* urlSchemeName(UrlScheme scheme);
+
+/// The schemes a source may use, redirects included: https alone unless
+/// the administrator allows more (plain http can be read and rewritten by
+/// anyone on the path; a file URL reads a local file as root).
+class UrlSchemes {
+ public:
+  UrlSchemes() = default;
+  UrlSchemes(std::initializer_list<UrlScheme> schemes);
+  static UrlSchemes none() {
+    UrlSchemes out;
+    out.bits_ = 0;
+    return out;
+  }
+  UrlSchemes with(UrlScheme scheme) const {
+    UrlSchemes out = *this;
+    out.bits_ |= static_cast<unsigned>(scheme);
+    return out;
+  }
+  bool allows(UrlScheme scheme) const {
+    return (bits_ & static_cast<unsigned>(scheme)) != 0;
+  }
+  /// "https http file" (those allowed, in that order).
+  std::string names() const;
+  bool operator==(const UrlSchemes&) const = default;
+
+ private:
+  unsigned bits_ = static_cast<unsigned>(UrlScheme::kHttps);
+};
 
 /// The last path component of `url`, without query or fragment: the name a
 /// release has in SHA256SUMS. "" if the URL has no path ("https://host") or

@@ -11,13 +11,17 @@
 
 #include "common/clock.hpp"
 #include "common/types.hpp"
+#include "common/url.hpp"
 
 namespace upgrader {
 
 /// Where releases come from and how they are verified ([Source]).
 struct SourceConfig {
-  /// Release URL (https, http or file); "@v" stands for the version.
+  /// Release URL (https, or http or file where allowedSchemes says so);
+  /// "@v" stands for the version.
   std::string url;
+  /// The schemes URL=, ChecksumsURL= and their redirects may use.
+  UrlSchemes allowedSchemes;
   /// A pinned version; when absent the newest version listed in
   /// checksumsUrl whose file name matches `pattern` is taken.
   std::optional<Version> version;
@@ -40,6 +44,10 @@ struct SourceConfig {
   /// A transfer slower than 1 KiB/s for this long is aborted.
   Duration lowSpeedTimeout = std::chrono::seconds(30);
   unsigned retries = 3;
+  /// The longest one download may take, retries included: a server that
+  /// drips bytes just above the low-speed limit cannot hold the instance
+  /// lock for days.
+  Duration downloadTimeout = std::chrono::hours(1);
   /// Extra CA bundle for https (the system store is used otherwise).
   std::string caFile;
 };

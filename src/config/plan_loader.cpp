@@ -232,6 +232,28 @@ Result<std::string> parseImageDigest(std::string_view text) {
 
 // Timeouts and intervals of zero would mean "no time at all" (or, for
 // systemd's own timeouts, "no limit"), never what was meant.
+// "https http file", in any order and case.
+Result<UrlSchemes> parseSchemes(std::string_view text) {
+  UrlSchemes schemes = UrlSchemes::none();
+  bool any = false;
+  for (std::size_t at = 0; at < text.size();) {
+    auto begin = text.find_first_not_of(" \t", at);
+    if (begin == npos) break;
+    auto end = std::min(text.find_first_of(" \t", begin), text.size());
+    std::string_view word = text.substr(begin, end - begin);
+    auto scheme = urlSchemeOf(std::string(word) + "://");
+    if (!scheme) {
+      return Error("unknown scheme " + quoteValue(word) +
+                   ": the schemes are https, http and file");
+    }
+    schemes = schemes.with(*scheme);
+    any = true;
+    at = end;
+  }
+  if (!any) return Error("names no scheme");
+  return schemes;
+}
+
 Result<Duration> parsePositiveTimeSpan(std::string_view text) {
   auto span = parseTimeSpan(text);
   if (span && span->count() == 0) {
@@ -442,6 +464,11 @@ const std::vector<KeySpec>& keySpecs() {
       {"Source", "LowSpeedTimeoutSec",
        scalar(field(source, &S::lowSpeedTimeout), parsePositiveTimeSpan),
        kFileModes},
+      {"Source", "AllowedSchemes",
+       scalar(field(source, &S::allowedSchemes), parseSchemes), kFileModes},
+      {"Source", "DownloadTimeoutSec",
+       scalar(field(source, &S::downloadTimeout), parsePositiveTimeSpan),
+       kFileModes},
       {"Source", "Retries",
        scalar(field(source, &S::retries), unsignedIn(0, 10)), kFileModes},
       {"Source", "CAFile", scalar(field(source, &S::caFile), parseAbsolutePath),
@@ -589,6 +616,23 @@ class CrossKeyCheck {
 
   Status checkSource(const SourceConfig& source) const {
     if (source.url.empty()) return required("Source", "URL=");
+    // Plain http can be read and rewritten on the way, and a file URL
+    // reads a local path as root: each is the administrator's explicit
+    // choice, per source.
+    for (auto [key, url] : {std::pair<std::string_view, const std::string*>{
+                                "URL", &source.url},
+                            {"ChecksumsURL", &source.checksumsUrl}}) {
+      auto scheme = urlSchemeOf(*url);
+      if (url->empty() || !scheme || source.allowedSchemes.allows(*scheme)) {
+        continue;
+      }
+      return atKey("Source", key,
+                   std::string("uses ") + urlSchemeName(*scheme) +
+                       ", which this source does not allow (AllowedSchemes=" +
+                       source.allowedSchemes.names() +
+                       "); prefer https, or add " + urlSchemeName(*scheme) +
+                       " to AllowedSchemes= in [Source]");
+    }
     if (!source.version && source.checksumsUrl.empty()) {
       return required("Source", "Version= or ChecksumsURL=",
                       "without a pinned version, versions are discovered "

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <system_error>
 #include <cerrno>
@@ -18,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.hpp"
+#include "common/duration_text.hpp"
 #include "common/file_util.hpp"
 #include "fetch/sha256.hpp"
 
@@ -42,23 +45,6 @@ constexpr long kBufferSize = 128 * 1024;
 constexpr std::uint64_t kWritebackChunk = 8 * 1024 * 1024;
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
-
-enum class Scheme { kHttp, kHttps, kFile };
-
-bool startsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), s.begin(),
-                    [](char a, char b) {
-                      return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
-                    });
-}
-
-std::optional<Scheme> schemeOf(std::string_view url) {
-  if (startsWithNoCase(url, "https://")) return Scheme::kHttps;
-  if (startsWithNoCase(url, "http://")) return Scheme::kHttp;
-  if (startsWithNoCase(url, "file://")) return Scheme::kFile;
-  return std::nullopt;
-}
 
 bool isAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
@@ -337,7 +323,14 @@ using CurlHandle = std::unique_ptr<CURL, CurlDeleter>;
 // Everything here is part of the security of an upgrade, so a libcurl that
 // refuses any of it (too old, built without a feature) fails the fetch
 // instead of running with weaker settings.
-CURLcode configure(CURL* c, const std::string& url, Scheme scheme,
+// libcurl's list form of `schemes`: "https,http,file".
+std::string curlProtocols(const UrlSchemes& schemes) {
+  std::string list = schemes.names();
+  std::replace(list.begin(), list.end(), ' ', ',');
+  return list;
+}
+
+CURLcode configure(CURL* c, const std::string& url, UrlScheme scheme,
                    const FetchOptions& options, Transfer& t,
                    char* errorBuffer) {
   CURLcode rc = CURLE_OK;
@@ -347,12 +340,25 @@ CURLcode configure(CURL* c, const std::string& url, Scheme scheme,
   set(CURLOPT_URL, url.c_str());
   set(CURLOPT_ERRORBUFFER, errorBuffer);
   set(CURLOPT_NOSIGNAL, 1L);
-  set(CURLOPT_PROTOCOLS_STR, "http,https,file");
+  const std::string protocols = curlProtocols(options.allowedSchemes);
+  set(CURLOPT_PROTOCOLS_STR, protocols.c_str());
   // A redirect may upgrade http to https but never downgrade https: the
-  // first URL's scheme is what the administrator chose to trust.
-  set(CURLOPT_REDIR_PROTOCOLS_STR,
-      scheme == Scheme::kHttp ? "http,https" : "https");
-  set(CURLOPT_FOLLOWLOCATION, scheme == Scheme::kFile ? 0L : 1L);
+  // first URL's scheme is what the administrator chose to trust. Never to
+  // a file either: a server must not make root read a local path. And only
+  // to what the source allows.
+  UrlSchemes redirectable =
+      scheme == UrlScheme::kHttp
+          ? UrlSchemes{UrlScheme::kHttp, UrlScheme::kHttps}
+          : UrlSchemes{UrlScheme::kHttps};
+  std::string redirectProtocols;
+  for (UrlScheme s : {UrlScheme::kHttps, UrlScheme::kHttp}) {
+    if (!redirectable.allows(s) || !options.allowedSchemes.allows(s)) continue;
+    if (!redirectProtocols.empty()) redirectProtocols += ',';
+    redirectProtocols += urlSchemeName(s);
+  }
+  bool follow = scheme != UrlScheme::kFile && !redirectProtocols.empty();
+  if (follow) set(CURLOPT_REDIR_PROTOCOLS_STR, redirectProtocols.c_str());
+  set(CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
   set(CURLOPT_MAXREDIRS, kMaxRedirects);
   set(CURLOPT_SSL_VERIFYPEER, 1L);
   set(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -453,11 +459,12 @@ SteadyClock::duration backoff(Duration first, unsigned retry) {
 Status perform(const std::string& url, const FetchOptions& options, Sink& sink,
                std::uint64_t limit, const std::string& limitMessage,
                const ProgressFn* progress) {
-  auto scheme = schemeOf(url);
-  if (!scheme) {
-    return Error("unsupported URL scheme (http://, https:// and file:// are)");
+  auto scheme = urlSchemeOf(url);
+  if (!scheme || !options.allowedSchemes.allows(*scheme)) {
+    return Error("the URL's scheme is not allowed here (allowed: " +
+                 options.allowedSchemes.names() + ")");
   }
-  if (*scheme == Scheme::kFile) {
+  if (*scheme == UrlScheme::kFile) {
     if (Status st = checkFileSource(url); !st) return st;
   }
   CurlHandle curl(curl_easy_init());
@@ -475,11 +482,29 @@ Status perform(const std::string& url, const FetchOptions& options, Sink& sink,
                  curl_easy_strerror(rc));
   }
 
+  // One deadline for every attempt and every wait between them: the
+  // low-speed limit alone lets a server that drips just enough bytes hold
+  // the run, and the instance lock, for days.
+  const SteadyTime deadline = saturatingAdd(SteadyClock::now(), options.timeout);
+  auto overdue = [&](const std::string& lastCause) {
+    std::string text = "not done within " + durationText(options.timeout) +
+                       " (DownloadTimeoutSec=)";
+    if (!lastCause.empty()) text += "; last error: " + lastCause;
+    return Error(text);
+  };
+  std::string lastCause;
   for (unsigned attempt = 0;;) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - SteadyClock::now());
+    if (left.count() <= 0) return overdue(lastCause);
+    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(std::min<std::int64_t>(
+                         left.count(), std::numeric_limits<long>::max())));
     errorBuffer[0] = '\0';
     t.resumedFrom = sink.size();
     // file:// resumes by seeking and has no status to check.
-    t.mustSeePartialContent = t.resumedFrom > 0 && *scheme != Scheme::kFile;
+    t.mustSeePartialContent =
+        t.resumedFrom > 0 && *scheme != UrlScheme::kFile;
     t.limitExceeded = false;
     t.rangeIgnored = false;
     t.sinkError.reset();
@@ -501,6 +526,9 @@ Status perform(const std::string& url, const FetchOptions& options, Sink& sink,
     long httpStatus = 0;
     curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &httpStatus);
     std::string cause = describe(rc, httpStatus, errorBuffer);
+    if (rc == CURLE_OPERATION_TIMEDOUT && SteadyClock::now() >= deadline) {
+      return overdue(cause);
+    }
     if (rc == CURLE_UNSUPPORTED_PROTOCOL) {
       // The URL itself was checked above, so a redirect led here.
       char* last = nullptr;
@@ -516,7 +544,10 @@ Status perform(const std::string& url, const FetchOptions& options, Sink& sink,
       }
       return Error(cause);
     }
-    std::this_thread::sleep_for(backoff(options.retryBackoff, attempt));
+    lastCause = cause;
+    std::this_thread::sleep_for(std::min<SteadyClock::duration>(
+        backoff(options.retryBackoff, attempt),
+        std::max<SteadyClock::duration>(deadline - SteadyClock::now(), {})));
     ++attempt;
     if (!sink.resumable()) {
       if (Status s = sink.clear(); !s) return s;
@@ -602,6 +633,8 @@ FetchOptions fetchOptionsFrom(const SourceConfig& source) {
   options.lowSpeedTimeout = source.lowSpeedTimeout;
   options.retries = source.retries;
   options.maxSize = source.maxSize;
+  options.allowedSchemes = source.allowedSchemes;
+  options.timeout = source.downloadTimeout;
   return options;
 }
 

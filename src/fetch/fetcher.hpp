@@ -19,6 +19,8 @@ namespace upgrader {
 
 /// Limits and trust for one fetch.
 struct FetchOptions {
+  /// The schemes the URL and every redirect may use.
+  UrlSchemes allowedSchemes;
   /// Extra CA bundle for https; "" for the system store only.
   std::string caFile;
   Duration connectTimeout = std::chrono::seconds(10);
@@ -26,6 +28,8 @@ struct FetchOptions {
   Duration lowSpeedTimeout = std::chrono::seconds(30);
   /// Attempts after the first one, for transient errors only.
   unsigned retries = 3;
+  /// The whole fetch, every attempt and wait included, ends by then.
+  Duration timeout = std::chrono::hours(1);
   /// The most bytes accepted, whatever the server announces.
   std::uint64_t maxSize = 1024ull * 1024 * 1024;
   /// Wait before the first retry; doubled for each further one, capped at
@@ -72,8 +76,9 @@ class Fetcher {
                                         std::uint64_t maxBytes) = 0;
 };
 
-/// The real Fetcher, on libcurl. Redirects are followed (at most 5, never
-/// from https to http), TLS peers are always verified, transient failures
+/// The real Fetcher, on libcurl. Only options.allowedSchemes are fetched;
+/// redirects are followed (at most 5, never from https to http, never to
+/// a file), TLS peers are always verified, transient failures
 /// are retried with exponential backoff, resuming where the server allows
 /// it. Errors read "Failed to fetch 'URL': cause". Safe to use from several
 /// threads, one call per thread.

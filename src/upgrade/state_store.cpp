@@ -66,6 +66,7 @@ std::string stateToJson(const InstanceState& s) {
          {"time", q.time},
          {"reason", redactCredentials(q.reason)}});
   }
+  if (!s.highestVerified.empty()) j["highest_verified"] = s.highestVerified;
   if (s.transaction) {
     const auto& t = *s.transaction;
     j["transaction"] = {{"kind", kindName(t.kind)},
@@ -99,6 +100,7 @@ Result<InstanceState> stateFromJson(const std::string& text,
       s.quarantined.push_back({q.value("version", ""), q.value("time", ""),
                                q.value("reason", "")});
     }
+    s.highestVerified = j.value("highest_verified", "");
     if (j.contains("transaction")) {
       const auto& tj = j["transaction"];
       Transaction t;

@@ -72,6 +72,10 @@ struct InstanceState {
   std::optional<LastResult> last;
   std::vector<QuarantineEntry> quarantined;
   std::optional<Transaction> transaction;
+  /// The newest version ever verified for this instance (ordered versions
+  /// only): nothing older is installed again without --allow-downgrade, so
+  /// a mirror replaying an old, correctly signed release gets nowhere.
+  std::string highestVerified;
 
   bool isQuarantined(const std::string& version) const;
 };

@@ -120,6 +120,19 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
     return failUnchanged("refusing to downgrade from " + from.version + " to " +
                          to + " without --allow-downgrade");
   }
+  // Anti-rollback: a release server (or a mirror, or whoever took its
+  // place) that offers an older, correctly signed release than one this
+  // instance already verified may be replaying a known-vulnerable version.
+  // What is installed now may itself be older (after a rollback), so the
+  // bar is the newest version ever verified, kept in the state file.
+  if (offer.ordered && !state_.highestVerified.empty() &&
+      compareVersions(to, state_.highestVerified) < 0 && !allowDowngrade) {
+    return failUnchanged("refusing to install " + to + ": version " +
+                         state_.highestVerified +
+                         " was verified for this instance before, and an "
+                         "older release is only installed with "
+                         "--allow-downgrade");
+  }
   fx_.log.event(
       Event::kStarted, "start",
       "upgrading " + plan_.instance.str() + " from " +
@@ -150,6 +163,11 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
             from.version, to};
   }
 
+  // Recorded with the transaction's first save, before anything changes.
+  if (offer.ordered && (state_.highestVerified.empty() ||
+                        compareVersions(to, state_.highestVerified) > 0)) {
+    state_.highestVerified = to;
+  }
   Transaction t;
   t.kind = TransactionKind::kUpgrade;
   t.from = from;

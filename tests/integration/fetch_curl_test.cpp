@@ -116,6 +116,9 @@ FetchOptions fastOptions() {
   o.lowSpeedTimeout = 5s;
   o.retries = 1;
   o.retryBackoff = 1ms;
+  // Most cases here are about other things than the scheme: plain http
+  // keeps them short. The default (https alone) has its own tests.
+  o.allowedSchemes = {UrlScheme::kHttps, UrlScheme::kHttp, UrlScheme::kFile};
   return o;
 }
 
@@ -225,6 +228,8 @@ class Nginx {
                   d + "/www;\n" + chains +
                   "    location = /to-https { return 302 " + https +
                   "/small.bin; }\n"
+                  "    location = /to-file { return 302 file://" + d +
+                  "/www/small.bin; }\n"
                   "  }\n"
                   "  server {\n"
                   "    listen 127.0.0.1:" +
@@ -373,6 +378,38 @@ TEST_F(CurlFetcherAgainstNginx, RefusesARedirectFromHttpsToHttp) {
   EXPECT_TRUE(entriesIn(downloads_.path()).empty());
 }
 
+TEST_F(CurlFetcherAgainstNginx, RefusesARedirectToAFileUrlEvenWhenFilesAreAllowed) {
+  // A server must never make root read a local path.
+  std::string url = nginx_->http("/to-file");
+  auto f = fetch(url, fastOptions());
+  ASSERT_FALSE(f);
+  EXPECT_TRUE(
+      contains(f.error().message(), "refusing the redirect to 'file://"))
+      << f.error().message();
+  EXPECT_TRUE(entriesIn(downloads_.path()).empty());
+}
+
+TEST_F(CurlFetcherAgainstNginx, RefusesPlainHttpByDefault) {
+  FetchOptions o = fastOptions();
+  o.allowedSchemes = UrlSchemes();
+  auto f = fetch(nginx_->http("/small.bin"), o);
+  ASSERT_FALSE(f);
+  EXPECT_TRUE(contains(f.error().message(),
+                       "scheme is not allowed here (allowed: https)"))
+      << f.error().message();
+  EXPECT_TRUE(entriesIn(downloads_.path()).empty());
+}
+
+TEST_F(CurlFetcherAgainstNginx, RefusesARedirectToHttpsWhenOnlyHttpIsAllowed) {
+  FetchOptions o = fastOptions();
+  o.caFile = nginx_->caFile;
+  o.allowedSchemes = {UrlScheme::kHttp};
+  auto f = fetch(nginx_->http("/to-https"), o);
+  ASSERT_FALSE(f);
+  EXPECT_TRUE(contains(f.error().message(), "refusing the redirect to 'https://"))
+      << f.error().message();
+}
+
 TEST_F(CurlFetcherAgainstNginx, FollowsARedirectFromHttpToHttps) {
   FetchOptions o = fastOptions();
   o.caFile = nginx_->caFile;
@@ -499,6 +536,106 @@ class ScriptedServer {
 std::string ok200(const std::string& body, std::size_t sendBytes) {
   return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
          "\r\nConnection: close\r\n\r\n" + body.substr(0, sendBytes);
+}
+
+// Sends a 200 announcing `total` bytes, then `chunk` bytes every `every`
+// until the client goes away or `total` is reached.
+class DrippingServer {
+ public:
+  DrippingServer(std::size_t total, std::size_t chunk,
+                 std::chrono::milliseconds every)
+      : total_(total), chunk_(chunk), every_(every) {
+    fd_ = testing::listenOnLoopback(port_, 8);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~DrippingServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/slow";
+  }
+  int connections() const { return connections_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      ++connections_;
+      char buf[4096];
+      std::string request;
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<std::size_t>(n));
+      }
+      std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " +
+                         std::to_string(total_) + "\r\n\r\n";
+      bool alive = ::send(c, head.data(), head.size(), MSG_NOSIGNAL) > 0;
+      std::string chunk(chunk_, 'd');
+      for (std::size_t sent = 0; alive && !stop_ && sent < total_;
+           sent += chunk_) {
+        alive = ::send(c, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0;
+        std::this_thread::sleep_for(every_);
+      }
+      ::close(c);
+    }
+  }
+
+  std::size_t total_, chunk_;
+  std::chrono::milliseconds every_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+TEST(CurlFetcherDeadline, GivesUpOnAServerThatDripsAboveTheLowSpeedLimit) {
+  // 4 KiB/s stays above the 1 KiB/s low-speed limit forever; only the
+  // overall deadline ends it, and it is not retried.
+  DrippingServer server(100 * 1024 * 1024, 2048, 500ms);
+  ScratchDir downloads;
+  FetchOptions o = fastOptions();
+  o.lowSpeedTimeout = 1s;
+  o.timeout = 2s;
+  o.retries = 3;
+  auto start = std::chrono::steady_clock::now();
+  auto f = makeCurlFetcher()->fetchToFile(server.url(), downloads.path(), o, {});
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(f);
+  EXPECT_TRUE(contains(f.error().message(),
+                       "not done within 2s (DownloadTimeoutSec=)"))
+      << f.error().message();
+  EXPECT_GE(took, 2s);
+  EXPECT_LT(took, 10s);
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_TRUE(entriesIn(downloads.path()).empty());
+}
+
+TEST(CurlFetcherDeadline, CountsRetriesAndTheirWaitsAgainstTheDeadline) {
+  // Nothing listens: every attempt fails at once, and the backoff between
+  // them would run past the deadline.
+  ScratchDir downloads;
+  FetchOptions o = fastOptions();
+  o.retries = 10;
+  o.retryBackoff = 400ms;
+  o.timeout = 1s;
+  std::string url = "http://127.0.0.1:" +
+                    std::to_string(testing::unusedLoopbackPort()) + "/x";
+  auto start = std::chrono::steady_clock::now();
+  auto f = makeCurlFetcher()->fetchToFile(url, downloads.path(), o, {});
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(f);
+  EXPECT_TRUE(contains(f.error().message(),
+                       "not done within 1s (DownloadTimeoutSec=); last error: "
+                       "Couldn't connect"))
+      << f.error().message();
+  EXPECT_LT(took, 5s);
+  EXPECT_TRUE(entriesIn(downloads.path()).empty());
 }
 
 TEST(CurlFetcherRetry, ResumesWithRangeAfterATransferIsCutShort) {

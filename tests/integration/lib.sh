@@ -10,6 +10,13 @@ set -euo pipefail
 FIXTURES=$BUILD/tests/fixtures
 RELEASES=/srv/releases
 RELEASE_PORT=8000
+# Releases are served over https, as the upgrader requires by default, with
+# a CA made for the test bed; the same files over plain http on
+# RELEASE_HTTP_PORT for the cases that are about http.
+RELEASE_URL=https://127.0.0.1:$RELEASE_PORT
+RELEASE_HTTP_PORT=8001
+RELEASE_HTTP_URL=http://127.0.0.1:$RELEASE_HTTP_PORT
+RELEASE_CA=/run/release-server/ca.pem
 DEMO_PORT=8080
 DEMO_DIR=/opt/demo/bin
 DEMO_BIN=$DEMO_DIR/demo
@@ -94,10 +101,12 @@ install_upgrader() {
   systemctl daemon-reload
 }
 
-# A real HTTP server for releases: nginx on 127.0.0.1:8000 serving
-# $RELEASES, as a unit of the booted system.
+# A real HTTPS server for releases: nginx on 127.0.0.1:8000 (and plain
+# http on 8001) serving $RELEASES, as a unit of the booted system, with a
+# certificate from a CA made here ($RELEASE_CA).
 start_release_server() {
   mkdir -p "$RELEASES" /run/release-server
+  make_release_certificates /run/release-server
   cat >/run/release-server/nginx.conf <<CONF
 worker_processes 1;
 pid /run/release-server/nginx.pid;
@@ -107,7 +116,13 @@ http {
   access_log off;
   default_type application/octet-stream;
   client_body_temp_path /run/release-server;
-  server { listen 127.0.0.1:$RELEASE_PORT; root $RELEASES; }
+  server {
+    listen 127.0.0.1:$RELEASE_PORT ssl;
+    ssl_certificate /run/release-server/server.pem;
+    ssl_certificate_key /run/release-server/server.key;
+    root $RELEASES;
+  }
+  server { listen 127.0.0.1:$RELEASE_HTTP_PORT; root $RELEASES; }
 }
 CONF
   cat >/etc/systemd/system/release-server.service <<UNIT
@@ -117,7 +132,28 @@ UNIT
   systemctl daemon-reload
   systemctl start release-server.service
   # Any HTTP answer (403 for the bare directory) means it listens.
-  wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$RELEASE_PORT/"
+  wait_for 10 curl -s --cacert "$RELEASE_CA" -o /dev/null "$RELEASE_URL/"
+  wait_for 10 curl -s -o /dev/null "$RELEASE_HTTP_URL/"
+}
+
+# make_release_certificates DIR: DIR/ca.pem, and DIR/server.{pem,key} for
+# 127.0.0.1 signed by it (EC keys: made in milliseconds).
+make_release_certificates() {
+  local d=$1
+  (
+    cd "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+      -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=upgrader-test-ca \
+      -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout server.key -out server.csr -subj /CN=localhost
+    printf '%s\n' basicConstraints=CA:FALSE keyUsage=digitalSignature \
+      extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost \
+      >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
+      -CAcreateserial -out server.pem -days 2 -extfile server.ext
+  ) >/run/release-server/openssl.log 2>&1
 }
 
 # publish VERSION FIXTURE: serves tests/fixtures/FIXTURE as test_service-VERSION
@@ -166,8 +202,9 @@ demo_config() {
   cat >/etc/upgrader/demo.conf <<CONF
 # The ProgressDB runbook: binary + .old + /healthz.
 [Source]
-URL=http://127.0.0.1:$RELEASE_PORT/test_service-@v
-ChecksumsURL=http://127.0.0.1:$RELEASE_PORT/SHA256SUMS
+URL=$RELEASE_URL/test_service-@v
+ChecksumsURL=$RELEASE_URL/SHA256SUMS
+CAFile=$RELEASE_CA
 
 [Install]
 Mode=binary

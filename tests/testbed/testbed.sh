@@ -195,6 +195,15 @@ run() {
   [ $# -gt 0 ] || usage
   [ "$(id -u)" -eq 0 ] || { log "must run as root"; exit 2; }
 
+  # One test bed at a time on a machine: every booted systemd manages the
+  # same cgroup tree, and two of them disturb each other's units. Whoever
+  # comes second waits (ctest's timeout still bounds the whole test).
+  exec 9>/run/upgrader-testbed.lock
+  if ! flock -n 9; then
+    log "waiting for another test bed to finish"
+    flock 9
+  fi
+
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -214,13 +223,13 @@ run() {
     unshare --pid --fork --kill-child=SIGKILL --mount --uts --ipc --net \
       --propagation private \
       env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin container=upgrader-testbed \
-      bash "$self" __boot "$state" >"$state/console.log" 2>&1 &
+      bash "$self" __boot "$state" >"$state/console.log" 2>&1 9>&- &
   unshare_pid=$!
   find_pid1 || { log "could not find the namespace's PID 1"; exit 1; }
   wait_for_boot || exit 1
 
   local rc=0
-  inside "$@" || rc=$?
+  inside "$@" 9>&- || rc=$?
   exit "$rc"
 }
 

@@ -166,6 +166,8 @@ TEST(ParsePlan, MapsEveryKeyToItsPlanField) {
       "MaxSize=2G\n"
       "ConnectTimeoutSec=5s\n"
       "LowSpeedTimeoutSec=1min\n"
+      "DownloadTimeoutSec=20min\n"
+      "AllowedSchemes=file https\n"
       "Retries=0\n"
       "CAFile=/etc/ssl/vendor.pem\n"
       "[Install]\n"
@@ -216,6 +218,8 @@ TEST(ParsePlan, MapsEveryKeyToItsPlanField) {
   EXPECT_EQ(s.maxSize, 2ull << 30);
   EXPECT_EQ(s.connectTimeout, seconds(5));
   EXPECT_EQ(s.lowSpeedTimeout, minutes(1));
+  EXPECT_EQ(s.downloadTimeout, minutes(20));
+  EXPECT_EQ(s.allowedSchemes, (UrlSchemes{UrlScheme::kFile, UrlScheme::kHttps}));
   EXPECT_EQ(s.retries, 0u);
   EXPECT_EQ(s.caFile, "/etc/ssl/vendor.pem");
 
@@ -327,6 +331,37 @@ TEST(DefaultConfigPath, IsTheInstanceFileUnderEtcUpgrader) {
 }
 
 // --- Errors of the file's form. Each names the file and line.
+
+TEST(ParsePlan, RefusesPlainHttpUnlessTheSourceAllowsIt) {
+  std::string http =
+      "[Source]\n"
+      "URL=http://example.com/app-@v\n"
+      "ChecksumsURL=https://example.com/SHA256SUMS\n"
+      "[Install]\nMode=binary\nPath=/usr/bin/app\n"
+      "[Target]\nUnit=app.service\n";
+  EXPECT_EQ(errorOf(http),
+            kFile +
+                ":2: [Source] URL=: uses http, which this source does not "
+                "allow (AllowedSchemes=https); prefer https, or add http to "
+                "AllowedSchemes= in [Source]");
+  EXPECT_EQ(parse(http + "[Source]\nAllowedSchemes=https http\n")
+                .source.allowedSchemes,
+            (UrlSchemes{UrlScheme::kHttps, UrlScheme::kHttp}));
+}
+
+TEST(ParsePlan, RefusesAFileUrlForTheChecksumsUnlessAllowed) {
+  EXPECT_THAT(errorOf(kMinimal +
+                      "[Source]\nChecksumsURL=file:///srv/SHA256SUMS\n"),
+              HasSubstr(":11: [Source] ChecksumsURL=: uses file, which this "
+                        "source does not allow"));
+}
+
+TEST(ParsePlan, RefusesAnUnknownSchemeInAllowedSchemes) {
+  EXPECT_EQ(errorOf(kMinimal + "[Source]\nAllowedSchemes=https ftp\n"),
+            kFile +
+                ":11: [Source] AllowedSchemes=: unknown scheme 'ftp': the "
+                "schemes are https, http and file");
+}
 
 TEST(ParsePlan, RefusesABadSectionHeaderNamingFileAndLine) {
   EXPECT_THAT(errorOf(kMinimal + "[Health\n"),

@@ -31,6 +31,7 @@ FetchOptions quickOptions() {
   FetchOptions o;
   o.retries = 1;
   o.retryBackoff = std::chrono::milliseconds(1);
+  o.allowedSchemes = {UrlScheme::kFile};
   return o;
 }
 
@@ -131,14 +132,35 @@ TEST(CurlFetcherFile, FetchesTextUpToItsLimit) {
 
 TEST(CurlFetcher, RefusesOtherSchemesBeforeConnecting) {
   TempDir dest;
+  FetchOptions all = quickOptions();
+  all.allowedSchemes = {UrlScheme::kHttps, UrlScheme::kHttp, UrlScheme::kFile};
   for (const char* url : {"ftp://127.0.0.1/x", "scp://h/x", "/etc/passwd",
                           "gopher://127.0.0.1/x"}) {
-    auto fetched =
-        makeCurlFetcher()->fetchToFile(url, dest.path(), quickOptions(), {});
+    auto fetched = makeCurlFetcher()->fetchToFile(url, dest.path(), all, {});
     ASSERT_FALSE(fetched) << url;
-    EXPECT_NE(fetched.error().message().find("unsupported URL scheme"),
+    EXPECT_NE(fetched.error().message().find("scheme is not allowed"),
               std::string::npos);
   }
+  EXPECT_TRUE(entriesIn(dest.path()).empty());
+}
+
+TEST(CurlFetcher, FetchesOnlyTheSchemesTheSourceAllows) {
+  TempDir src, dest;
+  ASSERT_TRUE(writeFileAtomically(src / "app", "binary"));
+  FetchOptions httpsOnly = quickOptions();
+  httpsOnly.allowedSchemes = UrlSchemes();  // the default: https alone
+  auto fetched = makeCurlFetcher()->fetchToFile("file://" + (src / "app"),
+                                                dest.path(), httpsOnly, {});
+  ASSERT_FALSE(fetched);
+  EXPECT_NE(fetched.error().message().find(
+                "scheme is not allowed here (allowed: https)"),
+            std::string::npos)
+      << fetched.error().message();
+  // Refused before anything was opened: not even the host is looked up.
+  auto plain = makeCurlFetcher()->fetchText("http://nowhere.invalid/SUMS",
+                                            httpsOnly, 100);
+  ASSERT_FALSE(plain);
+  EXPECT_NE(plain.error().message().find("not allowed"), std::string::npos);
   EXPECT_TRUE(entriesIn(dest.path()).empty());
 }
 
@@ -149,12 +171,16 @@ TEST(FetchOptionsFrom, CopiesTheSourceSettings) {
   s.lowSpeedTimeout = std::chrono::seconds(4);
   s.retries = 7;
   s.maxSize = 1234;
+  s.allowedSchemes = {UrlScheme::kHttp};
+  s.downloadTimeout = std::chrono::minutes(5);
   FetchOptions o = fetchOptionsFrom(s);
   EXPECT_EQ(o.caFile, "/etc/ca.pem");
   EXPECT_EQ(o.connectTimeout, std::chrono::seconds(3));
   EXPECT_EQ(o.lowSpeedTimeout, std::chrono::seconds(4));
   EXPECT_EQ(o.retries, 7u);
   EXPECT_EQ(o.maxSize, 1234u);
+  EXPECT_EQ(o.allowedSchemes, UrlSchemes{UrlScheme::kHttp});
+  EXPECT_EQ(o.timeout, std::chrono::minutes(5));
 }
 
 TEST(IsPartialDownloadName, RecognisesOnlyFetchersTempNames) {

@@ -57,6 +57,7 @@ class StrategyTest : public ::testing::Test {
     fs::create_directories(dir_ / "src");
     fs::create_directories(dir_ / "install");
     plan_.source.url = "file://" + dir_ / "src/app-@v";
+    plan_.source.allowedSchemes = {UrlScheme::kFile};
     plan_.source.pattern = "app-@v";
   }
 

@@ -61,12 +61,14 @@ TEST(FileStateStore, RoundTripsEveryField) {
   t.blameNew = true;
   t.failure = "boom";
   s.transaction = t;
+  s.highestVerified = "3";
   ASSERT_TRUE(store->save(s));
 
   auto back = store->load();
   ASSERT_TRUE(back);
   EXPECT_EQ(back->installed, s.installed);
   EXPECT_EQ(back->previous, s.previous);
+  EXPECT_EQ(back->highestVerified, "3");
   ASSERT_TRUE(back->last);
   EXPECT_EQ(back->last->message, "health");
   ASSERT_EQ(back->quarantined.size(), 1u);

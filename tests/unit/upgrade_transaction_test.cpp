@@ -144,6 +144,35 @@ TEST_F(AnUpgrade, RefusesADowngradeUnlessAllowed) {
   EXPECT_EQ(apply({false, true}).code, OutcomeCode::kDone);
 }
 
+TEST_F(AnUpgrade, RefusesAnOlderReleaseThanOneVerifiedBefore) {
+  // Installed is 1 (after a rollback, say), but 3 was verified once: a
+  // server offering 2 now may be replaying an old release.
+  store_.state.highestVerified = "3";
+  Outcome out = apply();
+  expectUntouched(out);
+  EXPECT_THAT(out.message,
+              HasSubstr("refusing to install 2: version 3 was verified for "
+                        "this instance before"));
+  EXPECT_EQ(apply({false, true}).code, OutcomeCode::kDone);
+  EXPECT_EQ(store_.state.highestVerified, "3");  // never lowered
+}
+
+TEST_F(AnUpgrade, RemembersTheNewestVersionItVerifiedBeforeChangingAnything) {
+  store_.state.highestVerified = "1";
+  units_.failStart(UnitName("front.service"));  // 2 fails and is rolled back
+  apply();
+  EXPECT_EQ(store_.state.highestVerified, "2");
+  ASSERT_FALSE(store_.steps.empty());
+  EXPECT_EQ(store_.steps.front(), "staged");
+  EXPECT_EQ(store_.highestVerified.front(), "2");
+}
+
+TEST_F(AnUpgrade, ADryRunRemembersNothing) {
+  Outcome out = apply({true, false});
+  EXPECT_EQ(out.code, OutcomeCode::kDone);
+  EXPECT_EQ(store_.state.highestVerified, "");
+}
+
 TEST_F(AnUpgrade, LeavesTheServiceAloneWhenNoReleaseCanBeResolved) {
   strategy_.fail = {"resolve"};
   Outcome out = apply();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checksum mismatch, truncated download, 404: nothing changes, the unit is
-# never stopped, no temp file remains, and the error names the URL.
+# Checksum mismatch, truncated download, 404, plain http not allowed: nothing
+# changes, the unit is never stopped, no temp file remains, and the error
+# names the URL or the key.
 source "$(dirname "$0")/../lib.sh"
 setup_demo 1 2
 pid=$(systemctl show -p MainPID --value demo.service)
@@ -21,7 +22,7 @@ unchanged() {
 cp "$FIXTURES/test_service_v3" "$RELEASES/test_service-2"
 unchanged "checksum mismatch"
 assert_true "mismatch error names the URL" \
-  journal -b -o cat -u upgrade@demo.service --grep "checksum mismatch for 'http://127.0.0.1:8000/test_service-2'"
+  journal -b -o cat -u upgrade@demo.service --grep "checksum mismatch for '$RELEASE_URL/test_service-2'"
 
 # 2. Truncated: the server sends half the file.
 head -c 100000 "$FIXTURES/test_service_v2" >"$RELEASES/test_service-2"
@@ -58,4 +59,15 @@ upgrader --json --config /run/latin1.conf apply demo >/run/latin1.json 2>/dev/nu
 assert_eq "non-UTF-8 path: failed before any change" 1 "$rc"
 assert_true "non-UTF-8 path: --json printed valid JSON naming the path" \
   python3 -c 'import json,sys; d=json.load(open("/run/latin1.json", encoding="utf-8")); sys.exit(0 if "d\ufffdemo" in d["message"] else 1)'
+
+# 7. Plain http is refused unless the source allows it: a usage error
+# naming the key, nothing fetched, nothing changed; allowed, it upgrades.
+sed -i "s|^URL=.*|URL=$RELEASE_HTTP_URL/test_service-@v|" /etc/upgrader/demo.conf
+assert_eq "plain http: refused as a configuration error" 2 "$(upgrade_status demo)"
+assert_true "the error names the key and the way out" \
+  journal -b -o cat -u upgrade@demo.service --grep "demo.conf:[0-9]+: \\[Source\\] URL=: uses http, which this source does not allow \\(AllowedSchemes=https\\)"
+assert_eq "plain http: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
+sed -i "s|^\\[Source\\]$|[Source]\nAllowedSchemes=https http|" /etc/upgrader/demo.conf
+assert_eq "plain http allowed: upgraded" 0 "$(upgrade_status demo)"
+assert_eq "plain http allowed: v2 serving" 2 "$(demo_version)"
 finish

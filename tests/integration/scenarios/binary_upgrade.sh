@@ -27,4 +27,21 @@ pid=$(systemctl show -p MainPID --value demo.service)
 assert_eq "second run: nothing to do" 5 "$(upgrade_status demo)"
 assert_eq "second run left the process alone" "$pid" \
   "$(systemctl show -p MainPID --value demo.service)"
+
+# Anti-rollback: back on 1 by request, and the server now offers 1.5, older
+# than the 2 verified before (a replayed release): refused, untouched,
+# unless the operator says so.
+assert_eq "rollback on request" 0 "$(upgrader rollback demo >/dev/null 2>&1; echo $?)"
+assert_eq "v1 serving again" 1 "$(demo_version)"
+rm "$RELEASES/test_service-2"
+publish 1.5 test_service_v2
+pid=$(systemctl show -p MainPID --value demo.service)
+assert_eq "older than verified before: refused" 1 "$(upgrade_status demo)"
+assert_true "the refusal says why" \
+  journal -b -o cat -u upgrade@demo.service --grep "refusing to install 1.5: version 2 was verified for this instance before"
+assert_eq "refused: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
+assert_eq "--allow-downgrade installs it" 0 \
+  "$(upgrader apply --allow-downgrade demo >/dev/null 2>&1; echo $?)"
+assert_eq "highest verified is kept" 2 \
+  "$(upgrader status demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["highest_verified"])')"
 finish

@@ -25,8 +25,9 @@ ln -s /opt/demo/releases/1 /opt/demo/current
 start_demo_unit /opt/demo/current/bin/service
 cat >/etc/upgrader/demo.conf <<CONF
 [Source]
-URL=http://127.0.0.1:$RELEASE_PORT/demo-@v.tar.gz
-ChecksumsURL=http://127.0.0.1:$RELEASE_PORT/SHA256SUMS
+URL=$RELEASE_URL/demo-@v.tar.gz
+ChecksumsURL=$RELEASE_URL/SHA256SUMS
+CAFile=$RELEASE_CA
 [Install]
 Mode=symlink
 Path=/opt/demo/current

@@ -155,6 +155,7 @@ class MemoryStateStore : public StateStore {
  public:
   InstanceState state;
   std::vector<std::string> steps;  ///< step of each save ("-" = none)
+  std::vector<std::string> highestVerified;  ///< of each save
   int failSaveNumber = 0;          ///< 1-based save that fails; 0 = none
   int saves = 0;
   Result<InstanceState> load() override { return state; }
@@ -163,6 +164,7 @@ class MemoryStateStore : public StateStore {
     if (saves == failSaveNumber) return Error("disk full");
     state = s;
     steps.push_back(s.transaction ? stepName(s.transaction->step) : "-");
+    highestVerified.push_back(s.highestVerified);
     return okStatus();
   }
 };
