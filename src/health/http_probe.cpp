@@ -18,6 +18,11 @@ namespace {
 constexpr std::size_t kMaxBody = 1024 * 1024;
 // Longer values are cut in messages.
 constexpr std::size_t kMaxShownValue = 200;
+// Deeper than any health document (serde_json's default limit). Parsing
+// does not recurse, but writing a value out to compare or show it does,
+// once per level: a body of 100000 nested arrays, 200 KB, would overflow
+// the stack and kill the upgrader in the middle of an upgrade.
+constexpr int kMaxDepth = 128;
 
 std::string shown(std::string text) {
   if (text.size() > kMaxShownValue) {
@@ -61,9 +66,24 @@ Status matchJson(
     const std::vector<HealthConfig::JsonExpectation>& expectations) {
   if (expectations.empty()) return okStatus();
   try {
-    nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
+    bool tooDeep = false;
+    auto limitDepth = [&tooDeep](int depth, nlohmann::json::parse_event_t event,
+                                 nlohmann::json& /*parsed*/) {
+      if ((event == nlohmann::json::parse_event_t::object_start ||
+           event == nlohmann::json::parse_event_t::array_start) &&
+          depth >= kMaxDepth) {
+        tooDeep = true;
+        return false;  // not kept, so the deep part is never built either
+      }
+      return true;
+    };
+    nlohmann::json doc = nlohmann::json::parse(body, limitDepth, false);
     if (doc.is_discarded()) {
       return Error("response body is not JSON: " + quoteValue(body));
+    }
+    if (tooDeep) {
+      return Error("the JSON body nests deeper than " +
+                   std::to_string(kMaxDepth) + " levels");
     }
     for (const auto& expected : expectations) {
       const nlohmann::json* value = lookUp(doc, expected.keyPath);

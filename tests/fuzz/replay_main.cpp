@@ -1,6 +1,6 @@
 // Replays every file of a corpus directory through LLVMFuzzerTestOneInput, so
 // that the fuzz entry keeps building and stays crash-free on known inputs in
-// ordinary (non-clang) builds. Usage: config_fuzz_replay DIR.
+// ordinary (non-clang) builds. Usage: NAME_fuzz_replay DIR.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

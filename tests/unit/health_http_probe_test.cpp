@@ -264,5 +264,24 @@ TEST(AJsonHealthProbeMatch, TellsAStringFromANonStringOnlyInTheMessage) {
       matchJson(R"({"a": "true", "b": true})", {{"a", "true"}, {"b", "true"}}));
 }
 
+// Found while writing the fuzz entry for matchJson: writing a value out
+// recursed once per level, and 200 KB of nested arrays (the probe reads up
+// to 1 MiB) overflowed the stack: SIGSEGV in the middle of an upgrade.
+TEST(AJsonHealthProbeMatch, RefusesABodyNestedTooDeeplyInsteadOfCrashing) {
+  const std::size_t depth = 100000;
+  std::string body = R"({"status": )" + std::string(depth, '[') +
+                     std::string(depth, ']') + "}";
+  Status s = matchJson(body, {{"status", "ok"}});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "the JSON body nests deeper than 128 levels");
+}
+
+TEST(AJsonHealthProbeMatch, ComparesAValueNestedUpToTheLimit) {
+  // The object and 127 arrays: 128 levels.
+  std::string nested = std::string(127, '[') + std::string(127, ']');
+  Status s = matchJson(R"({"status": )" + nested + "}", {{"status", nested}});
+  EXPECT_TRUE(s) << s.error().message();
+}
+
 }  // namespace
 }  // namespace upgrader
