@@ -6,13 +6,13 @@
 #   files_consistent V   succeeds when the installed files are release V's
 #                        and nothing temporary is left; prints what is
 #                        wrong otherwise.
-# In the suite every sixth call is tried (KILL_SWEEP_EVERY=6); every call
+# In the suite every twelfth call is tried (KILL_SWEEP_EVERY=12); every call
 # is the test labelled long: ctest --test-dir build -L long.
 if ! command -v strace >/dev/null; then
   echo "skipped: strace is not installed (scripts/install-deps installs it)"
   exit 77
 fi
-KILL_SWEEP_EVERY=${KILL_SWEEP_EVERY:-6}
+KILL_SWEEP_EVERY=${KILL_SWEEP_EVERY:-12}
 MUTATING=rename,renameat,renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,mkdir,mkdirat,rmdir,fsync,fdatasync,ftruncate,truncate,fchmod,fchmodat,fchown,fchownat
 
 # mutating_calls: "SYSCALL N" for each mutating call of one run of

@@ -41,6 +41,7 @@ ExpectJSON=status=ok
 IntervalSec=100ms
 TimeoutSec=8s
 CONF
+config_changed
 publish_archive good 2 test_service_v2
 assert_eq "baseline: 1 -> 2" 0 "$(upgrade_status demo)"
 assert_eq "current -> releases/2" /opt/demo/releases/2 "$(readlink /opt/demo/current)"
@@ -116,8 +117,9 @@ PY
   before=$(snapshot)
   fp=$(service_fingerprint)
   assert_eq "to.id '$id': the interrupted run is recovered, nothing to do" 5 "$(upgrade_status demo)"
+  esc=$(sed 's/\./\\./g' <<<"$id")
   assert_true "to.id '$id': the journal says it refused" \
-    journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "refusing to remove '$(sed 's/\./\\./g' <<<"$id")': not a release directory"
+    journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "refusing to remove '$esc': '$esc' is not a release directory"
   assert_eq "to.id '$id': the service untouched" "$fp" "$(service_fingerprint)"
   assert_eq "to.id '$id': nothing removed or written" "" \
     "$(snapshot | diff <(echo "$before") - | grep '^[<>]' || true)"
