@@ -11,8 +11,8 @@
 # tmpfs and vanishes with it. Overlayfs does not cross mount points, so
 # directories on other file systems must be passed with --bind (they are then
 # shared, writes included); --tmpfs gives a directory a fresh tmpfs (container
-# storage cannot live on the overlay). See ../shared/TESTBED.md for the recipe
-# and the pitfalls.
+# storage cannot live on the overlay). docs/testbed.md has the recipe and
+# the pitfalls.
 #
 # Clean-up does not depend on this script ending normally: the booted system
 # is killed by the kernel when this script dies, even by SIGKILL (parent-death
