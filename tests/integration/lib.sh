@@ -194,6 +194,73 @@ publish() {
   sign_release "$RELEASES/SHA256SUMS"
 }
 
+# --- Mode=symlink: release directories under /opt/demo/releases -----------
+
+# publish_tree VERSION FIXTURE [MINISIGN_OPTION...]: demo-VERSION.tar.gz
+# (bin/service from FIXTURE, VERSION), listed in SHA256SUMS and signed.
+publish_tree() {
+  local version=$1 fixture=$2 dir
+  shift 2
+  dir=$(mktemp -d)
+  mkdir -p "$dir/bin"
+  cp "$FIXTURES/$fixture" "$dir/bin/service"
+  echo "$version" >"$dir/VERSION"
+  tar -C "$dir" -czf "$RELEASES/demo-$version.tar.gz" bin VERSION
+  rm -rf "$dir"
+  (cd "$RELEASES" && sha256sum demo-*.tar.gz >SHA256SUMS)
+  sign_release "$RELEASES/SHA256SUMS" "$@"
+}
+
+# install_release_1: release 1 as an operator installed it, `current`
+# pointing at it, and no upgrader state.
+install_release_1() {
+  rm -rf /var/lib/upgrader/demo /opt/demo
+  mkdir -p /opt/demo/releases/1/bin
+  cp "$FIXTURES/test_service_v1" /opt/demo/releases/1/bin/service
+  echo 1 >/opt/demo/releases/1/VERSION
+  ln -s /opt/demo/releases/1 /opt/demo/current
+}
+
+# symlink_demo_config: /etc/upgrader/demo.conf for Mode=symlink on
+# /opt/demo, and the daemon-reload that lets upgrade@demo write there.
+symlink_demo_config() {
+  cat >/etc/upgrader/demo.conf <<CONF
+[Source]
+URL=$RELEASE_URL/demo-@v.tar.gz
+ChecksumsURL=$RELEASE_URL/SHA256SUMS
+CAFile=$RELEASE_CA
+[Trust]
+TrustedKey=demo.pub
+[Install]
+Mode=symlink
+Path=/opt/demo/current
+ReleasesDirectory=/opt/demo/releases
+KeepReleases=2
+Preflight=@path/bin/service --version
+[Target]
+Unit=demo.service
+[Health]
+HTTP=http://127.0.0.1:$DEMO_PORT/healthz
+ExpectJSON=status=ok
+IntervalSec=100ms
+TimeoutSec=8s
+CONF
+  config_changed
+}
+
+# reset_demo_to_v1: Mode=binary back to the start: v1 installed and
+# serving, no .old, no upgrader state.
+reset_demo_to_v1() {
+  systemctl stop demo.service
+  rm -rf /var/lib/upgrader/demo
+  cp "$FIXTURES/test_service_v1" "$DEMO_BIN.new"
+  mv "$DEMO_BIN.new" "$DEMO_BIN"
+  rm -f "$DEMO_BIN.old"
+  systemctl reset-failed demo.service 2>/dev/null || true
+  systemctl start demo.service
+  wait_for 10 demo_healthy
+}
+
 # The demo service at version 1 (the fixture test_service_v1).
 install_demo_service() {
   mkdir -p "$DEMO_DIR"

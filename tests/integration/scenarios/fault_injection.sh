@@ -26,21 +26,10 @@ watch_path() {
 watch_path &
 watcher=$!
 
-reset_to_v1() {
-  systemctl stop demo.service
-  rm -rf /var/lib/upgrader/demo
-  cp "$FIXTURES/test_service_v1" "$DEMO_BIN.new"
-  mv "$DEMO_BIN.new" "$DEMO_BIN"
-  rm -f "$DEMO_BIN.old"
-  systemctl reset-failed demo.service 2>/dev/null || true
-  systemctl start demo.service
-  wait_for 10 demo_healthy
-}
-
 # crash_then_apply POINT EXPECTED_RESULT_VERSIONS
 crash_then_apply() {
   local point=$1
-  reset_to_v1
+  reset_demo_to_v1
   kill_then_apply "$point"
   assert_true "after '$point': demo.service healthy" wait_for 10 demo_healthy
   local served

@@ -13,16 +13,7 @@ setup_demo 1 2
 sed -i 's/^SettleSec=1s/SettleSec=0/; s/^Successes=3/Successes=1/; s/^TimeoutSec=8s/TimeoutSec=2s/' \
   /etc/upgrader/demo.conf
 
-reset_release() {
-  systemctl stop demo.service
-  rm -rf /var/lib/upgrader/demo
-  cp "$FIXTURES/test_service_v1" "$DEMO_BIN.new"
-  mv "$DEMO_BIN.new" "$DEMO_BIN"
-  rm -f "$DEMO_BIN.old"
-  systemctl reset-failed demo.service 2>/dev/null || true
-  systemctl start demo.service
-  wait_for 10 demo_healthy
-}
+reset_release() { reset_demo_to_v1; }
 
 files_consistent() {
   [ "$(sha256sum <"$DEMO_BIN")" = "$(sha256sum <"$FIXTURES/test_service_v$1")" ] ||

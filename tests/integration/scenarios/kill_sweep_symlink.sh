@@ -13,28 +13,6 @@ install_upgrader
 start_release_server
 make_vendor_key
 
-# publish_tree VERSION FIXTURE: demo-VERSION.tar.gz (bin/service, VERSION).
-publish_tree() {
-  local dir
-  dir=$(mktemp -d)
-  mkdir -p "$dir/bin"
-  cp "$FIXTURES/$2" "$dir/bin/service"
-  echo "$1" >"$dir/VERSION"
-  tar -C "$dir" -czf "$RELEASES/demo-$1.tar.gz" bin VERSION
-  rm -rf "$dir"
-  (cd "$RELEASES" && sha256sum demo-*.tar.gz >SHA256SUMS)
-  sign_release "$RELEASES/SHA256SUMS"
-}
-
-# Release 1 as an operator installed it, and no state.
-install_release_1() {
-  rm -rf /var/lib/upgrader/demo /opt/demo
-  mkdir -p /opt/demo/releases/1/bin
-  cp "$FIXTURES/test_service_v1" /opt/demo/releases/1/bin/service
-  echo 1 >/opt/demo/releases/1/VERSION
-  ln -s /opt/demo/releases/1 /opt/demo/current
-}
-
 reset_release() {
   systemctl stop demo.service
   install_release_1
@@ -66,27 +44,9 @@ publish_tree 1 test_service_v1
 publish_tree 2 test_service_v2
 install_release_1
 start_demo_unit /opt/demo/current/bin/service
-cat >/etc/upgrader/demo.conf <<CONF
-[Source]
-URL=$RELEASE_URL/demo-@v.tar.gz
-ChecksumsURL=$RELEASE_URL/SHA256SUMS
-CAFile=$RELEASE_CA
-[Trust]
-TrustedKey=demo.pub
-[Install]
-Mode=symlink
-Path=/opt/demo/current
-ReleasesDirectory=/opt/demo/releases
-KeepReleases=2
-[Target]
-Unit=demo.service
-[Health]
-HTTP=http://127.0.0.1:$DEMO_PORT/healthz
-ExpectJSON=status=ok
-IntervalSec=100ms
-TimeoutSec=2s
-CONF
-config_changed
+symlink_demo_config
+# Many rollbacks, each failing the check at its timeout: short.
+sed -i 's/^TimeoutSec=8s/TimeoutSec=2s/' /etc/upgrader/demo.conf
 
 echo "== 1 -> 2, which succeeds"
 sweep "upgrade" 2

@@ -7,55 +7,21 @@ install_upgrader
 start_release_server
 make_vendor_key
 
-publish_tree() {  # VERSION FIXTURE
-  local dir
-  dir=$(mktemp -d)
-  mkdir -p "$dir/bin"
-  cp "$FIXTURES/$2" "$dir/bin/service"
-  echo "$1" >"$dir/VERSION"
-  tar -C "$dir" -czf "$RELEASES/demo-$1.tar.gz" bin VERSION
-  rm -rf "$dir"
-  (cd "$RELEASES" && sha256sum demo-*.tar.gz >SHA256SUMS)
-  # minisign's legacy form here; the other scenarios use the default.
-  sign_release "$RELEASES/SHA256SUMS" -l
-}
-publish_tree 1 test_service_v1
+# minisign's legacy form here; the other scenarios use the default.
+publish_tree 1 test_service_v1 -l
 
 # Version 1 installed by hand, as an operator would have.
-mkdir -p /opt/demo/releases/1/bin
-cp "$FIXTURES/test_service_v1" /opt/demo/releases/1/bin/service
-ln -s /opt/demo/releases/1 /opt/demo/current
+install_release_1
 start_demo_unit /opt/demo/current/bin/service
-cat >/etc/upgrader/demo.conf <<CONF
-[Source]
-URL=$RELEASE_URL/demo-@v.tar.gz
-ChecksumsURL=$RELEASE_URL/SHA256SUMS
-CAFile=$RELEASE_CA
-[Trust]
-TrustedKey=demo.pub
-[Install]
-Mode=symlink
-Path=/opt/demo/current
-ReleasesDirectory=/opt/demo/releases
-KeepReleases=2
-Preflight=@path/bin/service --version
-[Target]
-Unit=demo.service
-[Health]
-HTTP=http://127.0.0.1:$DEMO_PORT/healthz
-ExpectJSON=status=ok
-IntervalSec=100ms
-TimeoutSec=8s
-CONF
-config_changed
+symlink_demo_config
 
-publish_tree 2 test_service_v2
+publish_tree 2 test_service_v2 -l
 assert_eq "1 -> 2" 0 "$(upgrade_status demo)"
 assert_eq "v2 serving" 2 "$(demo_version)"
 assert_eq "current -> releases/2" /opt/demo/releases/2 "$(readlink /opt/demo/current)"
 assert_eq "release 2 complete" 2 "$(cat /opt/demo/releases/2/VERSION)"
 
-publish_tree 3 test_service_v3_never_healthy
+publish_tree 3 test_service_v3_never_healthy -l
 sed -i 's/^TimeoutSec=8s/TimeoutSec=2s/' /etc/upgrader/demo.conf
 assert_eq "2 -> 3 fails health: rolled back" 3 "$(upgrade_status demo)"
 assert_eq "v2 serving" 2 "$(demo_version)"
@@ -64,7 +30,7 @@ assert_true "3 quarantined" bash -c "upgrader status demo | grep -q '^quarantine
 
 # Crashes in the middle of an upgrade to 4 end healthy, on 2 or 4 (only in
 # a build that can crash on purpose).
-publish_tree 4 test_service_v3
+publish_tree 4 test_service_v3 -l
 crash_points="stopped swapped started checked"
 if [ "${FAULT_INJECTION:-OFF}" != ON ]; then
   echo "skipping the crash points: they need -DUPGRADER_FAULT_INJECTION=ON"
