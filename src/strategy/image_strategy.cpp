@@ -15,6 +15,8 @@
 #include "fetch/release_source.hpp"
 #include "fetch/version.hpp"
 #include "strategy/file_slot.hpp"
+#include "strategy/image_release.hpp"
+#include "strategy/pull_record.hpp"
 #include "strategy/strategies.hpp"
 #include "trust/signature_check.hpp"
 
@@ -26,7 +28,6 @@ using nlohmann::json;
 
 constexpr std::string_view kVariable = "UPGRADER_IMAGE=";
 constexpr std::size_t kMaxEnvironmentFile = 64 * 1024;
-constexpr std::size_t kMaxPullRecord = 1024 * 1024;
 // How long a container a hook left is given to stop once killed.
 constexpr auto kKillTimeout = std::chrono::seconds(30);
 
@@ -45,72 +46,9 @@ std::string pullReferenceOf(const std::string& pinned) {
   return name + pinned.substr(at);
 }
 
-// "1", "1.7.14": digits separated by single dots.
-bool isReleaseNumber(std::string_view v) {
-  if (v.empty() || v.front() == '.' || v.back() == '.') return false;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    bool digit = v[i] >= '0' && v[i] <= '9';
-    if (!digit && (v[i] != '.' || v[i + 1] == '.')) return false;
-  }
-  return true;
-}
-
 std::string digestOf(const std::string& pinned) {
   auto at = pinned.find('@');
   return at == std::string::npos ? "" : pinned.substr(at + 1);
-}
-
-// The images this instance pulled, oldest first: "pulling" from before the
-// pull until the release is committed (then, in prune(), "pulled"). A
-// "pulling" image nothing pins is what a killed run left.
-struct PullRecord {
-  struct Entry {
-    std::string reference;
-    std::string state;
-  };
-  std::vector<Entry> entries;
-
-  Entry* find(const std::string& reference) {
-    for (auto& e : entries) {
-      if (e.reference == reference) return &e;
-    }
-    return nullptr;
-  }
-  void erase(const std::string& reference) {
-    std::erase_if(entries,
-                  [&](const Entry& e) { return e.reference == reference; });
-  }
-};
-
-Result<PullRecord> loadRecord(const std::string& path) {
-  PullRecord record;
-  if (!pathExists(path)) return record;
-  auto text = readFile(path, kMaxPullRecord);
-  if (!text) return text.error();
-  json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("images") ||
-      !j["images"].is_array()) {
-    return Error(path + ": not a record of pulled images");
-  }
-  for (const auto& e : j["images"]) {
-    if (!e.is_object() || !e.contains("reference") ||
-        !e["reference"].is_string() || !e.contains("state") ||
-        !e["state"].is_string()) {
-      return Error(path + ": an entry without a reference or a state");
-    }
-    record.entries.push_back(
-        {e["reference"].get<std::string>(), e["state"].get<std::string>()});
-  }
-  return record;
-}
-
-Status saveRecord(const std::string& path, const PullRecord& record) {
-  json j = {{"format", 1}, {"images", json::array()}};
-  for (const auto& e : record.entries) {
-    j["images"].push_back({{"reference", e.reference}, {"state", e.state}});
-  }
-  if (auto st = ensureDirectory(parentDirectory(path)); !st) return st;
-  return writeFileAtomically(path, jsonText(j, 2) + "\n", 0600);
 }
 
 class ImageStrategy final : public Strategy {
@@ -145,36 +83,10 @@ class ImageStrategy final : public Strategy {
       return Error("invalid image '" + config_.image + "'");
     }
     engine_.warmUp();
-    Resolved r;
-    if (image_.followsVersions()) {
-      if (config_.version) {
-        r.version = config_.version->str();
-      } else {
-        auto newest = newestVersion();
-        if (!newest) return newest.error();
-        r.version = *newest;
-      }
-      r.tag = image_.tagFor(r.version);
-    } else {
-      r.tag = image_.tag;
-    }
-    auto digest = registry_.manifestDigest(image_, r.tag);
-    if (!digest) return digest.error();
-    if (!config_.digest.empty() && config_.digest != *digest) {
-      return Error("digest mismatch for '" + image_.name() + ":" + r.tag +
-                   "': the registry serves " + *digest + ", Digest= pins " +
-                   config_.digest + "; nothing was pulled");
-    }
-    r.digest = *digest;
-    if (trust_.hasKeys()) {
-      auto signedBy = checkSignedDigest(r);
-      if (!signedBy) return signedBy.error();
-      r.signedBy = *signedBy;
-    }
-    // A fixed tag has no versions: its release is the digest behind it.
-    if (!image_.followsVersions()) r.version = r.digest;
-    resolved_ = r;
-    return Offer{r.version, image_.followsVersions()};
+    auto r = resolveImageRelease(config_, trust_, image_, registry_, fetcher_);
+    if (!r) return r.error();
+    resolved_ = *r;
+    return Offer{r->version, image_.followsVersions()};
   }
 
   std::string recognise(const std::string& id) const override {
@@ -190,7 +102,7 @@ class ImageStrategy final : public Strategy {
 
   Result<Staged> acquire(const ProgressFn&) override {
     if (!resolved_) return Error("no release was resolved to acquire");
-    const Resolved& r = *resolved_;
+    const ImageRelease& r = *resolved_;
     const std::string pull = image_.name() + "@" + r.digest;
     const std::string pinned = image_.name() + ":" + r.tag + "@" + r.digest;
 
@@ -207,7 +119,7 @@ class ImageStrategy final : public Strategy {
     Status carries = okStatus();
     if (!held) {
       carries = held.error();
-    } else if (!*held || !carriesDigest(**held, r.digest)) {
+    } else if (!*held || !carriesDigest((*held)->repoDigests, r.digest)) {
       carries = Error(engine_.name() + " holds no image with digest " +
                       r.digest + " for '" + image_.name() + "' after the pull");
     }
@@ -286,7 +198,7 @@ class ImageStrategy final : public Strategy {
       if (auto st = slot_.preserve(to); !st) return st;
     }
     if (auto st = slot_.removeLeftovers(); !st) return st;
-    auto record = loadRecord(places_.pullRecord);
+    auto record = loadPullRecord(places_.pullRecord);
     if (!record) return record.error();
     const std::string failed = what == Discard::kRelease && !to.id.empty()
                                    ? pullReferenceOf(to.id)
@@ -315,7 +227,7 @@ class ImageStrategy final : public Strategy {
       changed = true;
     }
     if (changed) {
-      if (auto st = saveRecord(places_.pullRecord, *record); !st) return st;
+      if (auto st = savePullRecord(places_.pullRecord, *record); !st) return st;
     }
     return result;
   }
@@ -340,7 +252,7 @@ class ImageStrategy final : public Strategy {
   Status prune(const ReleaseRef& installed,
                const ReleaseRef& previous) override {
     if (auto st = slot_.removeLeftovers(); !st) return st;
-    auto record = loadRecord(places_.pullRecord);
+    auto record = loadPullRecord(places_.pullRecord);
     if (!record) return record.error();
     std::set<std::string> kept = {pullReferenceOf(installed.id),
                                   pullReferenceOf(previous.id)};
@@ -373,7 +285,7 @@ class ImageStrategy final : public Strategy {
       changed = true;
     }
     if (changed) {
-      if (auto st = saveRecord(places_.pullRecord, *record); !st) return st;
+      if (auto st = savePullRecord(places_.pullRecord, *record); !st) return st;
     }
     return result;
   }
@@ -391,131 +303,16 @@ class ImageStrategy final : public Strategy {
   }
 
  private:
-  struct Resolved {
-    std::string version;
-    std::string tag;
-    std::string digest;
-    std::string signedBy;  ///< what vouches for the digest, if signed
-  };
-
-  // The registry says which manifest a tag names, but whoever controls the
-  // registry (or the way to it) decides that answer. With keys, the digest
-  // must also be the one the vendor's signed listing (DigestsURL=, in the
-  // format of SHA256SUMS: "HEX  TAG") gives for the tag.
-  Result<std::string> checkSignedDigest(const Resolved& r) {
-    const std::string url = image_.followsVersions()
-                                ? expandVersion(config_.digestsUrl, r.version)
-                                : config_.digestsUrl;
-    FetchOptions options;
-    options.allowedSchemes = config_.allowedSchemes;
-    options.caFile = config_.caFile;
-    auto text = fetcher_.fetchText(url, options, kMaxChecksumsBytes);
-    if (!text) return text.error();
-    std::string signatureUrl = signatureUrlFor(
-        url, image_.followsVersions()
-                 ? expandVersion(config_.signatureUrl, r.version)
-                 : config_.signatureUrl);
-    auto verified = verifySignedListing(trust_, *text, url, signatureUrl,
-                                        fetcher_, options, wallClockSeconds());
-    if (!verified) return verified.error();
-    auto entries = parseSha256Sums(*text, url);
-    if (!entries) return entries.error();
-    const ChecksumEntry* entry = findChecksum(*entries, r.tag);
-    if (entry == nullptr) {
-      return Error("tag '" + r.tag + "' of '" + image_.name() +
-                   "' is not in the signed listing '" + url +
-                   "'; nothing was pulled");
-    }
-    if ("sha256:" + entry->digest.hex() != r.digest) {
-      return Error("digest mismatch for '" + image_.name() + ":" + r.tag +
-                   "': the registry serves " + r.digest +
-                   ", the signed listing '" + url + "' says sha256:" +
-                   entry->digest.hex() + "; nothing was pulled");
-    }
-    return "digest listing " + *verified;
-  }
-
-  // The newest version among the registry's tags that fit the pattern.
-  Result<std::string> newestVersion() {
-    auto tags = registry_.listTags(image_);
-    if (!tags) return tags.error();
-    std::string newest;
-    std::string tie;
-    for (const auto& tag : *tags) {
-      std::string version = image_.versionOfTag(tag);
-      // Only release numbers: registries name pre-releases and variants
-      // with '-' (1.8.0-beta.3, 1.27-alpine), which the version order
-      // would rank above the release itself. Version= pins any tag.
-      if (!isReleaseNumber(version)) continue;
-      int order = newest.empty() ? 1 : compareVersions(version, newest);
-      if (order > 0) {
-        newest = version;
-        tie.clear();
-      } else if (order == 0 && version != newest) {
-        tie = version;
-      }
-    }
-    if (newest.empty()) {
-      return Error("no tag of '" + image_.name() + "' matches '" + image_.tag +
-                   "' with a release number (digits and dots) for @v");
-    }
-    // "1.2" and "1.02" are one version: which tag to run would depend on
-    // the registry's order.
-    if (!tie.empty()) {
-      return Error("tags '" + image_.tagFor(newest) + "' and '" +
-                   image_.tagFor(tie) + "' of '" + image_.name() +
-                   "' are equally new");
-    }
-    return newest;
-  }
-
-  // Pulls `reference`, recorded first so that a run killed during the pull
-  // leaves something the next run knows to remove.
   Status pullRecorded(const std::string& reference) {
-    auto record = loadRecord(places_.pullRecord);
-    if (!record) return record.error();
-    if (record->find(reference) == nullptr) {
-      record->entries.push_back({reference, "pulling"});
-    } else {
-      record->find(reference)->state = "pulling";
-    }
-    if (auto st = saveRecord(places_.pullRecord, *record); !st) return st;
     auto credentials =
         findCredentials(places_.authFiles, image_.registry, image_.repository);
-    Status pulled = credentials
-                        ? engine_.pull(reference, *credentials, image_.registry,
-                                       config_.pullTimeout)
-                        : Status(credentials.error());
-    faultPoint("pulled");
-    if (!pulled) {
-      // Whatever the engine kept of a failed pull goes.
-      (void)forget(reference);
-      return pulled;
-    }
-    // Still "pulling": it becomes "pulled" only once a commit pins it, so
-    // a run killed before that (in Preflight=, say) leaves it to be
-    // removed.
-    return okStatus();
+    if (!credentials) return credentials.error();
+    return upgrader::pullRecorded(places_.pullRecord, engine_, reference,
+                                  *credentials, image_.registry,
+                                  config_.pullTimeout);
   }
-
-  // Removes an image this run pulled, and its record.
   Status forget(const std::string& reference) {
-    if (auto st = engine_.remove(reference); !st) return st;
-    auto record = loadRecord(places_.pullRecord);
-    if (!record) return record.error();
-    record->erase(reference);
-    return saveRecord(places_.pullRecord, *record);
-  }
-
-  static bool carriesDigest(const LocalImage& image,
-                            const std::string& digest) {
-    return std::any_of(image.repoDigests.begin(), image.repoDigests.end(),
-                       [&](const std::string& d) {
-                         return d.size() > digest.size() &&
-                                d.compare(d.size() - digest.size(),
-                                          digest.size(), digest) == 0 &&
-                                d[d.size() - digest.size() - 1] == '@';
-                       });
+    return forgetPull(places_.pullRecord, engine_, reference);
   }
 
   Status requireImage(const ReleaseRef& release) const {
@@ -551,7 +348,7 @@ class ImageStrategy final : public Strategy {
   Fetcher& fetcher_;
   ImagePlaces places_;
   FileSlot slot_;
-  std::optional<Resolved> resolved_;
+  std::optional<ImageRelease> resolved_;
 };
 
 }  // namespace

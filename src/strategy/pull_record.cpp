@@ -1,0 +1,94 @@
+#include "strategy/pull_record.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/fault_injection.hpp"
+#include "common/file_util.hpp"
+#include "common/json_text.hpp"
+
+namespace upgrader {
+
+namespace {
+using nlohmann::json;
+constexpr std::size_t kMaxPullRecord = 1024 * 1024;
+}  // namespace
+
+PullRecord::Entry* PullRecord::find(const std::string& reference) {
+  for (auto& e : entries) {
+    if (e.reference == reference) return &e;
+  }
+  return nullptr;
+}
+
+void PullRecord::erase(const std::string& reference) {
+  std::erase_if(entries,
+                [&](const Entry& e) { return e.reference == reference; });
+}
+
+Result<PullRecord> loadPullRecord(const std::string& path) {
+  PullRecord record;
+  if (!pathExists(path)) return record;
+  auto text = readFile(path, kMaxPullRecord);
+  if (!text) return text.error();
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("images") ||
+      !j["images"].is_array()) {
+    return Error(path + ": not a record of pulled images");
+  }
+  for (const auto& e : j["images"]) {
+    if (!e.is_object() || !e.contains("reference") ||
+        !e["reference"].is_string() || !e.contains("state") ||
+        !e["state"].is_string()) {
+      return Error(path + ": an entry without a reference or a state");
+    }
+    record.entries.push_back(
+        {e["reference"].get<std::string>(), e["state"].get<std::string>()});
+  }
+  return record;
+}
+
+Status savePullRecord(const std::string& path, const PullRecord& record) {
+  json j = {{"format", 1}, {"images", json::array()}};
+  for (const auto& e : record.entries) {
+    j["images"].push_back({{"reference", e.reference}, {"state", e.state}});
+  }
+  if (auto st = ensureDirectory(parentDirectory(path)); !st) return st;
+  return writeFileAtomically(path, jsonText(j, 2) + "\n", 0600);
+}
+
+Status pullRecorded(const std::string& recordPath, ContainerEngine& engine,
+                    const std::string& reference,
+                    const std::optional<Credentials>& credentials,
+                    const std::string& registry, Duration timeout) {
+  auto record = loadPullRecord(recordPath);
+  if (!record) return record.error();
+  if (record->find(reference) == nullptr) {
+    record->entries.push_back({reference, "pulling"});
+  } else {
+    record->find(reference)->state = "pulling";
+  }
+  if (auto st = savePullRecord(recordPath, *record); !st) return st;
+  Status pulled = engine.pull(reference, credentials, registry, timeout);
+  faultPoint("pulled");
+  if (!pulled) {
+    // Whatever the engine kept of a failed pull goes.
+    (void)forgetPull(recordPath, engine, reference);
+    return pulled;
+  }
+  // Still "pulling": it becomes "pulled" only once a commit pins it, so
+  // a run killed before that (in Preflight=, say) leaves it to be
+  // removed.
+  return okStatus();
+}
+
+Status forgetPull(const std::string& recordPath, ContainerEngine& engine,
+                  const std::string& reference) {
+  if (auto st = engine.remove(reference); !st) return st;
+  auto record = loadPullRecord(recordPath);
+  if (!record) return record.error();
+  record->erase(reference);
+  return savePullRecord(recordPath, *record);
+}
+
+}  // namespace upgrader
