@@ -15,6 +15,7 @@
 #include "cli/options.hpp"
 #include "common/json_text.hpp"
 #include "common/shown_text.hpp"
+#include "compose/project_probe.hpp"
 #include "config/names.hpp"
 #include "config/plan_loader.hpp"
 #include "exec/command_runner.hpp"
@@ -142,16 +143,18 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   // touches no unit of the service, and a dry run pulls too.
   auto engineUnits = makeLazyServiceManager();
   auto fetcher = makeCurlFetcher();
-  auto strategy =
-      makeStrategy(plan, {*fetcher, *engineUnits, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
+  auto strategy = makeStrategy(
+      plan, {*fetcher, *engineUnits, stateDirOf(o, loaded->name), &*commands});
   // Hooks run as transient services whether the upgrader runs from its unit
   // or by hand: outside any sandbox, with the same environment either way.
   auto journal = makeSystemJournalReader();
   auto hooks = makeTransientHookRunner(
       *units, *journal, loaded->name, static_cast<long>(::getpid()), ownUnit());
   Clock& clock = systemClock();
-  auto health = makeHealthChecker(*units, *commands, log, clock);
+  auto health = makeHealthChecker(
+      *units, *commands, log, clock,
+      projectProbesFor(plan, *commands, *engineUnits));
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
       plan, Effects{*units, *strategy, *health, *commands, *hooks, *state, log,
@@ -172,9 +175,10 @@ int runCheck(const Options& o) {
   warnIfUnsigned(loaded->plan, *log);
   auto units = makeRefusingServiceManager();
   auto fetcher = makeCurlFetcher();
-  auto strategy = makeStrategy(loaded->plan,
-                               {*fetcher, *units, stateDirOf(o, loaded->name)});
   auto commands = makeProcessRunner();
+  auto strategy =
+      makeStrategy(loaded->plan, {*fetcher, *units,
+                                  stateDirOf(o, loaded->name), &*commands});
   // check runs no hook; the refusing manager would say so if it did.
   auto journal = makeSystemJournalReader();
   auto hooks =

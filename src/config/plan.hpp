@@ -63,13 +63,15 @@ bool isArchiveRelease(const SourceConfig& source);
 
 /// How a verified release replaces the running one ([Install]).
 struct InstallConfig {
-  enum class Mode { kBinary, kSymlink, kContainer };
+  enum class Mode { kBinary, kSymlink, kContainer, kCompose };
   Mode mode = Mode::kBinary;
   /// binary: the executable (e.g. /usr/bin/progressdb);
   /// symlink: the `current` link (e.g. /opt/progressdb/current).
   /// container: unused.
+  /// compose: the project's env file (a version variable), or its
+  /// `current` link (a directory per release).
   std::string path;
-  /// symlink: directory holding one directory per version.
+  /// symlink, compose: directory holding one directory per version.
   std::string releasesDirectory;
   unsigned keepReleases = 3;
   /// A command run against the staged release before anything stops;
@@ -117,6 +119,26 @@ struct ContainerConfig {
   std::string signatureUrl;
   /// The schemes digestsUrl and its signature may use.
   UrlSchemes allowedSchemes;
+};
+
+/// A Docker Compose project run by the service's unit ([Compose],
+/// Mode=compose). A release changes it one of two ways: a version variable
+/// in its env file (Variable=; the versions are the tags of [Container]
+/// Image=), or a whole project directory per release ([Install]
+/// ReleasesDirectory=, downloaded from [Source] like Mode=symlink).
+struct ComposeConfig {
+  /// The project name (docker-compose -p): containers and volumes are
+  /// named after it, so it never changes between releases.
+  std::string project;
+  /// The compose file: absolute with Variable=; a path inside each release
+  /// directory otherwise.
+  std::string file = "docker-compose.yml";
+  /// The variable of the env file ([Install] Path=) that holds the version.
+  std::string variable;
+  /// The compose tool.
+  std::string command = "/usr/bin/docker-compose";
+
+  bool perDirectory() const { return variable.empty(); }
 };
 
 /// The systemd units that run the service ([Target]).
@@ -199,6 +221,7 @@ struct Plan {
   SourceConfig source;
   InstallConfig install;
   ContainerConfig container;
+  ComposeConfig compose;
   TargetConfig target;
   HealthConfig health;
   HooksConfig hooks;

@@ -124,6 +124,55 @@ Result<std::string> parseCommand(std::string_view text) {
   return std::string(text);
 }
 
+// What docker-compose 1.29 keeps of a project name (it drops everything
+// else, so "My App" and "myapp" would be one project): the name must
+// already be in that form, as it names containers and volumes.
+Result<std::string> parseProjectName(std::string_view text) {
+  bool valid = text.size() <= 63;
+  for (char c : text) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_';
+    valid = valid && ok;
+  }
+  if (!valid || text.front() == '-' || text.front() == '_') {
+    return Error("invalid project name " + quoteValue(text) +
+                 ": lower-case letters, digits, '-' and '_', starting with a "
+                 "letter or digit, at most 63");
+  }
+  return std::string(text);
+}
+
+// An absolute path, or one inside a release directory: no "..", no "."
+// components, no trailing "/".
+Result<std::string> parseComposeFile(std::string_view text) {
+  if (text.front() == '/') return parseFilePath(text);
+  for (std::string_view rest = text; !rest.empty();) {
+    auto slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    if (part.empty() || part == "." || part == "..") {
+      return Error("invalid compose file " + quoteValue(text) +
+                   ": a relative path must stay inside the release directory "
+                   "(no '.', '..' or empty components)");
+    }
+    rest.remove_prefix(slash == npos ? rest.size() : slash + 1);
+  }
+  return std::string(text);
+}
+
+// A shell-style variable name, as compose interpolates it.
+Result<std::string> parseVariableName(std::string_view text) {
+  bool valid = !(text.front() >= '0' && text.front() <= '9');
+  for (char c : text) {
+    valid = valid && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (c >= '0' && c <= '9') || c == '_');
+  }
+  if (!valid) {
+    return Error("invalid variable name " + quoteValue(text) +
+                 ": letters, digits and '_', not starting with a digit");
+  }
+  return std::string(text);
+}
+
 // The rule of isValidVersion() in fetch/version.hpp: a version goes into
 // URLs, paths and command lines.
 Result<Version> parseVersion(std::string_view text) {
@@ -210,7 +259,8 @@ Result<InstallConfig::Mode> parseMode(std::string_view text) {
   using M = InstallConfig::Mode;
   static constexpr Choice<M> kChoices[] = {{"binary", M::kBinary},
                                            {"symlink", M::kSymlink},
-                                           {"container", M::kContainer}};
+                                           {"container", M::kContainer},
+                                           {"compose", M::kCompose}};
   return parseChoice(text, kChoices);
 }
 
@@ -426,7 +476,12 @@ constexpr Modes kFileModes = modeBit(InstallConfig::Mode::kBinary) |
                              modeBit(InstallConfig::Mode::kSymlink);
 constexpr Modes kSymlinkMode = modeBit(InstallConfig::Mode::kSymlink);
 constexpr Modes kContainerMode = modeBit(InstallConfig::Mode::kContainer);
-constexpr Modes kAllModes = kFileModes | kContainerMode;
+constexpr Modes kComposeMode = modeBit(InstallConfig::Mode::kCompose);
+// The keys of a release from a URL, and of an image from a registry: a
+// compose project has one or the other (checkCompose()).
+constexpr Modes kDownloadModes = kFileModes | kComposeMode;
+constexpr Modes kImageModes = kContainerMode | kComposeMode;
+constexpr Modes kAllModes = kFileModes | kContainerMode | kComposeMode;
 
 const char* modeName(InstallConfig::Mode mode) {
   switch (mode) {
@@ -436,18 +491,25 @@ const char* modeName(InstallConfig::Mode mode) {
       return "symlink";
     case InstallConfig::Mode::kContainer:
       return "container";
+    case InstallConfig::Mode::kCompose:
+      return "compose";
   }
   return "?";
 }
 
-// "Mode=binary or Mode=symlink".
+// "Mode=binary, Mode=symlink or Mode=compose".
 std::string modesText(Modes modes) {
-  std::string out;
+  std::vector<std::string> names;
   for (auto mode : {InstallConfig::Mode::kBinary, InstallConfig::Mode::kSymlink,
-                    InstallConfig::Mode::kContainer}) {
-    if ((modes & modeBit(mode)) == 0) continue;
-    if (!out.empty()) out += " or ";
-    out += std::string("Mode=") + modeName(mode);
+                    InstallConfig::Mode::kContainer,
+                    InstallConfig::Mode::kCompose}) {
+    if ((modes & modeBit(mode)) != 0)
+      names.push_back(std::string("Mode=") + modeName(mode));
+  }
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
   }
   return out;
 }
@@ -475,6 +537,7 @@ const std::vector<KeySpec>& keySpecs() {
   using S = SourceConfig;
   using I = InstallConfig;
   using C = ContainerConfig;
+  using P = ComposeConfig;
   using T = TargetConfig;
   using H = HealthConfig;
   using K = HooksConfig;
@@ -482,58 +545,59 @@ const std::vector<KeySpec>& keySpecs() {
   const auto source = &Plan::source;
   const auto install = &Plan::install;
   const auto container = &Plan::container;
+  const auto compose = &Plan::compose;
   const auto target = &Plan::target;
   const auto health = &Plan::health;
   const auto hooks = &Plan::hooks;
   const auto trust = &Plan::trust;
   static const std::vector<KeySpec> specs = {
       {"Source", "URL", scalar(field(source, &S::url), parseReleaseUrl),
-       kFileModes},
+       kDownloadModes},
       {"Source", "Version", scalar(field(source, &S::version), parseVersion),
-       kFileModes},
+       kDownloadModes},
       {"Source", "ChecksumsURL",
-       scalar(field(source, &S::checksumsUrl), parseAnyUrl), kFileModes},
+       scalar(field(source, &S::checksumsUrl), parseAnyUrl), kDownloadModes},
       {"Source", "Pattern", scalar(field(source, &S::pattern), parsePattern),
-       kFileModes},
+       kDownloadModes},
       {"Source", "Checksum", scalar(field(source, &S::checksum), parseChecksum),
-       kFileModes},
+       kDownloadModes},
       {"Source", "Archive", scalar(field(source, &S::archive), parseArchive),
-       kFileModes},
+       kDownloadModes},
       {"Source", "Member", scalar(field(source, &S::member), parseMember),
-       kFileModes},
+       kDownloadModes},
       {"Source", "MaxSize", scalar(field(source, &S::maxSize), parseMaxSize),
-       kFileModes},
+       kDownloadModes},
       {"Source", "MaxUnpackedSize",
        scalar(field(source, &S::maxUnpackedSize), parseMaxSize),
-       kFileModes},
+       kDownloadModes},
       {"Source", "ConnectTimeoutSec",
        scalar(field(source, &S::connectTimeout), parsePositiveTimeSpan),
-       kFileModes},
+       kDownloadModes},
       {"Source", "LowSpeedTimeoutSec",
        scalar(field(source, &S::lowSpeedTimeout), parsePositiveTimeSpan),
-       kFileModes},
+       kDownloadModes},
       {"Source", "AllowedSchemes",
-       scalar(field(source, &S::allowedSchemes), parseSchemes), kFileModes},
+       scalar(field(source, &S::allowedSchemes), parseSchemes), kDownloadModes},
       {"Source", "DownloadTimeoutSec",
        scalar(field(source, &S::downloadTimeout), parsePositiveTimeSpan),
-       kFileModes},
+       kDownloadModes},
       {"Source", "Retries",
-       scalar(field(source, &S::retries), unsignedIn(0, 10)), kFileModes},
+       scalar(field(source, &S::retries), unsignedIn(0, 10)), kDownloadModes},
       {"Source", "CAFile", scalar(field(source, &S::caFile), parseAbsolutePath),
-       kFileModes},
+       kDownloadModes},
       {"Source", "SignatureURL",
-       scalar(field(source, &S::signatureUrl), parseAnyUrl), kFileModes},
+       scalar(field(source, &S::signatureUrl), parseAnyUrl), kDownloadModes},
 
       {"Install", "Mode", scalar(field(install, &I::mode), parseMode)},
       {"Install", "Path", scalar(field(install, &I::path), parseFilePath),
-       kFileModes},
+       kDownloadModes},
       {"Install", "ReleasesDirectory",
        scalar(field(install, &I::releasesDirectory), parseAbsolutePath),
-       kSymlinkMode},
+       kSymlinkMode | kComposeMode},
       // Accepted (and unused) with Mode=binary, as it always was.
       {"Install", "KeepReleases",
        scalar(field(install, &I::keepReleases), unsignedIn(2, kNoMax)),
-       kFileModes},
+       kDownloadModes},
       {"Install", "Preflight",
        scalar(field(install, &I::preflight), parseCommand)},
       {"Install", "PreflightTimeoutSec",
@@ -542,36 +606,45 @@ const std::vector<KeySpec>& keySpecs() {
        scalar(field(install, &I::allowDowngrade), parseBoolean)},
 
       {"Container", "Engine", scalar(field(container, &C::engine), parseEngine),
-       kContainerMode},
+       kImageModes},
       {"Container", "Image", scalar(field(container, &C::image), parseImage),
-       kContainerMode},
+       kImageModes},
       {"Container", "Version",
-       scalar(field(container, &C::version), parseVersion), kContainerMode},
+       scalar(field(container, &C::version), parseVersion), kImageModes},
       {"Container", "Digest",
-       scalar(field(container, &C::digest), parseImageDigest), kContainerMode},
+       scalar(field(container, &C::digest), parseImageDigest), kImageModes},
       {"Container", "KeepImages",
        scalar(field(container, &C::keepImages), unsignedIn(2, kNoMax)),
-       kContainerMode},
+       kImageModes},
       {"Container", "Socket",
-       scalar(field(container, &C::socket), parseFilePath), kContainerMode},
+       scalar(field(container, &C::socket), parseFilePath), kImageModes},
       {"Container", "AuthFile",
-       scalar(field(container, &C::authFile), parseFilePath), kContainerMode},
+       scalar(field(container, &C::authFile), parseFilePath), kImageModes},
       {"Container", "CAFile",
-       scalar(field(container, &C::caFile), parseFilePath), kContainerMode},
+       scalar(field(container, &C::caFile), parseFilePath), kImageModes},
       {"Container", "EnvironmentFile",
        scalar(field(container, &C::environmentFile), parseFilePath),
        kContainerMode},
       {"Container", "PullTimeoutSec",
        scalar(field(container, &C::pullTimeout), parsePositiveTimeSpan),
-       kContainerMode},
+       kImageModes},
       {"Container", "DigestsURL",
-       scalar(field(container, &C::digestsUrl), parseAnyUrl), kContainerMode},
+       scalar(field(container, &C::digestsUrl), parseAnyUrl), kImageModes},
       {"Container", "SignatureURL",
        scalar(field(container, &C::signatureUrl), parseAnyUrl),
-       kContainerMode},
+       kImageModes},
       {"Container", "AllowedSchemes",
        scalar(field(container, &C::allowedSchemes), parseSchemes),
-       kContainerMode},
+       kImageModes},
+
+      {"Compose", "Project",
+       scalar(field(compose, &P::project), parseProjectName), kComposeMode},
+      {"Compose", "File", scalar(field(compose, &P::file), parseComposeFile),
+       kComposeMode},
+      {"Compose", "Variable",
+       scalar(field(compose, &P::variable), parseVariableName), kComposeMode},
+      {"Compose", "Command",
+       scalar(field(compose, &P::command), parseAbsolutePath), kComposeMode},
 
       {"Target", "Unit", list(field(target, &T::units), parseUnitName)},
       {"Target", "StopTimeoutSec",
@@ -640,12 +713,15 @@ class CrossKeyCheck {
   // The mode decides which keys mean something, so it comes first.
   Status run(const Plan& plan) const {
     if (!isSet("Install", "Mode")) {
-      return required("Install", "Mode=", "binary, symlink or container");
+      return required("Install", "Mode=",
+                      "binary, symlink, container or compose");
     }
     if (auto st = checkKeysFitTheMode(plan.install.mode); !st) return st;
     if (auto st = checkPlaceholders(plan.install); !st) return st;
     if (plan.install.mode == InstallConfig::Mode::kContainer) {
       if (auto st = checkContainer(plan.container); !st) return st;
+    } else if (plan.install.mode == InstallConfig::Mode::kCompose) {
+      if (auto st = checkCompose(plan); !st) return st;
     } else {
       if (auto st = checkSource(plan.source); !st) return st;
       if (auto st = checkInstall(plan); !st) return st;
@@ -797,7 +873,10 @@ class CrossKeyCheck {
                    "contradicts TrustedKey=: with a key, every release is "
                    "verified by signature");
     }
-    if (container && plan.container.digestsUrl.empty()) {
+    bool namedImage = container ||
+                      (plan.install.mode == InstallConfig::Mode::kCompose &&
+                       !plan.compose.perDirectory());
+    if (namedImage && plan.container.digestsUrl.empty()) {
       return required("Container", "DigestsURL=",
                       "with [Trust] TrustedKey=, an image is verified "
                       "against a signed listing of its tag's digest");
@@ -838,6 +917,80 @@ class CrossKeyCheck {
           !st) {
         return st;
       }
+    }
+    return okStatus();
+  }
+
+  // Two kinds of compose release, never both: a version variable in the
+  // env file (the versions are the tags of one named image), or a project
+  // directory per release (downloaded like Mode=symlink).
+  Status checkCompose(const Plan& plan) const {
+    const ComposeConfig& compose = plan.compose;
+    if (compose.project.empty()) {
+      return required("Compose", "Project=",
+                      "the project name the unit passes to docker-compose -p");
+    }
+    if (!isSet("Container", "Engine")) {
+      return required("Container", "Engine=",
+                      "docker or podman, the engine docker-compose talks to");
+    }
+    if (plan.install.path.empty()) {
+      return required("Install", "Path=",
+                      compose.perDirectory()
+                          ? "the `current` link to the release in service"
+                          : "the env file that holds the version variable");
+    }
+    bool variable = isSet("Compose", "Variable");
+    bool directory = isSet("Install", "ReleasesDirectory");
+    if (variable == directory) {
+      return Error(fileName_ +
+                   ": Mode=compose needs exactly one of [Compose] Variable= "
+                   "(a version variable in the env file at Path=) and "
+                   "[Install] ReleasesDirectory= (a project directory per "
+                   "release)");
+    }
+    if (variable) {
+      if (compose.file.front() != '/') {
+        return isSet("Compose", "File")
+                   ? atKey("Compose", "File",
+                           "must be absolute with Variable= (there is no "
+                           "release directory)")
+                   : required("Compose", "File=",
+                              "the project's compose file, absolute");
+      }
+      for (const auto& [sectionKey, line] : lines_) {
+        if (sectionKey.first == "Source") {
+          return atKey("Source", sectionKey.second,
+                       "means nothing with [Compose] Variable=: the versions "
+                       "are the tags of [Container] Image=");
+        }
+      }
+      if (auto st = checkContainer(plan.container); !st) return st;
+      if (!parseImageName(plan.container.image)->followsVersions()) {
+        return atKey("Container", "Image",
+                     "needs '@v' in its tag with [Compose] Variable=: the "
+                     "variable holds the version the tag is made of");
+      }
+      return okStatus();
+    }
+    if (compose.file.front() == '/') {
+      return atKey("Compose", "File",
+                   "must be a path inside the release directory with "
+                   "ReleasesDirectory=");
+    }
+    for (std::string_view key : {"Image", "Version", "Digest", "DigestsURL",
+                                 "SignatureURL", "AllowedSchemes"}) {
+      if (isSet("Container", key)) {
+        return atKey("Container", key,
+                     "means nothing with a project directory per release: "
+                     "its images are the ones its compose file names");
+      }
+    }
+    if (auto st = checkSource(plan.source); !st) return st;
+    if (!isArchiveRelease(plan.source)) {
+      return atKey("Source", "URL",
+                   "a compose project release is an archive of its "
+                   "directory (by the URL's suffix, or Archive=tar/zip)");
     }
     return okStatus();
   }

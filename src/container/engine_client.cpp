@@ -187,6 +187,77 @@ class EngineClient final : public ContainerEngine {
     return ids;
   }
 
+  // The list gives the labels, inspecting each the restart count (the
+  // list has none). A project is a few containers.
+  Result<std::vector<ProjectContainer>> projectContainers(
+      const std::string& project) override {
+    json filter = {
+        {"label", json::array({"com.docker.compose.project=" + project})}};
+    HttpRequest request = apiRequest(
+        "GET", "/containers/json?all=1&filters=" + percentEncode(filter.dump()));
+    request.maxBody = kMaxList;
+    auto response = send(request);
+    const std::string what = failed("list the containers of project", project);
+    if (!response) return response.error().withContext(what);
+    if (response->status != 200)
+      return Error(what + ": " + engineMessage(*response));
+    json j = json::parse(response->body, nullptr, false);
+    if (j.is_discarded() || !j.is_array()) {
+      return Error(what + ": the answer is not a list");
+    }
+    auto label = [](const json& c, const char* key) -> std::string {
+      if (!c.contains("Labels") || !c["Labels"].is_object()) return "";
+      const json& labels = c["Labels"];
+      if (!labels.contains(key) || !labels[key].is_string()) return "";
+      return labels[key].get<std::string>();
+    };
+    std::vector<ProjectContainer> out;
+    for (const auto& c : j) {
+      if (!c.is_object() || !c.contains("Id") || !c["Id"].is_string()) continue;
+      // Only the engine's own container IDs go into a path.
+      std::string id = c["Id"].get<std::string>();
+      if (id.empty() || id.size() > 128 ||
+          id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return Error(what + ": a container ID is not hex");
+      }
+      // The filter is the engine's; the label is checked again here.
+      if (label(c, "com.docker.compose.project") != project) continue;
+      ProjectContainer pc;
+      pc.id = id;
+      pc.service = label(c, "com.docker.compose.service");
+      pc.oneoff = label(c, "com.docker.compose.oneoff") == "True";
+      HttpRequest inspect = apiRequest("GET", "/containers/" + id + "/json");
+      inspect.maxBody = kMaxInspect;
+      auto details = send(inspect);
+      if (!details) return details.error().withContext(what);
+      if (details->status == 404) continue;  // removed in between
+      if (details->status != 200)
+        return Error(what + ": " + engineMessage(*details));
+      json d = json::parse(details->body, nullptr, false);
+      if (d.is_discarded() || !d.is_object() || !d.contains("State") ||
+          !d["State"].is_object()) {
+        return Error(what + ": the answer for " + id.substr(0, 12) +
+                     " is not a container");
+      }
+      const json& st = d["State"];
+      pc.running = st.contains("Running") && st["Running"].is_boolean() &&
+                   st["Running"].get<bool>();
+      if (d.contains("RestartCount") && d["RestartCount"].is_number_unsigned()) {
+        pc.restartCount = d["RestartCount"].get<unsigned>();
+      }
+      std::string status = st.contains("Status") && st["Status"].is_string()
+                               ? st["Status"].get<std::string>()
+                               : "unknown";
+      if (!pc.running && st.contains("ExitCode") &&
+          st["ExitCode"].is_number_integer()) {
+        status += " (" + std::to_string(st["ExitCode"].get<long long>()) + ")";
+      }
+      pc.state = status.substr(0, 64);
+      out.push_back(std::move(pc));
+    }
+    return out;
+  }
+
   Status killContainer(const std::string& id, Duration timeout) override {
     const std::string what = failed("kill the container", id);
     // Only the engine's own container IDs go into the path.

@@ -26,6 +26,20 @@ struct LocalImage {
   std::vector<std::string> repoDigests;
 };
 
+/// A container of a compose project, as the engine reports it.
+struct ProjectContainer {
+  std::string id;
+  /// Its com.docker.compose.service label.
+  std::string service;
+  /// A `compose run` container (a one-off command, not a service).
+  bool oneoff = false;
+  bool running = false;
+  /// How often the engine restarted it (its restart policy).
+  unsigned restartCount = 0;
+  /// "exited (3)", "running": for messages.
+  std::string state;
+};
+
 class ContainerEngine {
  public:
   virtual ~ContainerEngine() = default;
@@ -56,6 +70,11 @@ class ContainerEngine {
   /// The IDs of the running containers made from the image `imageId`.
   virtual Result<std::vector<std::string>> runningContainersOf(
       const std::string& imageId) = 0;
+
+  /// Every container, running or not, labelled as belonging to the compose
+  /// project `project` (com.docker.compose.project).
+  virtual Result<std::vector<ProjectContainer>> projectContainers(
+      const std::string& project) = 0;
 
   /// Kills container `id` (SIGKILL) and waits up to `timeout` until it has
   /// stopped. Ok if it is gone already.

@@ -12,8 +12,10 @@ namespace {
 class ProbingHealthChecker final : public HealthChecker {
  public:
   ProbingHealthChecker(ServiceManager& manager, CommandRunner& runner,
-                       EventLog& log, Clock& clock)
-      : manager_(manager),
+                       EventLog& log, Clock& clock,
+                       std::vector<ExtraProbe> extra)
+      : extra_(std::move(extra)),
+        manager_(manager),
         runner_(runner),
         log_(log),
         clock_(clock),
@@ -23,6 +25,7 @@ class ProbingHealthChecker final : public HealthChecker {
                      const std::vector<UnitName>& units) override {
     try {
       auto probes = makeProbes(config, runner_, *http_);
+      for (const auto& make : extra_) probes.push_back(make());
       return HealthWaiter(manager_, log_, clock_).waitHealthy(probes, config, units);
     } catch (const std::exception& e) {
       // Only allocation can throw here; still no exception leaves the
@@ -32,6 +35,7 @@ class ProbingHealthChecker final : public HealthChecker {
   }
 
  private:
+  std::vector<ExtraProbe> extra_;
   ServiceManager& manager_;
   CommandRunner& runner_;
   EventLog& log_;
@@ -41,10 +45,11 @@ class ProbingHealthChecker final : public HealthChecker {
 
 }  // namespace
 
-std::unique_ptr<HealthChecker> makeHealthChecker(ServiceManager& manager,
-                                                 CommandRunner& runner,
-                                                 EventLog& log, Clock& clock) {
-  return std::make_unique<ProbingHealthChecker>(manager, runner, log, clock);
+std::unique_ptr<HealthChecker> makeHealthChecker(
+    ServiceManager& manager, CommandRunner& runner, EventLog& log, Clock& clock,
+    std::vector<ExtraProbe> extra) {
+  return std::make_unique<ProbingHealthChecker>(manager, runner, log, clock,
+                                                std::move(extra));
 }
 
 }  // namespace upgrader

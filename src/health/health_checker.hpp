@@ -4,6 +4,7 @@
 // sees it, not at the health timeout.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "common/types.hpp"
 #include "config/plan.hpp"
 #include "exec/command_runner.hpp"
+#include "health/probe.hpp"
 #include "systemd/event_log.hpp"
 #include "systemd/service_manager.hpp"
 
@@ -32,10 +34,15 @@ class HealthChecker {
                              const std::vector<UnitName>& units) = 0;
 };
 
+/// Makes one more probe for each wait, beside those [Health] configures
+/// (a compose project's).
+using ExtraProbe = std::function<std::unique_ptr<Probe>()>;
+
 /// The real checker: libcurl for HTTP(S), sockets for TCP, `runner` for
-/// Exec=, `manager` to watch the units, `clock` to wait.
-std::unique_ptr<HealthChecker> makeHealthChecker(ServiceManager& manager,
-                                                 CommandRunner& runner,
-                                                 EventLog& log, Clock& clock);
+/// Exec=, `manager` to watch the units, `clock` to wait; `extra` probes
+/// are checked after the configured ones.
+std::unique_ptr<HealthChecker> makeHealthChecker(
+    ServiceManager& manager, CommandRunner& runner, EventLog& log, Clock& clock,
+    std::vector<ExtraProbe> extra = {});
 
 }  // namespace upgrader

@@ -412,17 +412,23 @@ std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
                                          std::move(places), std::move(owned));
 }
 
-namespace {
-
 // The CA the engine itself trusts for `registry` (certs.d), if there is one.
-std::string engineCaFor(const ContainerConfig& config,
-                        const std::string& registry) {
-  std::string dir = config.engine == ContainerConfig::Engine::kPodman
-                        ? "/etc/containers/certs.d/"
-                        : "/etc/docker/certs.d/";
-  std::string ca = dir + registry + "/ca.crt";
-  return pathExists(ca) ? ca : "";
+RegistryAccess registryAccessFor(const ContainerConfig& config,
+                                 const std::string& registry) {
+  RegistryAccess access;
+  access.caFile = config.caFile;
+  if (access.caFile.empty()) {
+    std::string dir = config.engine == ContainerConfig::Engine::kPodman
+                          ? "/etc/containers/certs.d/"
+                          : "/etc/docker/certs.d/";
+    std::string ca = dir + registry + "/ca.crt";
+    if (pathExists(ca)) access.caFile = ca;
+  }
+  access.authFiles = authFilesFor(config);
+  return access;
 }
+
+namespace {
 
 // The real clients, owned by the strategy that uses them.
 struct ImageClients {
@@ -440,10 +446,7 @@ std::unique_ptr<Strategy> makeContainerStrategy(const Plan& plan,
   std::string registryHost = image ? image->registry : "";
   auto clients = std::make_shared<ImageClients>();
   clients->http = makeCurlHttpClient();
-  RegistryAccess access;
-  access.caFile = !config.caFile.empty() ? config.caFile
-                                         : engineCaFor(config, registryHost);
-  access.authFiles = authFilesFor(config);
+  RegistryAccess access = registryAccessFor(config, registryHost);
   clients->registry = makeRegistryClient(*clients->http, access);
   clients->engine =
       makeEngineClient(*clients->http, deps.units, engineEndpointFor(config));

@@ -14,5 +14,8 @@ std::unique_ptr<Strategy> makeSymlinkStrategy(const Plan& plan,
 /// The image strategy on the real registry, engine and files of `deps`.
 std::unique_ptr<Strategy> makeContainerStrategy(const Plan& plan,
                                                 StrategyDeps deps);
+/// The compose strategy on the real tool, registry, engine and files.
+std::unique_ptr<Strategy> makeComposeStrategyOn(const Plan& plan,
+                                                StrategyDeps deps);
 
 }  // namespace upgrader

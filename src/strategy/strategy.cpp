@@ -10,6 +10,8 @@ std::unique_ptr<Strategy> makeStrategy(const Plan& plan, StrategyDeps deps) {
       return makeSymlinkStrategy(plan, deps.fetcher);
     case InstallConfig::Mode::kContainer:
       return makeContainerStrategy(plan, std::move(deps));
+    case InstallConfig::Mode::kCompose:
+      return makeComposeStrategyOn(plan, std::move(deps));
     case InstallConfig::Mode::kBinary:
       break;
   }

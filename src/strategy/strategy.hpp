@@ -6,7 +6,9 @@
 //   binary   one executable at Path=, the previous kept as Path.old;
 //   symlink  a `current` link flipped between release directories;
 //   image    a container image pinned by digest in an environment file the
-//            service's unit reads.
+//            service's unit reads;
+//   compose  a compose project: its env file or its directory (as above),
+//            and every image it names pulled before anything stops.
 // The transaction (upgrade/transaction.hpp) orders and records these steps
 // and is written once for all of them: a new strategy never touches it.
 #pragma once
@@ -143,6 +145,8 @@ struct StrategyDeps {
   /// The instance's state directory (/var/lib/upgrader/NAME): the image
   /// strategy keeps its environment file and its record of pulls there.
   std::string stateDirectory;
+  /// Runs the compose tool (compose); null for a runner of its own.
+  CommandRunner* commands = nullptr;
 };
 
 /// The strategy [Install] Mode= names, acting on the real system.

@@ -109,6 +109,14 @@ Result<std::vector<std::string>> writablePaths(const Plan& plan) {
       wanted = {parentDirectory(plan.install.path),
                 plan.install.releasesDirectory};
       break;
+    case InstallConfig::Mode::kCompose:
+      // The env file and its rollback point, or the link and the release
+      // directories.
+      wanted = {parentDirectory(plan.install.path)};
+      if (plan.compose.perDirectory()) {
+        wanted.push_back(plan.install.releasesDirectory);
+      }
+      break;
     case InstallConfig::Mode::kContainer:
       // Its only file (the image's environment file) is in the state
       // directory, which the unit grants to every instance.

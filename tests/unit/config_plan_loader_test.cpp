@@ -591,7 +591,7 @@ TEST(ParsePlan, AnEmptyAssignmentOfARequiredKeyLeavesItMissing) {
 
 TEST(ParsePlan, RequiresModeAndPath) {
   EXPECT_EQ(errorOf(without(kMinimal, "Mode=binary")),
-            kFile + ": [Install] Mode= is required: binary, symlink or container");
+            kFile + ": [Install] Mode= is required: binary, symlink, container or compose");
   EXPECT_EQ(errorOf(without(kMinimal, "Path=/usr/bin/app")),
             kFile + ": [Install] Path= is required");
 }
@@ -606,7 +606,7 @@ TEST(ParsePlan, RequiresAtLeastOneUnit) {
 TEST(ParsePlan, AnEmptyFileNamesTheFirstMissingKey) {
   // The mode decides which keys are needed, so it is the first.
   EXPECT_EQ(errorOf(""),
-            kFile + ": [Install] Mode= is required: binary, symlink or container");
+            kFile + ": [Install] Mode= is required: binary, symlink, container or compose");
 }
 
 // --- Rules across keys.
@@ -759,17 +759,17 @@ TEST(ParsePlan, AcceptsAFixedTagThatFollowsDigests) {
 
 TEST(ParsePlan, RefusesFileModeKeysInAContainersFileAtTheirLine) {
   EXPECT_EQ(errorOf(kContainer + "[Source]\nURL=https://example.com/app-@v\n"),
-            kFile + ":9: [Source] URL=: only valid with Mode=binary or "
-                    "Mode=symlink, not with Mode=container");
+            kFile + ":9: [Source] URL=: only valid with Mode=binary, "
+                    "Mode=symlink or Mode=compose, not with Mode=container");
   EXPECT_EQ(errorOf(kContainer + "[Install]\nPath=/usr/bin/app\n"),
-            kFile + ":9: [Install] Path=: only valid with Mode=binary or "
-                    "Mode=symlink, not with Mode=container");
+            kFile + ":9: [Install] Path=: only valid with Mode=binary, "
+                    "Mode=symlink or Mode=compose, not with Mode=container");
 }
 
 TEST(ParsePlan, RefusesContainerKeysInABinarysFile) {
   EXPECT_EQ(errorOf(kMinimal + "[Container]\nImage=app:@v\n"),
-            kFile + ":11: [Container] Image=: only valid with Mode=container, "
-                    "not with Mode=binary");
+            kFile + ":11: [Container] Image=: only valid with "
+                    "Mode=container or Mode=compose, not with Mode=binary");
 }
 
 TEST(ParsePlan, AContainerRequiresAnEngineAndAnImage) {
@@ -1042,6 +1042,101 @@ TEST(LoadPlan, NamesAMissingKeyFile) {
             dir / "x.conf" + ": [Trust] TrustedKey=" + dir / "gone.pub" +
                 ": cannot read '" + dir / "gone.pub" +
                 "': No such file or directory");
+}
+
+// --- Mode=compose: a version variable, or a directory per release.
+
+const std::string kComposeVariable =
+    "[Install]\n"
+    "Mode=compose\n"
+    "Path=/srv/nocobase/release.env\n"
+    "[Compose]\n"
+    "Project=nocobase\n"
+    "File=/srv/nocobase/docker-compose.yml\n"
+    "Variable=NOCOBASE_VERSION\n"
+    "[Container]\n"
+    "Engine=docker\n"
+    "Image=127.0.0.1:5000/nocobase:@v-full\n"
+    "[Target]\n"
+    "Unit=nocobase.service\n";
+
+const std::string kComposeDirectory =
+    "[Source]\n"
+    "URL=https://example.com/cvat-@v.tar.gz\n"
+    "ChecksumsURL=https://example.com/SHA256SUMS\n"
+    "[Install]\n"
+    "Mode=compose\n"
+    "Path=/srv/cvat/current\n"
+    "ReleasesDirectory=/srv/cvat/releases\n"
+    "[Compose]\n"
+    "Project=cvat\n"
+    "[Container]\n"
+    "Engine=docker\n"
+    "[Target]\n"
+    "Unit=cvat.service\n";
+
+TEST(ParsePlan, ReadsAComposeProjectWithAVersionVariable) {
+  Plan plan = parse(kComposeVariable);
+  EXPECT_EQ(plan.install.mode, InstallConfig::Mode::kCompose);
+  EXPECT_EQ(plan.compose.project, "nocobase");
+  EXPECT_EQ(plan.compose.file, "/srv/nocobase/docker-compose.yml");
+  EXPECT_EQ(plan.compose.variable, "NOCOBASE_VERSION");
+  EXPECT_EQ(plan.compose.command, "/usr/bin/docker-compose");
+  EXPECT_FALSE(plan.compose.perDirectory());
+  EXPECT_EQ(plan.container.engine, ContainerConfig::Engine::kDocker);
+}
+
+TEST(ParsePlan, ReadsAComposeProjectWithADirectoryPerRelease) {
+  Plan plan = parse(kComposeDirectory + "[Compose]\nFile=deploy/compose.yml\n");
+  EXPECT_TRUE(plan.compose.perDirectory());
+  EXPECT_EQ(plan.compose.file, "deploy/compose.yml");
+  EXPECT_EQ(plan.install.releasesDirectory, "/srv/cvat/releases");
+}
+
+TEST(ParsePlan, AComposeProjectNeedsExactlyOneKindOfRelease) {
+  EXPECT_THAT(errorOf(kComposeDirectory + "[Compose]\nVariable=V\n"),
+              HasSubstr("needs exactly one of [Compose] Variable="));
+  EXPECT_THAT(
+      errorOf(without(kComposeVariable, "Variable=NOCOBASE_VERSION")),
+      HasSubstr("needs exactly one of [Compose] Variable="));
+}
+
+TEST(ParsePlan, RefusesComposeKeysThatContradictTheKindOfRelease) {
+  EXPECT_THAT(errorOf(without(kComposeVariable, "Project=nocobase")),
+              HasSubstr("[Compose] Project= is required"));
+  EXPECT_THAT(errorOf(kComposeVariable + "[Compose]\nFile=compose.yml\n"),
+              HasSubstr("[Compose] File=: must be absolute with Variable="));
+  EXPECT_THAT(errorOf(kComposeVariable +
+                      "[Source]\nURL=https://example.com/x-@v.tar.gz\n"),
+              HasSubstr("[Source] URL=: means nothing with [Compose] "
+                        "Variable="));
+  EXPECT_THAT(errorOf(kComposeVariable + "[Container]\nImage=x/y:1-full\n"),
+              HasSubstr("needs '@v' in its tag"));
+  EXPECT_THAT(errorOf(kComposeDirectory + "[Container]\nImage=x/y:@v\n"),
+              HasSubstr("[Container] Image=: means nothing with a project "
+                        "directory per release"));
+  EXPECT_THAT(errorOf(kComposeDirectory + "[Compose]\nFile=/abs.yml\n"),
+              HasSubstr("must be a path inside the release directory"));
+  EXPECT_THAT(errorOf(kComposeDirectory + "[Compose]\nFile=../x.yml\n"),
+              HasSubstr("must stay inside the release directory"));
+  EXPECT_THAT(errorOf(kComposeDirectory + "[Compose]\nProject=My App\n"),
+              HasSubstr("invalid project name"));
+  EXPECT_THAT(errorOf(kComposeVariable + "[Compose]\nVariable=1X\n"),
+              HasSubstr("invalid variable name"));
+  EXPECT_THAT(errorOf(kComposeVariable + "[Container]\nEnvironmentFile=/x\n"),
+              HasSubstr("only valid with Mode=container, not with "
+                        "Mode=compose"));
+}
+
+TEST(ParsePlan, AComposeDirectoryReleaseIsAnArchive) {
+  std::string text = kComposeDirectory;
+  text.replace(text.find("cvat-@v.tar.gz"), 14, "cvat-@v.yml");
+  EXPECT_THAT(errorOf(text), HasSubstr("an archive of its directory"));
+}
+
+TEST(ParsePlan, ASignedComposeVariableReleaseNeedsTheDigestListing) {
+  EXPECT_THAT(errorOf(kComposeVariable + "[Trust]\nTrustedKey=demo.pub\n"),
+              HasSubstr("[Container] DigestsURL= is required"));
 }
 
 }  // namespace

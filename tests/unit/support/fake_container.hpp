@@ -99,9 +99,23 @@ class FakeEngine : public ContainerEngine {
     }
     return out;
   }
+  /// Compose projects: project -> its containers.
+  std::map<std::string, std::vector<ProjectContainer>> projects;
+
+  Result<std::vector<ProjectContainer>> projectContainers(
+      const std::string& project) override {
+    calls.push_back("project " + project);
+    if (!engineFailure.empty()) return Error(engineFailure);
+    return projects[project];
+  }
   Status killContainer(const std::string& id, Duration) override {
     calls.push_back("kill " + id);
     running.erase(id);
+    for (auto& [name, containers] : projects) {
+      for (auto& c : containers) {
+        if (c.id == id) c.running = false;
+      }
+    }
     return okStatus();
   }
 

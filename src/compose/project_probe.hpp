@@ -1,0 +1,39 @@
+// The health of a whole compose project: every service the configuration
+// in place names has a container, each running and not restarting. A
+// container that exits, or that an engine's restart policy keeps bringing
+// back, fails the check; a unit cannot see either, as `docker-compose up`
+// runs on. Read from the engine's API (labels, restart counts): a compose
+// call per poll would cost half a second of CPU.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "compose/compose_tool.hpp"
+#include "config/plan.hpp"
+#include "container/engine_client.hpp"
+#include "exec/command_runner.hpp"
+#include "health/health_checker.hpp"
+#include "health/probe.hpp"
+#include "systemd/service_manager.hpp"
+
+namespace upgrader {
+
+/// The probe of the project `inPlace` renders, through `tool` and
+/// `engine` (which must outlive it). It passes once every container of
+/// every service was seen running twice with the same restart count: a
+/// restart between two looks fails it, so Successes= widens the window.
+std::unique_ptr<Probe> makeProjectProbe(ComposeTool& tool,
+                                        ContainerEngine& engine,
+                                        ComposeInvocation inPlace);
+
+/// For Mode=compose, the factory (a fresh probe for each wait, whose
+/// restart counts start anew) of the project's probe on the real tool
+/// and engine (run by `runner`; `units` starts the engine's socket); none
+/// for other modes. The factory owns its clients.
+std::vector<ExtraProbe> projectProbesFor(const Plan& plan,
+                                           CommandRunner& runner,
+                                           ServiceManager& units);
+
+}  // namespace upgrader

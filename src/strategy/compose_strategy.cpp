@@ -1,0 +1,567 @@
+#include "strategy/compose_strategy.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <set>
+
+#include "common/file_util.hpp"
+#include "common/image_reference.hpp"
+#include "config/values.hpp"
+#include "container/credentials.hpp"
+#include "fetch/version.hpp"
+#include "strategy/file_slot.hpp"
+#include "strategy/image_release.hpp"
+#include "strategy/pull_record.hpp"
+#include "strategy/image_strategy.hpp"
+#include "strategy/strategies.hpp"
+
+namespace upgrader {
+
+namespace {
+
+constexpr std::size_t kMaxEnvFile = 64 * 1024;
+// How long a container left running outside the unit is given to stop
+// once killed.
+constexpr auto kKillTimeout = std::chrono::seconds(30);
+
+std::string withoutDigest(const std::string& reference) {
+  return reference.substr(0, reference.find('@'));
+}
+
+std::string digestIn(const std::string& reference) {
+  auto at = reference.find('@');
+  return at == std::string::npos ? "" : reference.substr(at + 1);
+}
+
+// The registry and repository of a reference, for its credentials.
+Result<ImageName> nameOf(const std::string& reference) {
+  std::string name = withoutDigest(reference);
+  auto parsed = parseImageName(name);
+  if (parsed) return parsed;
+  return parseImageName(name + ":x");  // NAME@DIGEST has no tag
+}
+
+// One line of an env file split into its key and value, as compose's
+// dotenv reads it (export, quotes, surrounding blanks).
+struct EnvLine {
+  std::string_view key;
+  std::string_view value;
+};
+std::optional<EnvLine> splitEnvLine(std::string_view line) {
+  auto trim = [](std::string_view& v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+      v.remove_prefix(1);
+    }
+    while (!v.empty() &&
+           (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) {
+      v.remove_suffix(1);
+    }
+  };
+  trim(line);
+  if (line.empty() || line.front() == '#') return std::nullopt;
+  if (line.starts_with("export ")) line.remove_prefix(7);
+  trim(line);
+  auto eq = line.find('=');
+  if (eq == std::string_view::npos) return std::nullopt;
+  EnvLine out{line.substr(0, eq), line.substr(eq + 1)};
+  trim(out.key);
+  trim(out.value);
+  if (out.value.size() >= 2 &&
+      (out.value.front() == '"' || out.value.front() == '\'') &&
+      out.value.back() == out.value.front()) {
+    out.value = out.value.substr(1, out.value.size() - 2);
+  }
+  return out;
+}
+
+// The env file with the one line that sets `variable` set to `version`;
+// every other line (passwords, ports) as it was.
+Result<std::string> withVersion(const std::string& path,
+                                const std::string& text,
+                                const std::string& variable,
+                                const std::string& version) {
+  std::string out;
+  unsigned found = 0;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    auto env = splitEnvLine(line);
+    if (env && env->key == variable) {
+      ++found;
+      out += variable + "=" + version + "\n";
+    } else {
+      out.append(line);
+      out += "\n";
+    }
+  }
+  if (found != 1) {
+    return Error("'" + path + "' sets " + variable + "= " +
+                 std::to_string(found) +
+                 " times; it must set it exactly once, to the version in "
+                 "service");
+  }
+  return out;
+}
+
+// Mode=compose with Variable=: the env file at Path= is the release.
+class EnvVersionStrategy final : public Strategy {
+ public:
+  EnvVersionStrategy(const Plan& plan, Registry& registry, Fetcher& fetcher)
+      : config_(plan.container),
+        trust_(plan.trust),
+        variable_(plan.compose.variable),
+        registry_(registry),
+        fetcher_(fetcher),
+        slot_(plan.install.path, [this](const std::string& path) {
+          return readVersionVariable(path, variable_);
+        }) {
+    auto image = parseImageName(config_.image);
+    if (image) image_ = *image;
+  }
+
+  std::string place() const override { return "'" + slot_.path() + "'"; }
+
+  Result<std::string> currentId() const override { return slot_.currentId(); }
+
+  Result<Offer> resolve() override {
+    if (image_.repository.empty()) {
+      return Error("invalid image '" + config_.image + "'");
+    }
+    auto r = resolveImageRelease(config_, trust_, image_, registry_, fetcher_);
+    if (!r) return r.error();
+    resolved_ = *r;
+    return Offer{r->version, true};
+  }
+
+  std::string recognise(const std::string& id) const override {
+    return isValidVersion(id) ? id : "";
+  }
+
+  Result<Staged> acquire(const ProgressFn&) override {
+    if (!resolved_) return Error("no release was resolved to acquire");
+    const ImageRelease& r = *resolved_;
+    // The unit and compose read what this file says: only root may be
+    // able to change it, or the directory it is in.
+    if (auto st = checkOnlyTrustedCanWrite(slot_.directory()); !st) {
+      return st.error().withContext("Refusing to stage the env file in '" +
+                                    slot_.directory() + "'");
+    }
+    auto text = readFile(slot_.path(), kMaxEnvFile);
+    if (!text) return text.error();
+    auto content = withVersion(slot_.path(), *text, variable_, r.version);
+    if (!content) return content.error();
+    // The file may hold the project's passwords: it keeps its mode.
+    struct stat st {};
+    if (::stat(slot_.path().c_str(), &st) != 0) {
+      return systemError("stat", slot_.path(), errno);
+    }
+    if (auto written = writeFileAtomically(slot_.stagedPath(), *content,
+                                           st.st_mode & 07777);
+        !written) {
+      return written.error();
+    }
+    return Staged{{r.version, r.version},
+                  variable_ + "=" + r.version + " (" + image_.name() + ":" +
+                      r.tag + ", digest " + r.digest + ", " +
+                      (r.signedBy.empty() ? "unsigned (AllowUnsigned=yes)"
+                                          : r.signedBy) +
+                      "), staged in '" + slot_.stagedPath() + "'"};
+  }
+
+  Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
+    if (auto st = slot_.stageOld(previous); !st) return st.error();
+    return previous;
+  }
+  Status prepareSwap(const ReleaseRef& from) override {
+    return slot_.prepareSwap(from);
+  }
+  Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
+    return slot_.swap(from, to);
+  }
+  Status canRevert(const ReleaseRef& from) const override {
+    return slot_.canRevert(from);
+  }
+  Status revert(const ReleaseRef& from, bool keepLeft) override {
+    return slot_.revert(from, keepLeft);
+  }
+  Status discard(const ReleaseRef& to, Discard what) override {
+    if (what == Discard::kKeepRelease) {
+      if (auto st = slot_.preserve(to); !st) return st;
+    }
+    return slot_.removeLeftovers();
+  }
+  Status quiesce(const ReleaseRef&) override { return okStatus(); }
+  Status prune(const ReleaseRef&, const ReleaseRef&) override {
+    return slot_.removeLeftovers();
+  }
+  Environment hookEnvironment(const ReleaseRef&,
+                              const ReleaseRef&) const override {
+    return {{"UPGRADER_ENVIRONMENT_FILE", slot_.path()},
+            {"UPGRADER_OLD_ENVIRONMENT_FILE", slot_.oldPath()}};
+  }
+  std::string preflightCommand(const std::string& configured,
+                               const ReleaseRef&) const override {
+    return replacePlaceholder(configured, "@path", slot_.stagedPath());
+  }
+
+  std::map<std::string, std::string> vouched() const {
+    if (!resolved_) return {};
+    return {{image_.name() + ":" + resolved_->tag, resolved_->digest}};
+  }
+
+ private:
+  const ContainerConfig& config_;
+  const TrustConfig& trust_;
+  std::string variable_;
+  Registry& registry_;
+  Fetcher& fetcher_;
+  ImageName image_;
+  FileSlot slot_;
+  std::optional<ImageRelease> resolved_;
+};
+
+class ComposeStrategy final : public Strategy {
+ public:
+  ComposeStrategy(const Plan& plan, ComposeParts parts,
+                  std::shared_ptr<void> owned)
+      : owned_(std::move(owned)),
+        plan_(plan),
+        files_(std::move(parts.files)),
+        vouched_(std::move(parts.vouched)),
+        tool_(parts.tool),
+        engine_(parts.engine),
+        pullRecord_(std::move(parts.pullRecord)),
+        authFiles_(std::move(parts.authFiles)) {}
+
+  std::string place() const override { return files_->place(); }
+  Result<std::string> currentId() const override { return files_->currentId(); }
+  Result<Offer> resolve() override {
+    engine_.warmUp();
+    return files_->resolve();
+  }
+  std::string recognise(const std::string& id) const override {
+    return files_->recognise(id);
+  }
+
+  // The files first (downloaded and verified, or the env file written),
+  // then what they render to, then every image that names: all before
+  // anything stops. Anything refused takes back what this call acquired.
+  Result<Staged> acquire(const ProgressFn& progress) override {
+    auto staged = files_->acquire(progress);
+    if (!staged) return staged.error();
+    std::vector<std::string> pulledNow;
+    auto images = acquireImages(stagedPlace(staged->release), pulledNow);
+    if (!images) {
+      for (const auto& reference : pulledNow) {
+        (void)forgetPull(pullRecord_, engine_, reference);
+      }
+      (void)files_->discard(staged->release, Discard::kRelease);
+      return images.error();
+    }
+    staged->evidence += "; images " + *images;
+    return staged;
+  }
+
+  Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
+    return files_->stagePrevious(previous);
+  }
+  Status prepareSwap(const ReleaseRef& from) override {
+    return files_->prepareSwap(from);
+  }
+  Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
+    return files_->swap(from, to);
+  }
+  Status canRevert(const ReleaseRef& from) const override {
+    return files_->canRevert(from);
+  }
+  Status revert(const ReleaseRef& from, bool keepLeft) override {
+    return files_->revert(from, keepLeft);
+  }
+
+  // The files as the strategy of the files says, then the images pulled
+  // for a release that is not in service: never one the project in place
+  // names, and never by force (an image a container uses stays).
+  Status discard(const ReleaseRef& to, Discard what) override {
+    if (auto st = files_->discard(to, what); !st) return st;
+    if (what == Discard::kKeepRelease) return okStatus();
+    return settlePulls(/*commit=*/false);
+  }
+
+  // Whatever of the project still runs once its units are stopped: a
+  // container a hook started (compose run) or one an engine's restart
+  // policy brought back (Podman can restart a container between compose's
+  // stop and remove).
+  Status quiesce(const ReleaseRef&) override {
+    auto containers = engine_.projectContainers(plan_.compose.project);
+    if (!containers) return containers.error();
+    for (const auto& c : *containers) {
+      if (!c.running) continue;
+      if (auto st = engine_.killContainer(c.id, kKillTimeout); !st) return st;
+    }
+    return okStatus();
+  }
+
+  Status prune(const ReleaseRef& installed,
+               const ReleaseRef& previous) override {
+    Status files = files_->prune(installed, previous);
+    Status images = settlePulls(/*commit=*/true);
+    return files ? images : files;
+  }
+
+  Environment hookEnvironment(const ReleaseRef& from,
+                              const ReleaseRef& to) const override {
+    Environment env = files_->hookEnvironment(from, to);
+    ComposeInvocation in = composeInvocation(plan_, plan_.install.path);
+    env["UPGRADER_COMPOSE_PROJECT"] = in.project;
+    env["UPGRADER_COMPOSE_FILE"] = in.file;
+    if (!in.envFile.empty()) env["UPGRADER_COMPOSE_ENV_FILE"] = in.envFile;
+    return env;
+  }
+
+  std::string preflightCommand(const std::string& configured,
+                               const ReleaseRef& staged) const override {
+    return files_->preflightCommand(configured, staged);
+  }
+
+ private:
+  // Where the files of a staged release are: its directory, or the staged
+  // env file.
+  std::string stagedPlace(const ReleaseRef& release) const {
+    if (plan_.compose.perDirectory()) return release.id;
+    FileSlot slot(plan_.install.path, nullptr);
+    return slot.stagedPath();
+  }
+
+  // Renders the project at `place` and makes sure the engine holds every
+  // image it names; "2 pulled, 1 held: a@sha256:..., ..." for the journal.
+  Result<std::string> acquireImages(const std::string& place,
+                                    std::vector<std::string>& pulledNow) {
+    ComposeInvocation in = composeInvocation(plan_, place);
+    // A release's env file must not steer compose itself.
+    const std::string envFile = in.envFile.empty()
+                                    ? parentDirectory(in.file) + "/.env"
+                                    : in.envFile;
+    if (auto st = checkComposeEnvFile(envFile, in.envFile.empty()); !st) {
+      return st.error();
+    }
+    auto model = tool_.render(in);
+    if (!model) return model.error();
+    std::map<std::string, std::string> vouched;
+    if (vouched_) vouched = vouched_();
+    std::set<std::string> seen;
+    std::string evidence;
+    unsigned pulled = 0;
+    for (const auto& service : model->services) {
+      if (!seen.insert(service.image).second) continue;
+      // The digest the image must have: the one the reference pins, or
+      // the one the release's resolution vouched for.
+      std::string expected = digestIn(service.image);
+      if (expected.empty()) {
+        auto it = vouched.find(imageTagKey(service.image));
+        if (it != vouched.end()) expected = it->second;
+      }
+      if (expected.empty() && plan_.trust.hasKeys()) {
+        return Error("service '" + service.name + "' of '" + in.file +
+                     "' runs " + quoteValue(service.image) +
+                     ", which nothing signed vouches for: with [Trust] "
+                     "TrustedKey=, pin every other image by digest "
+                     "(NAME:TAG@sha256:...) in the compose file");
+      }
+      auto held = ensureImage(service.image, expected, pulledNow);
+      if (!held) {
+        return held.error().withContext("service '" + service.name + "'");
+      }
+      pulled += *held ? 1 : 0;
+      if (!evidence.empty()) evidence += ", ";
+      evidence += service.image + (expected.empty() ? "" : " (" + expected + ")");
+    }
+    return std::to_string(pulled) + " pulled, " +
+           std::to_string(seen.size() - pulled) + " already held: " + evidence;
+  }
+
+  // Makes the engine hold `reference` exactly as compose names it (so
+  // that `up` pulls nothing), with `expected` among its digests if one is
+  // given. True if it was pulled now.
+  Result<bool> ensureImage(const std::string& reference,
+                           const std::string& expected,
+                           std::vector<std::string>& pulledNow) {
+    auto fits = [&](const std::optional<LocalImage>& image) {
+      return image && (expected.empty() ||
+                       carriesDigest(image->repoDigests, expected));
+    };
+    auto before = engine_.inspect(reference);
+    if (!before) return before.error();
+    if (fits(*before)) return false;
+    auto name = nameOf(reference);
+    if (!name) return name.error();
+    auto credentials =
+        findCredentials(authFiles_, name->registry, name->repository);
+    if (!credentials) return credentials.error();
+    if (auto st = pullRecorded(pullRecord_, engine_, reference, *credentials,
+                               name->registry, plan_.container.pullTimeout);
+        !st) {
+      return st.error();
+    }
+    pulledNow.push_back(reference);
+    // Trust, then verify: what the engine holds now under the name.
+    auto after = engine_.inspect(reference);
+    if (!after) return after.error();
+    if (!fits(*after)) {
+      return Error(engine_.name() + " holds no image with digest " + expected +
+                   " as '" + reference + "' after the pull");
+    }
+    return true;
+  }
+
+  // The record's "pulling" images: with `commit`, those the project in
+  // place names become "pulled" (in service); every other is a leftover
+  // of a failed or killed run and is removed if the engine lets it.
+  Status settlePulls(bool commit) {
+    auto record = loadPullRecord(pullRecord_);
+    if (!record) return record.error();
+    bool pending = false;
+    for (const auto& e : record->entries) pending |= e.state != "pulled";
+    if (!pending) return okStatus();
+    std::set<std::string> inPlace;
+    if (auto model = tool_.render(composeInvocation(plan_, plan_.install.path))) {
+      for (const auto& s : model->services) inPlace.insert(s.image);
+    } else if (!commit) {
+      // Unknown what is in use: keep everything for the next run.
+      return model.error().withContext("Keeping the images pulled for it");
+    }
+    Status result = okStatus();
+    bool changed = false;
+    for (const auto& entry : std::vector<PullRecord::Entry>(record->entries)) {
+      if (entry.state == "pulled") continue;
+      if (inPlace.count(entry.reference) != 0) {
+        if (commit) {
+          record->find(entry.reference)->state = "pulled";
+          changed = true;
+        }
+        continue;
+      }
+      if (auto st = engine_.remove(entry.reference); !st) {
+        if (result) result = st;  // in use, say: tried again next time
+        continue;
+      }
+      record->erase(entry.reference);
+      changed = true;
+    }
+    if (changed) {
+      if (auto st = savePullRecord(pullRecord_, *record); !st) return st;
+    }
+    return result;
+  }
+
+  std::shared_ptr<void> owned_;
+  const Plan& plan_;
+  std::unique_ptr<Strategy> files_;
+  VouchedDigests vouched_;
+  ComposeTool& tool_;
+  ContainerEngine& engine_;
+  std::string pullRecord_;
+  std::vector<std::string> authFiles_;
+};
+
+}  // namespace
+
+std::string imageTagKey(const std::string& reference) {
+  auto name = parseImageName(withoutDigest(reference));
+  if (!name) return "";
+  return name->name() + ":" + name->tag;
+}
+
+Result<std::string> readVersionVariable(const std::string& path,
+                                        const std::string& variable) {
+  auto text = readFile(path, kMaxEnvFile);
+  if (!text) return text.error();
+  std::optional<std::string> value;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    auto env = splitEnvLine(line);
+    if (!env || env->key != variable) continue;
+    if (value) {
+      return Error("'" + path + "' sets " + variable + "= more than once");
+    }
+    value = std::string(env->value);
+  }
+  if (!value) return Error("'" + path + "' does not set " + variable + "=");
+  if (!isValidVersion(*value)) {
+    return Error("'" + path + "': " + variable + "=" + quoteValue(*value) +
+                 " is not a version");
+  }
+  return *value;
+}
+
+EnvVersionFiles makeEnvVersionStrategy(const Plan& plan, Registry& registry,
+                                       Fetcher& fetcher) {
+  auto strategy = std::make_unique<EnvVersionStrategy>(plan, registry, fetcher);
+  EnvVersionStrategy* raw = strategy.get();
+  return {std::move(strategy), [raw] { return raw->vouched(); }};
+}
+
+std::unique_ptr<Strategy> makeComposeStrategy(const Plan& plan,
+                                              ComposeParts parts,
+                                              std::shared_ptr<void> owned) {
+  return std::make_unique<ComposeStrategy>(plan, std::move(parts),
+                                           std::move(owned));
+}
+
+}  // namespace upgrader
+
+namespace upgrader {
+
+namespace {
+
+// The real parts, owned by the strategy that uses them.
+struct ComposeClients {
+  std::unique_ptr<CommandRunner> runner;  // when the caller gave none
+  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<ContainerEngine> engine;
+  std::unique_ptr<ComposeTool> tool;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> makeComposeStrategyOn(const Plan& plan,
+                                                StrategyDeps deps) {
+  const ContainerConfig& config = plan.container;
+  auto clients = std::make_shared<ComposeClients>();
+  CommandRunner* runner = deps.commands;
+  if (runner == nullptr) {
+    clients->runner = makeProcessRunner();
+    runner = clients->runner.get();
+  }
+  clients->http = makeCurlHttpClient();
+  auto image = parseImageName(config.image);
+  RegistryAccess access =
+      registryAccessFor(config, image ? image->registry : "");
+  clients->registry = makeRegistryClient(*clients->http, access);
+  EngineEndpoint endpoint = engineEndpointFor(config);
+  clients->engine = makeEngineClient(*clients->http, deps.units, endpoint);
+  clients->tool = makeComposeTool(*runner, plan.compose.command,
+                                  "unix://" + endpoint.socket);
+  ComposeParts parts{nullptr,
+                     nullptr,
+                     *clients->tool,
+                     *clients->engine,
+                     deps.stateDirectory + "/images.json",
+                     access.authFiles};
+  if (plan.compose.perDirectory()) {
+    parts.files = makeSymlinkStrategy(plan, deps.fetcher);
+  } else {
+    auto files = makeEnvVersionStrategy(plan, *clients->registry, deps.fetcher);
+    parts.files = std::move(files.strategy);
+    parts.vouched = std::move(files.vouched);
+  }
+  return makeComposeStrategy(plan, std::move(parts), std::move(clients));
+}
+
+}  // namespace upgrader

@@ -1,0 +1,110 @@
+// What `docker-compose config` renders to, read as hostile YAML, and the
+// env files a compose release may bring.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/file_util.hpp"
+#include "compose/compose_tool.hpp"
+#include "support/temp_dir.hpp"
+
+namespace upgrader {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+TEST(ParseRenderedConfig, ListsEveryServiceWithItsImageInNameOrder) {
+  auto model = parseRenderedConfig(
+      "services:\n"
+      "  web:\n"
+      "    image: 127.0.0.1:5000/svc:1\n"
+      "    command:\n    - --port\n    - '8080'\n"
+      "  db:\n"
+      "    image: postgres:16@sha256:" + std::string(64, 'a') + "\n"
+      "version: '3.7'\n"
+      "volumes:\n  data: {}\n",
+      "p");
+  ASSERT_TRUE(model) << model.error().message();
+  ASSERT_EQ(model->services.size(), 2u);
+  EXPECT_EQ(model->services[0].name, "db");
+  EXPECT_EQ(model->services[0].image,
+            "postgres:16@sha256:" + std::string(64, 'a'));
+  EXPECT_EQ(model->services[1].name, "web");
+  EXPECT_EQ(model->services[1].image, "127.0.0.1:5000/svc:1");
+}
+
+TEST(ParseRenderedConfig, RefusesAServiceThatComposeWouldBuild) {
+  auto model = parseRenderedConfig(
+      "services:\n  web:\n    build: .\n", "rendering 'x'");
+  ASSERT_FALSE(model);
+  EXPECT_THAT(model.error().message(),
+              HasSubstr("rendering 'x': service 'web' names no image"));
+}
+
+TEST(ParseRenderedConfig, RefusesWhatIsNotAConfigurationOfImages) {
+  for (const char* text :
+       {"", "[1, 2]", "services: [a]", "services:\n  web: 3\n",
+        "services:\n  web:\n    image: [a]\n", "{{{{", "services: {}\n",
+        "services:\n  web:\n    image: 'no spaces:1'\n",
+        "services:\n  web:\n    image: untagged\n",
+        "services:\n  \"a\\x1b[31m\":\n    image: x:1\n"}) {
+    auto model = parseRenderedConfig(text, "p");
+    EXPECT_FALSE(model) << text;
+  }
+}
+
+TEST(ParseRenderedConfig, FollowsAnchorsAsComposeWrites) {
+  auto model = parseRenderedConfig(
+      "services:\n"
+      "  a: &s\n    image: x/y:2\n"
+      "  b: *s\n",
+      "p");
+  ASSERT_TRUE(model) << model.error().message();
+  ASSERT_EQ(model->services.size(), 2u);
+  EXPECT_EQ(model->services[1].image, "x/y:2");
+}
+
+TEST(ParseRenderedConfig, SurvivesDeepNesting) {
+  std::string deep(100000, '[');
+  EXPECT_FALSE(parseRenderedConfig("services: " + deep, "p"));
+}
+
+TEST(ComposeEnvFile, RefusesVariablesThatSteerComposeItself) {
+  TempDir dir;
+  const std::string path = dir / ".env";
+  for (const char* line : {"DOCKER_HOST=unix:///evil.sock",
+                           "export COMPOSE_PROJECT_NAME=other",
+                           "  COMPOSE_FILE=/etc/x.yml"}) {
+    ASSERT_TRUE(writeFileAtomically(path, std::string("A=1\n") + line + "\n"));
+    auto st = checkComposeEnvFile(path, false);
+    ASSERT_FALSE(st) << line;
+    EXPECT_THAT(st.error().message(), HasSubstr("'" + path + "' line 2"));
+  }
+  ASSERT_TRUE(writeFileAtomically(path, "# DOCKER_HOST=x\nVERSION=1\n"));
+  EXPECT_TRUE(checkComposeEnvFile(path, false));
+}
+
+TEST(ComposeEnvFile, AMissingOptionalFileIsFine) {
+  TempDir dir;
+  EXPECT_TRUE(checkComposeEnvFile(dir / ".env", true));
+  EXPECT_FALSE(checkComposeEnvFile(dir / ".env", false));
+}
+
+TEST(ComposeInvocationFor, PassesTheEnvFileOrTheReleaseDirectory) {
+  Plan plan;
+  plan.compose.project = "nc";
+  plan.compose.file = "/srv/nc/docker-compose.yml";
+  plan.compose.variable = "V";
+  auto in = composeInvocation(plan, "/srv/nc/.release.env.staged");
+  EXPECT_EQ(in.file, "/srv/nc/docker-compose.yml");
+  EXPECT_EQ(in.envFile, "/srv/nc/.release.env.staged");
+  plan.compose.variable.clear();
+  plan.compose.file = "docker-compose.yml";
+  in = composeInvocation(plan, "/srv/cvat/releases/2.0");
+  EXPECT_EQ(in.file, "/srv/cvat/releases/2.0/docker-compose.yml");
+  EXPECT_EQ(in.envFile, "");
+  EXPECT_EQ(in.project, "nc");
+}
+
+}  // namespace
+}  // namespace upgrader
