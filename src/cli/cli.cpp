@@ -154,7 +154,7 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   Clock& clock = systemClock();
   auto health = makeHealthChecker(
       *units, *commands, log, clock,
-      projectProbesFor(plan, *commands, *engineUnits));
+      projectProbesFor(plan, *commands, *engineUnits, clock));
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
       plan, Effects{*units, *strategy, *health, *commands, *hooks, *state, log,

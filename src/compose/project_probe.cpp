@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "common/duration_text.hpp"
+
 #include "fetch/http_client.hpp"
 
 namespace upgrader {
@@ -11,8 +13,12 @@ namespace {
 class ProjectProbe final : public Probe {
  public:
   ProjectProbe(ComposeTool& tool, ContainerEngine& engine,
-               ComposeInvocation inPlace)
-      : tool_(tool), engine_(engine), inPlace_(std::move(inPlace)) {}
+               ComposeInvocation inPlace, Duration settle, Clock& clock)
+      : tool_(tool),
+        engine_(engine),
+        inPlace_(std::move(inPlace)),
+        settle_(settle),
+        clock_(clock) {}
 
   std::string name() const override {
     return "project '" + inPlace_.project + "'";
@@ -28,47 +34,63 @@ class ProjectProbe final : public Probe {
     }
     auto containers = engine_.projectContainers(inPlace_.project);
     if (!containers) return containers.error().withContext(name());
-    std::map<std::string, unsigned> seen;
+    const SteadyTime now = clock_.now();
+    std::map<std::string, Watch> seen;
     Status result = okStatus();
+    auto failWith = [&](const std::string& service, const std::string& why) {
+      if (result) result = Error(name() + ": service '" + service + "': " + why);
+    };
     for (const auto& service : model_->services) {
       bool any = false;
       for (const auto& c : *containers) {
         if (c.oneoff || c.service != service.name) continue;
         any = true;
-        seen[c.id] = c.restartCount;
-        std::string short_id = c.id.substr(0, 12);
-        if (!result) continue;
+        const std::string which = "container " + c.id.substr(0, 12);
+        auto before = watched_.find(c.id);
+        bool steady = before != watched_.end() && c.running &&
+                      before->second.restarts == c.restartCount;
+        Watch& watch = seen[c.id];
+        watch.restarts = c.restartCount;
+        watch.since = steady ? before->second.since : now;
         if (!c.running) {
-          result = Error(name() + ": service '" + service.name +
-                         "': container " + short_id + " is " + c.state);
-          continue;
-        }
-        auto before = last_.find(c.id);
-        if (before == last_.end()) {
-          result = Error(name() + ": service '" + service.name +
-                         "': container " + short_id +
-                         " is new; watching it for restarts");
-        } else if (before->second != c.restartCount) {
-          result = Error(name() + ": service '" + service.name +
-                         "': container " + short_id + " restarted (" +
-                         std::to_string(c.restartCount) + " restarts)");
+          failWith(service.name, which + " is " + c.state);
+        } else if (before == watched_.end()) {
+          failWith(service.name, which + " is new; watching it for restarts");
+        } else if (!steady) {
+          failWith(service.name, which + " restarted (" +
+                                     std::to_string(c.restartCount) +
+                                     " restarts)");
+        } else if (now - watch.since < settle_) {
+          failWith(service.name,
+                   which + " up without a restart for " +
+                       durationText(std::chrono::duration_cast<
+                                    std::chrono::microseconds>(now -
+                                                               watch.since)) +
+                       " of the " +
+                       durationText(std::chrono::duration_cast<
+                                    std::chrono::microseconds>(settle_)) +
+                       " of SettleSec=");
         }
       }
-      if (!any && result) {
-        result = Error(name() + ": service '" + service.name +
-                       "' has no container");
-      }
+      if (!any) failWith(service.name, "has no container");
     }
-    last_ = std::move(seen);
+    watched_ = std::move(seen);
     return result;
   }
 
  private:
+  struct Watch {
+    unsigned restarts = 0;
+    SteadyTime since{};  ///< running with this restart count since
+  };
+
   ComposeTool& tool_;
   ContainerEngine& engine_;
   ComposeInvocation inPlace_;
+  Duration settle_;
+  Clock& clock_;
   std::optional<ComposeModel> model_;
-  std::map<std::string, unsigned> last_;  // container -> restart count
+  std::map<std::string, Watch> watched_;  // by container ID
 };
 
 struct ProbeClients {
@@ -81,13 +103,15 @@ struct ProbeClients {
 
 std::unique_ptr<Probe> makeProjectProbe(ComposeTool& tool,
                                         ContainerEngine& engine,
-                                        ComposeInvocation inPlace) {
-  return std::make_unique<ProjectProbe>(tool, engine, std::move(inPlace));
+                                        ComposeInvocation inPlace,
+                                        Duration settle, Clock& clock) {
+  return std::make_unique<ProjectProbe>(tool, engine, std::move(inPlace),
+                                        settle, clock);
 }
 
 std::vector<ExtraProbe> projectProbesFor(const Plan& plan,
-                                           CommandRunner& runner,
-                                           ServiceManager& units) {
+                                         CommandRunner& runner,
+                                         ServiceManager& units, Clock& clock) {
   if (plan.install.mode != InstallConfig::Mode::kCompose) return {};
   auto clients = std::make_shared<ProbeClients>();
   clients->http = makeCurlHttpClient();
@@ -96,8 +120,10 @@ std::vector<ExtraProbe> projectProbesFor(const Plan& plan,
   clients->tool = makeComposeTool(runner, plan.compose.command,
                                   "unix://" + endpoint.socket);
   ComposeInvocation inPlace = composeInvocation(plan, plan.install.path);
-  return {[clients, inPlace] {
-    return makeProjectProbe(*clients->tool, *clients->engine, inPlace);
+  Duration settle = plan.health.settle;
+  return {[clients, inPlace, settle, &clock] {
+    return makeProjectProbe(*clients->tool, *clients->engine, inPlace, settle,
+                            clock);
   }};
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "compose/compose_tool.hpp"
 #include "config/plan.hpp"
 #include "container/engine_client.hpp"
@@ -21,19 +22,22 @@
 namespace upgrader {
 
 /// The probe of the project `inPlace` renders, through `tool` and
-/// `engine` (which must outlive it). It passes once every container of
-/// every service was seen running twice with the same restart count: a
-/// restart between two looks fails it, so Successes= widens the window.
+/// `engine` (which must outlive it, as `clock`). It passes once every
+/// container of every service has been seen running at least twice, with
+/// its restart count unchanged for `settle` ([Health] SettleSec=): a
+/// container that crashes and is restarted by its restart policy starts
+/// that count again, so a crash loop never passes.
 std::unique_ptr<Probe> makeProjectProbe(ComposeTool& tool,
                                         ContainerEngine& engine,
-                                        ComposeInvocation inPlace);
+                                        ComposeInvocation inPlace,
+                                        Duration settle, Clock& clock);
 
 /// For Mode=compose, the factory (a fresh probe for each wait, whose
 /// restart counts start anew) of the project's probe on the real tool
 /// and engine (run by `runner`; `units` starts the engine's socket); none
 /// for other modes. The factory owns its clients.
 std::vector<ExtraProbe> projectProbesFor(const Plan& plan,
-                                           CommandRunner& runner,
-                                           ServiceManager& units);
+                                         CommandRunner& runner,
+                                         ServiceManager& units, Clock& clock);
 
 }  // namespace upgrader

@@ -240,8 +240,13 @@ class EngineClient final : public ContainerEngine {
                      " is not a container");
       }
       const json& st = d["State"];
-      pc.running = st.contains("Running") && st["Running"].is_boolean() &&
-                   st["Running"].get<bool>();
+      // Docker says Running while a container waits to be restarted (and
+      // counts the restart already): only running and not restarting is
+      // up.
+      auto flag = [&](const char* key) {
+        return st.contains(key) && st[key].is_boolean() && st[key].get<bool>();
+      };
+      pc.running = flag("Running") && !flag("Restarting") && !flag("Paused");
       if (d.contains("RestartCount") && d["RestartCount"].is_number_unsigned()) {
         pc.restartCount = d["RestartCount"].get<unsigned>();
       }

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# A Docker Compose project whose release is a version variable in its env
+# file (the NocoBase way: APP_VERSION=1 used as svc:${APP_VERSION}), run by
+# Debian's docker-compose 1.29 in the foreground of a unit, upgraded through
+# `systemctl start upgrade@app`:
+#   a release one of whose images is missing from the registry fails before
+#     anything stops, and keeps nothing it pulled;
+#   1 -> 2 good: both services run 2, the env file keeps its other lines,
+#     the named volume is intact;
+#   2 -> 3 whose web answers 500: rolled back, volume intact;
+#   2 -> 4 whose sidecar crash-loops under `restart: unless-stopped` while
+#     web answers well: only the project check sees it; rolled back.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../container_lib.sh"
+
+install_upgrader
+start_registry
+setup_docker
+# Two images share one version, as CVAT's do: svc (web) and sidecar.
+for v in 1 2; do
+  build_image "svc:$v" "test_service_v$v"
+  build_image "sidecar:$v" "test_service_v$v"
+  push_image "svc:$v" >/dev/null
+  push_image "sidecar:$v" >/dev/null
+done
+build_image svc:3 test_service_v3_http_500
+build_image sidecar:3 test_service_v3
+build_image svc:4 test_service_v3
+build_image sidecar:4 test_service_v3_crash_loop
+push_image svc:3 >/dev/null
+push_image sidecar:3 >/dev/null
+push_image svc:4 >/dev/null
+push_image sidecar:4 >/dev/null
+# 5: web is in the registry, its sidecar is not.
+build_image svc:5 test_service_v3
+push_image svc:5 >/dev/null
+
+PROJECT_DIR=/srv/app
+ENV_FILE=$PROJECT_DIR/release.env
+COMPOSE=(/usr/bin/docker-compose -p app -f "$PROJECT_DIR/docker-compose.yml"
+  --env-file "$ENV_FILE")
+mkdir -p "$PROJECT_DIR"
+cat >"$PROJECT_DIR/docker-compose.yml" <<YAML
+version: "3.7"
+services:
+  web:
+    image: $REGISTRY/svc:\${APP_VERSION:?APP_VERSION must be set}
+    network_mode: host
+    command: ["--port", "8080"]
+  sidecar:
+    image: $REGISTRY/sidecar:\${APP_VERSION:?APP_VERSION must be set}
+    network_mode: host
+    command: ["--port", "8081"]
+    restart: unless-stopped
+    volumes:
+      - data:/data
+volumes:
+  data:
+YAML
+printf '# The release in service.\nAPP_VERSION=1\nDB_PASSWORD="s3cret"\n' >"$ENV_FILE"
+chmod 0600 "$ENV_FILE"
+cat >/etc/systemd/system/app.service <<UNIT
+[Unit]
+Description=a compose project
+Requires=docker.service
+After=docker.service
+[Service]
+Type=exec
+Environment=DOCKER_HOST=unix://$DOCKER_SOCK
+ExecStart=${COMPOSE[*]} up --no-color --remove-orphans
+ExecStop=${COMPOSE[*]} down --remove-orphans
+TimeoutStopSec=70
+UNIT
+systemctl daemon-reload
+systemctl start app.service
+
+version_on() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" 2>/dev/null |
+    sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
+}
+both_on() { [ "$(version_on 8080)" = "$1" ] && [ "$(version_on 8081)" = "$1" ]; }
+wait_for 60 both_on 1 || fail "the project did not come up with version 1"
+
+cat >/etc/upgrader/app.conf <<CONF
+[Install]
+Mode=compose
+Path=$ENV_FILE
+
+[Compose]
+Project=app
+File=$PROJECT_DIR/docker-compose.yml
+Variable=APP_VERSION
+
+[Container]
+Engine=docker
+Image=$REGISTRY/svc:@v
+Version=5
+
+[Trust]
+AllowUnsigned=yes
+
+[Target]
+Unit=app.service
+
+[Health]
+HTTP=http://127.0.0.1:8080/healthz
+ExpectJSON=status=ok
+IntervalSec=500ms
+Successes=2
+# Longer than the 1.5 s the crash-looping sidecar of 4 runs for.
+SettleSec=3s
+TimeoutSec=12s
+CONF
+config_changed
+
+# The named volume holds data the project must keep across every release.
+VOLUME_DATA=/var/lib/docker/volumes/app_data/_data
+wait_for 10 test -d "$VOLUME_DATA" || fail "no volume app_data"
+head -c 1048576 /dev/urandom >"$VOLUME_DATA/db.bin"
+DATA_SUM=$(sha256sum <"$VOLUME_DATA/db.bin")
+data_intact() { [ "$(sha256sum <"$VOLUME_DATA/db.bin")" = "$DATA_SUM" ]; }
+
+api_json() { engine_api "$DOCKER_SOCK" GET "$1"; }
+holds() { api_json "/images/$REGISTRY/$1/json" | grep -q '"Id"'; }
+invocation() { systemctl show -p InvocationID --value app.service; }
+version_in_env() { sed -n 's/^APP_VERSION=//p' "$ENV_FILE"; }
+set_version() { sed -i "s/^Version=.*/Version=$1/" /etc/upgrader/app.conf; }
+
+echo "== 1 -> 5, whose sidecar image is missing from the registry"
+before=$(invocation)
+assert_eq "refused, nothing changed" 1 "$(upgrade_status app)"
+assert_eq "the unit was never stopped" "$before" "$(invocation)"
+assert_true "serving 1" both_on 1
+assert_eq "the env file still says 1" 1 "$(version_in_env)"
+assert_true "the error names the missing image" \
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "sidecar:5"
+assert_true "web's image pulled for it is not kept" bash -c "! holds svc:5"
+assert_true "nothing staged beside the env file" \
+  bash -c "[ -z \"\$(ls -A $PROJECT_DIR | grep -v -x -e docker-compose.yml -e release.env)\" ]"
+
+echo "== 1 -> 2"
+set_version 2
+before=$(invocation)
+assert_eq "1 -> 2: upgraded" 0 "$(upgrade_status app)"
+assert_true "both services serve 2" both_on 2
+assert_true "the unit was restarted" test "$before" != "$(invocation)"
+assert_eq "the env file says 2" 2 "$(version_in_env)"
+assert_true "the env file kept its other lines" grep -qx 'DB_PASSWORD="s3cret"' "$ENV_FILE"
+assert_eq "the env file kept its mode" 600 "$(stat -c %a "$ENV_FILE")"
+assert_true "the rollback point says 1" grep -qx 'APP_VERSION=1' "$ENV_FILE.old"
+assert_true "the volume is intact" data_intact
+
+echo "== 2 -> 3, whose web answers 500"
+set_version 3
+assert_eq "2 -> 3: rolled back" 3 "$(upgrade_status app)"
+assert_true "both services serve 2 again" both_on 2
+assert_eq "the env file says 2" 2 "$(version_in_env)"
+assert_true "the volume is intact" data_intact
+assert_true "3's images are not kept" bash -c "! holds svc:3 && ! holds sidecar:3"
+
+echo "== 2 -> 4, whose sidecar crash-loops while web is fine"
+set_version 4
+assert_eq "2 -> 4: rolled back" 3 "$(upgrade_status app)"
+assert_true "the project check named the sidecar" \
+  journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "project 'app': service 'sidecar'"
+assert_true "both services serve 2 again" both_on 2
+assert_true "the volume is intact" data_intact
+containers=$(api_json "/containers/json?all=1" | grep -o '"com.docker.compose.project":"app"' | wc -l)
+assert_eq "only the project's two containers exist" 2 "$containers"
+
+finish
