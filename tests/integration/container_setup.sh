@@ -69,6 +69,7 @@ json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.a
 running_image() { api_json /containers/demo/json | json_field Image; }
 held_image() { api_json "/images/$(image_ref "svc:$1")/json" | json_field Id; }
 holds() { [ -n "$(held_image "$1")" ]; }
+lacks() { ! holds "$1"; }
 pinned_now() { sed -n 's/^UPGRADER_IMAGE=//p' /var/lib/upgrader/demo/image.env; }
 # demo.service's invocation: changes whenever the unit is (re)started.
 invocation() { systemctl show -p InvocationID --value demo.service; }
