@@ -53,7 +53,11 @@ Status savePullRecord(const std::string& path, const PullRecord& record) {
   for (const auto& e : record.entries) {
     j["images"].push_back({{"reference", e.reference}, {"state", e.state}});
   }
-  if (auto st = ensureDirectory(parentDirectory(path)); !st) return st;
+  // The state directory and its parent (/var/lib/upgrader/NAME): the unit
+  // makes them (StateDirectory=), a first run by hand may have to.
+  const std::string dir = parentDirectory(path);
+  if (auto st = ensureDirectory(parentDirectory(dir)); !st) return st;
+  if (auto st = ensureDirectory(dir); !st) return st;
   return writeFileAtomically(path, jsonText(j, 2) + "\n", 0600);
 }
 

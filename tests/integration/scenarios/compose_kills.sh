@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# A compose upgrade (a version variable in the env file, two images sharing
+# it, a Migrate= hook) killed (_exit, no clean-up, as SIGKILL or a power
+# loss would) at a fault point of apply or of rollback; the next
+# `upgrader apply` must end consistent: the project on the old or the new
+# release, every service up on it, the env file saying which, no
+# transaction in progress, nothing temporary beside the env file, no
+# container of the project left over. In the suite a sample of the points
+# is tried; every point is the test labelled long
+# (COMPOSE_KILL_POINTS=all). Needs -DUPGRADER_FAULT_INJECTION=ON.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../container_lib.sh"
+needs_fault_injection
+
+APPLY_POINTS="acquired pulled staged stopping stopped swap-kept-old swapped migrated started checked committed"
+ROLLBACK_POINTS="rollback-begun rollback-stopped rollback-reverted rollback-started rollback-checked"
+if [ "${COMPOSE_KILL_POINTS:-sample}" = sample ]; then
+  APPLY_POINTS="pulled swapped started"
+  ROLLBACK_POINTS="rollback-reverted"
+fi
+
+install_upgrader
+start_registry
+setup_docker
+for v in 1 2; do
+  build_image "svc:$v" "test_service_v$v"
+  build_image "sidecar:$v" "test_service_v$v"
+  push_image "svc:$v" >/dev/null
+  push_image "sidecar:$v" >/dev/null
+done
+build_image svc:3 test_service_v3_http_500
+build_image sidecar:3 test_service_v3
+push_image svc:3 >/dev/null
+push_image sidecar:3 >/dev/null
+
+DIR=/srv/app
+COMPOSE=(/usr/bin/docker-compose -p app -f "$DIR/docker-compose.yml" --env-file "$DIR/release.env")
+mkdir -p "$DIR"
+cat >"$DIR/docker-compose.yml" <<YAML
+version: "3.7"
+services:
+  web:
+    image: $REGISTRY/svc:\${APP_VERSION:?APP_VERSION must be set}
+    network_mode: host
+    command: ["--port", "8080"]
+  sidecar:
+    image: $REGISTRY/sidecar:\${APP_VERSION:?APP_VERSION must be set}
+    network_mode: host
+    command: ["--port", "8081"]
+    restart: unless-stopped
+YAML
+cat >/etc/systemd/system/app.service <<UNIT
+[Unit]
+Requires=docker.service
+After=docker.service
+[Service]
+Type=exec
+Environment=DOCKER_HOST=unix://$DOCKER_SOCK
+ExecStart=${COMPOSE[*]} up --no-color --remove-orphans
+ExecStop=${COMPOSE[*]} down --remove-orphans
+UNIT
+cat >/etc/upgrader/demo.conf <<CONF
+[Install]
+Mode=compose
+Path=$DIR/release.env
+[Compose]
+Project=app
+File=$DIR/docker-compose.yml
+Variable=APP_VERSION
+[Container]
+Engine=docker
+Image=$REGISTRY/svc:@v
+Version=2
+[Trust]
+AllowUnsigned=yes
+[Target]
+Unit=app.service
+[Health]
+HTTP=http://127.0.0.1:8080/healthz
+ExpectJSON=status=ok
+IntervalSec=300ms
+SettleSec=1s
+TimeoutSec=10s
+[Hooks]
+Migrate=true
+CONF
+systemctl daemon-reload
+
+version_on() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" 2>/dev/null |
+    sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
+}
+# The version both services serve; "" while they differ or are down.
+project_version() {
+  local web side
+  web=$(version_on 8080)
+  side=$(version_on 8081)
+  [ -n "$web" ] && [ "$web" = "$side" ] && echo "$web"
+}
+project_up() { [ -n "$(project_version)" ]; }
+
+# Release 1 running, no upgrader state, release 2's images not pulled.
+reset_release() {
+  systemctl stop app.service
+  systemctl reset-failed app.service 2>/dev/null || true
+  rm -rf /var/lib/upgrader/demo "$DIR/release.env.old"
+  printf 'APP_VERSION=1\nOTHER=kept\n' >"$DIR/release.env"
+  for ref in svc:2 sidecar:2 svc:3 sidecar:3; do
+    engine_api "$DOCKER_SOCK" DELETE "/images/$REGISTRY/$ref" >/dev/null || true
+  done
+  systemctl start app.service
+  wait_for 60 project_up || fail "reset: release 1 did not come up"
+}
+
+# crash_then_apply POINT: killed there, then a normal apply; the project
+# must end on one release, consistent.
+crash_then_apply() {
+  local point=$1 served env_version left containers
+  reset_release
+  kill_then_apply "$point"
+  assert_true "after '$point': every service up, on one release" wait_for 20 project_up
+  served=$(project_version)
+  env_version=$(sed -n 's/^APP_VERSION=//p' "$DIR/release.env")
+  assert_eq "after '$point': the env file names the release served" "$served" "$env_version"
+  assert_true "after '$point': its other lines kept" grep -qx OTHER=kept "$DIR/release.env"
+  assert_eq "after '$point': no transaction left" "" \
+    "$(upgrader status demo | grep '^in progress' || true)"
+  left=$(ls -A "$DIR" | grep -v -x -e docker-compose.yml -e release.env -e release.env.old || true)
+  assert_eq "after '$point': nothing temporary beside the env file" "" "$left"
+  containers=$(engine_api "$DOCKER_SOCK" GET "/containers/json?all=1" |
+    grep -o '"com.docker.compose.project":"app"' | wc -l)
+  assert_eq "after '$point': the project's two containers, no more" 2 "$containers"
+}
+
+for point in $APPLY_POINTS; do
+  crash_then_apply "$point"
+  assert_eq "after '$point': upgraded to 2 in the end" 2 "$(project_version)"
+done
+
+sed -i 's/^Version=2/Version=3/' /etc/upgrader/demo.conf
+for point in $ROLLBACK_POINTS; do
+  crash_then_apply "$point"
+  assert_eq "after '$point': back on 1" 1 "$(project_version)"
+done
+finish
