@@ -1139,5 +1139,27 @@ TEST(ParsePlan, ASignedComposeVariableReleaseNeedsTheDigestListing) {
               HasSubstr("[Container] DigestsURL= is required"));
 }
 
+// --- The shipped examples (examples/*/): each parses as what it says.
+
+TEST(ParsePlan, ReadsEveryShippedExample) {
+  const std::string examples = parentDirectory(__FILE__) + "/../../examples";
+  const std::vector<std::pair<std::string, InstallConfig::Mode>> files = {
+      {"progressdb/progressdb.conf", InstallConfig::Mode::kBinary},
+      {"progressdb-container/progressdb.conf", InstallConfig::Mode::kContainer},
+      {"proget/proget.conf", InstallConfig::Mode::kContainer},
+      {"quay/quay.conf", InstallConfig::Mode::kContainer},
+      {"nocobase/nocobase.conf", InstallConfig::Mode::kCompose},
+      {"cvat/cvat.conf", InstallConfig::Mode::kCompose},
+  };
+  for (const auto& [name, mode] : files) {
+    auto text = readFile(examples + "/" + name);
+    ASSERT_TRUE(text) << text.error().message();
+    auto plan = parsePlan(*text, examples + "/" + name, kInstance);
+    ASSERT_TRUE(plan) << plan.error().message();
+    EXPECT_EQ(plan->install.mode, mode) << name;
+    EXPECT_TRUE(plan->trust.hasKeys() || plan->trust.allowUnsigned) << name;
+  }
+}
+
 }  // namespace
 }  // namespace upgrader
