@@ -105,7 +105,7 @@ sed -e "s|https://releases.example.com/cvat|$RELEASE_URL|" \
   -e "s|^TrustedKey=.*|TrustedKey=demo.pub|" \
   -e "s|^HTTP=.*|HTTP=http://127.0.0.1:8080/healthz|" \
   -e "s|^SettleSec=.*|SettleSec=2s|" -e "s|^IntervalSec=.*|IntervalSec=500ms|" \
-  -e "s|^Successes=.*|Successes=2|" -e "s|^TimeoutSec=30min|TimeoutSec=20s|" \
+  -e "s|^Successes=.*|Successes=2|" -e "s|^TimeoutSec=30min|TimeoutSec=14s|" \
   -e "s|python3 manage.py cleanup|/test_service --version >>/run/cvat-cleanup|" \
   "$EXAMPLE/cvat.conf" >/etc/upgrader/cvat.conf
 config_changed

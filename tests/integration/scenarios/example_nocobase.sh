@@ -83,7 +83,7 @@ chmod 0755 /usr/local/lib/upgrader-examples/nocobase-db
 sed -e "s|^Image=nocobase/nocobase:|Image=$REGISTRY/nocobase:|" \
   -e "s|^HTTP=.*|HTTP=http://127.0.0.1:13000/healthz|" \
   -e "s|^SettleSec=.*|SettleSec=2s|" -e "s|^IntervalSec=.*|IntervalSec=500ms|" \
-  -e "s|^Successes=.*|Successes=2|" -e "s|^TimeoutSec=15min|TimeoutSec=15s|" \
+  -e "s|^Successes=.*|Successes=2|" -e "s|^TimeoutSec=15min|TimeoutSec=12s|" \
   -e "s|^Migrate=.*|Migrate=$DOCKER_CLI run --rm --network none -v nocobase_db-data:/data $REGISTRY/nocobase:\${UPGRADER_TO_VERSION}-full --migrate-only /data|" \
   "$EXAMPLE/nocobase.conf" >/etc/upgrader/nocobase.conf
 sed -i "s|^\[Container\]|&\nVersion=1.7.14|" /etc/upgrader/nocobase.conf
