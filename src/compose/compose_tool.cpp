@@ -147,28 +147,48 @@ Result<ComposeModel> parseRenderedConfig(std::string_view yaml,
   return model;
 }
 
+std::vector<EnvAssignment> envAssignments(std::string_view text) {
+  auto trim = [](std::string_view& v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+      v.remove_prefix(1);
+    }
+    while (!v.empty() &&
+           (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) {
+      v.remove_suffix(1);
+    }
+  };
+  std::vector<EnvAssignment> out;
+  unsigned number = 0;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    ++number;
+    trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    if (line.starts_with("export ")) line.remove_prefix(7);
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    EnvAssignment a{number, line.substr(0, eq), line.substr(eq + 1)};
+    trim(a.key);
+    trim(a.value);
+    if (a.value.size() >= 2 && (a.value.front() == '"' || a.value.front() == '\'') &&
+        a.value.back() == a.value.front()) {
+      a.value = a.value.substr(1, a.value.size() - 2);
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
 Status checkComposeEnvFile(const std::string& path, bool optional) {
   if (optional && !pathExists(path)) return okStatus();
   auto text = readFile(path, kMaxEnvFile);
   if (!text) return text.error();
-  unsigned number = 0;
-  std::string_view rest = *text;
-  while (!rest.empty()) {
-    auto nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    ++number;
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
-      line.remove_prefix(1);
-    }
-    if (line.starts_with("export ")) line.remove_prefix(7);
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
-      line.remove_prefix(1);
-    }
-    std::string_view key = line.substr(0, line.find('='));
-    if (key.starts_with("DOCKER_") || key.starts_with("COMPOSE_")) {
-      return Error("'" + path + "' line " + std::to_string(number) + ": " +
-                   quoteValue(key) +
+  for (const auto& a : envAssignments(*text)) {
+    if (a.key.starts_with("DOCKER_") || a.key.starts_with("COMPOSE_")) {
+      return Error("'" + path + "' line " + std::to_string(a.line) + ": " +
+                   quoteValue(a.key) +
                    " steers docker-compose itself (its engine, project or "
                    "files); a release's env file may not set it");
     }

@@ -60,6 +60,19 @@ std::unique_ptr<ComposeTool> makeComposeTool(CommandRunner& runner,
 Result<ComposeModel> parseRenderedConfig(std::string_view yaml,
                                          const std::string& what);
 
+/// One assignment of an env file, as compose's dotenv reads it: "export"
+/// and blanks around the key and value dropped, one pair of quotes around
+/// the value removed. Views into the text given.
+struct EnvAssignment {
+  unsigned line = 0;  ///< 1-based
+  std::string_view key;
+  std::string_view value;
+};
+
+/// The assignments of env-file `text` in order (blank lines, comments and
+/// lines without '=' skipped).
+std::vector<EnvAssignment> envAssignments(std::string_view text);
+
 /// Checks an env file a compose project reads: variables that steer
 /// docker-compose itself (DOCKER_*, COMPOSE_*: the engine socket, the
 /// project name, the files) would let the file redirect the upgrade, so

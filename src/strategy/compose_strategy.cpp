@@ -42,66 +42,31 @@ Result<ImageName> nameOf(const std::string& reference) {
   return parseImageName(name + ":x");  // NAME@DIGEST has no tag
 }
 
-// One line of an env file split into its key and value, as compose's
-// dotenv reads it (export, quotes, surrounding blanks).
-struct EnvLine {
-  std::string_view key;
-  std::string_view value;
-};
-std::optional<EnvLine> splitEnvLine(std::string_view line) {
-  auto trim = [](std::string_view& v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
-      v.remove_prefix(1);
-    }
-    while (!v.empty() &&
-           (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) {
-      v.remove_suffix(1);
-    }
-  };
-  trim(line);
-  if (line.empty() || line.front() == '#') return std::nullopt;
-  if (line.starts_with("export ")) line.remove_prefix(7);
-  trim(line);
-  auto eq = line.find('=');
-  if (eq == std::string_view::npos) return std::nullopt;
-  EnvLine out{line.substr(0, eq), line.substr(eq + 1)};
-  trim(out.key);
-  trim(out.value);
-  if (out.value.size() >= 2 &&
-      (out.value.front() == '"' || out.value.front() == '\'') &&
-      out.value.back() == out.value.front()) {
-    out.value = out.value.substr(1, out.value.size() - 2);
-  }
-  return out;
-}
-
 // The env file with the one line that sets `variable` set to `version`;
 // every other line (passwords, ports) as it was.
 Result<std::string> withVersion(const std::string& path,
                                 const std::string& text,
                                 const std::string& variable,
                                 const std::string& version) {
+  std::vector<unsigned> at;
+  for (const auto& a : envAssignments(text)) {
+    if (a.key == variable) at.push_back(a.line);
+  }
+  if (at.size() != 1) {
+    return Error("'" + path + "' sets " + variable + "= " +
+                 std::to_string(at.size()) +
+                 " times; it must set it exactly once, to the version in "
+                 "service");
+  }
   std::string out;
-  unsigned found = 0;
+  unsigned number = 0;
   std::string_view rest = text;
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    auto env = splitEnvLine(line);
-    if (env && env->key == variable) {
-      ++found;
-      out += variable + "=" + version + "\n";
-    } else {
-      out.append(line);
-      out += "\n";
-    }
-  }
-  if (found != 1) {
-    return Error("'" + path + "' sets " + variable + "= " +
-                 std::to_string(found) +
-                 " times; it must set it exactly once, to the version in "
-                 "service");
+    out += ++number == at.front() ? variable + "=" + version : std::string(line);
+    out += "\n";
   }
   return out;
 }
@@ -479,17 +444,12 @@ Result<std::string> readVersionVariable(const std::string& path,
   auto text = readFile(path, kMaxEnvFile);
   if (!text) return text.error();
   std::optional<std::string> value;
-  std::string_view rest = *text;
-  while (!rest.empty()) {
-    auto nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    auto env = splitEnvLine(line);
-    if (!env || env->key != variable) continue;
+  for (const auto& a : envAssignments(*text)) {
+    if (a.key != variable) continue;
     if (value) {
       return Error("'" + path + "' sets " + variable + "= more than once");
     }
-    value = std::string(env->value);
+    value = std::string(a.value);
   }
   if (!value) return Error("'" + path + "' does not set " + variable + "=");
   if (!isValidVersion(*value)) {

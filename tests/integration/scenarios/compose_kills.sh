@@ -10,6 +10,7 @@
 # (COMPOSE_KILL_POINTS=all). Needs -DUPGRADER_FAULT_INJECTION=ON.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../container_lib.sh"
+source "$(dirname "$0")/../compose_lib.sh"
 needs_fault_injection
 
 APPLY_POINTS="acquired pulled staged stopping stopped swap-kept-old swapped migrated started checked committed"
@@ -34,62 +35,16 @@ push_image svc:3 >/dev/null
 push_image sidecar:3 >/dev/null
 
 DIR=/srv/app
-COMPOSE=(/usr/bin/docker-compose -p app -f "$DIR/docker-compose.yml" --env-file "$DIR/release.env")
-mkdir -p "$DIR"
-cat >"$DIR/docker-compose.yml" <<YAML
-version: "3.7"
-services:
-  web:
-    image: $REGISTRY/svc:\${APP_VERSION:?APP_VERSION must be set}
-    network_mode: host
-    command: ["--port", "8080"]
-  sidecar:
-    image: $REGISTRY/sidecar:\${APP_VERSION:?APP_VERSION must be set}
-    network_mode: host
-    command: ["--port", "8081"]
-    restart: unless-stopped
-YAML
-cat >/etc/systemd/system/app.service <<UNIT
-[Unit]
-Requires=docker.service
-After=docker.service
-[Service]
-Type=exec
-Environment=DOCKER_HOST=unix://$DOCKER_SOCK
-ExecStart=${COMPOSE[*]} up --no-color --remove-orphans
-ExecStop=${COMPOSE[*]} down --remove-orphans
-UNIT
-cat >/etc/upgrader/demo.conf <<CONF
-[Install]
-Mode=compose
-Path=$DIR/release.env
-[Compose]
-Project=app
-File=$DIR/docker-compose.yml
-Variable=APP_VERSION
-[Container]
-Engine=docker
-Image=$REGISTRY/svc:@v
-Version=2
-[Trust]
-AllowUnsigned=yes
-[Target]
-Unit=app.service
-[Health]
-HTTP=http://127.0.0.1:8080/healthz
-ExpectJSON=status=ok
+two_service_project "$DIR"
+two_service_config /etc/upgrader/demo.conf "$DIR" 2
+cat >>/etc/upgrader/demo.conf <<CONF
 IntervalSec=300ms
 SettleSec=1s
 TimeoutSec=10s
 [Hooks]
 Migrate=true
 CONF
-systemctl daemon-reload
 
-version_on() {
-  curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" 2>/dev/null |
-    sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
-}
 # The version both services serve; "" while they differ or are down.
 project_version() {
   local web side
@@ -104,7 +59,7 @@ reset_release() {
   systemctl stop app.service
   systemctl reset-failed app.service 2>/dev/null || true
   rm -rf /var/lib/upgrader/demo "$DIR/release.env.old"
-  printf 'APP_VERSION=1\nOTHER=kept\n' >"$DIR/release.env"
+  printf 'APP_VERSION=1\nDB_PASSWORD="s3cret"\n' >"$DIR/release.env"
   for ref in svc:2 sidecar:2 svc:3 sidecar:3; do
     engine_api "$DOCKER_SOCK" DELETE "/images/$REGISTRY/$ref" >/dev/null || true
   done
@@ -122,7 +77,7 @@ crash_then_apply() {
   served=$(project_version)
   env_version=$(sed -n 's/^APP_VERSION=//p' "$DIR/release.env")
   assert_eq "after '$point': the env file names the release served" "$served" "$env_version"
-  assert_true "after '$point': its other lines kept" grep -qx OTHER=kept "$DIR/release.env"
+  assert_true "after '$point': its other lines kept" grep -qx 'DB_PASSWORD="s3cret"' "$DIR/release.env"
   assert_eq "after '$point': no transaction left" "" \
     "$(upgrader status demo | grep '^in progress' || true)"
   left=$(ls -A "$DIR" | grep -v -x -e docker-compose.yml -e release.env -e release.env.old || true)

@@ -11,6 +11,7 @@
 #     web answers well: only the project check sees it; rolled back.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../container_lib.sh"
+source "$(dirname "$0")/../compose_lib.sh"
 
 install_upgrader
 start_registry
@@ -32,74 +33,13 @@ push_image svc:5 >/dev/null
 
 PROJECT_DIR=/srv/app
 ENV_FILE=$PROJECT_DIR/release.env
-COMPOSE=(/usr/bin/docker-compose -p app -f "$PROJECT_DIR/docker-compose.yml"
-  --env-file "$ENV_FILE")
-mkdir -p "$PROJECT_DIR"
-cat >"$PROJECT_DIR/docker-compose.yml" <<YAML
-version: "3.7"
-services:
-  web:
-    image: $REGISTRY/svc:\${APP_VERSION:?APP_VERSION must be set}
-    network_mode: host
-    command: ["--port", "8080"]
-  sidecar:
-    image: $REGISTRY/sidecar:\${APP_VERSION:?APP_VERSION must be set}
-    network_mode: host
-    command: ["--port", "8081"]
-    restart: unless-stopped
-    volumes:
-      - data:/data
-volumes:
-  data:
-YAML
-printf '# The release in service.\nAPP_VERSION=1\nDB_PASSWORD="s3cret"\n' >"$ENV_FILE"
-chmod 0600 "$ENV_FILE"
-cat >/etc/systemd/system/app.service <<UNIT
-[Unit]
-Description=a compose project
-Requires=docker.service
-After=docker.service
-[Service]
-Type=exec
-Environment=DOCKER_HOST=unix://$DOCKER_SOCK
-ExecStart=${COMPOSE[*]} up --no-color --remove-orphans
-ExecStop=${COMPOSE[*]} down --remove-orphans
-TimeoutStopSec=70
-UNIT
-systemctl daemon-reload
+two_service_project "$PROJECT_DIR"
 systemctl start app.service
-
-version_on() {
-  curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" 2>/dev/null |
-    sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
-}
 both_on() { [ "$(version_on 8080)" = "$1" ] && [ "$(version_on 8081)" = "$1" ]; }
 wait_for 60 both_on 1 || fail "the project did not come up with version 1"
 
-cat >/etc/upgrader/app.conf <<CONF
-[Install]
-Mode=compose
-Path=$ENV_FILE
-
-[Compose]
-Project=app
-File=$PROJECT_DIR/docker-compose.yml
-Variable=APP_VERSION
-
-[Container]
-Engine=docker
-Image=$REGISTRY/svc:@v
-Version=5
-
-[Trust]
-AllowUnsigned=yes
-
-[Target]
-Unit=app.service
-
-[Health]
-HTTP=http://127.0.0.1:8080/healthz
-ExpectJSON=status=ok
+two_service_config /etc/upgrader/app.conf "$PROJECT_DIR" 5
+cat >>/etc/upgrader/app.conf <<CONF
 IntervalSec=500ms
 Successes=2
 # Longer than the 1.5 s the crash-looping sidecar of 4 runs for.

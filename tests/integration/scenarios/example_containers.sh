@@ -12,6 +12,7 @@
 # Each: a good upgrade, then a broken release rolled back.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../container_lib.sh"
+source "$(dirname "$0")/../compose_lib.sh"
 EXAMPLES=$SRC/examples
 
 install_upgrader
@@ -24,10 +25,6 @@ make_vendor_key
 image() {
   build_image "$1:$2" "$3"
   [ "${4:-push}" = nopush ] || push_image "$1:$2" >/dev/null
-}
-version_on() {
-  curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" 2>/dev/null |
-    sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
 }
 serves() { [ "$(version_on "$1")" = "$2" ]; }
 scaled() {  # the example's [Health] timings, for a test

@@ -14,6 +14,7 @@
 #     database (volume) restored byte for byte, schema back at 2.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../container_lib.sh"
+source "$(dirname "$0")/../compose_lib.sh"
 EXAMPLE=$SRC/examples/cvat
 
 install_upgrader
@@ -75,29 +76,13 @@ install -m 0644 "$EXAMPLE/cvat.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl start cvat.service
 
-version_on() {
-  curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" 2>/dev/null |
-    sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
-}
 serving() { [ "$(version_on 8080)" = "$1" ] && [ "$(version_on 8081)" = "$1" ]; }
 VOLUME=/var/lib/docker/volumes/cvat_cvat_data/_data
 wait_for 60 serving 1 || fail "CVAT 1 did not come up"
 assert_eq "1 migrated its schema at first start" 1 "$(cat "$VOLUME/schema")"
 
 # The database tool, stood in for: the volume's files copied.
-mkdir -p /usr/local/lib/upgrader-examples
-cat >/usr/local/lib/upgrader-examples/cvat-db <<SH
-#!/bin/sh
-set -eu
-backup=/var/backups/cvat/db-\$UPGRADER_FROM_VERSION
-case "\$1" in
-  dump) mkdir -p /var/backups/cvat; rm -rf "\$backup"; cp -a $VOLUME/. "\$backup.new"; mv "\$backup.new" "\$backup" ;;
-  restore) find $VOLUME -mindepth 1 -delete; cp -a "\$backup/." $VOLUME/ ;;
-  restore-if-empty) [ -n "\$(ls -A $VOLUME)" ] || cp -a "\$backup/." $VOLUME/ ;;
-esac
-echo "\$1 \$UPGRADER_FROM_VERSION -> \$UPGRADER_TO_VERSION" >>/run/cvat-db.log
-SH
-chmod 0755 /usr/local/lib/upgrader-examples/cvat-db
+db_standin /usr/local/lib/upgrader-examples/cvat-db "$VOLUME" /var/backups/cvat
 
 # The example's configuration, with the test bed's names.
 sed -e "s|https://releases.example.com/cvat|$RELEASE_URL|" \
@@ -130,7 +115,7 @@ assert_true "the error names the missing image" \
 assert_true "4's directory is gone" test ! -e /opt/cvat/releases/4
 assert_true "4's server image pulled for it is not kept" \
   lacks "$REGISTRY/cvat-server@$(image_digest cvat-server:4)"
-assert_true "no dump was taken" test ! -e /run/cvat-db.log
+assert_true "no dump was taken" test ! -e /var/backups/cvat.log
 unpin
 
 echo "== 1 -> 2"
@@ -141,7 +126,7 @@ assert_eq "current names 2" /opt/cvat/releases/2 "$(readlink /opt/cvat/current)"
 assert_eq "2 migrated the schema" 2 "$(cat "$VOLUME/schema")"
 assert_true "the migration ran to its end" test ! -e "$VOLUME/migrating"
 assert_eq "hooks: dump before the stop, restore only into an empty database" \
-  "dump 1 -> 2|restore-if-empty 1 -> 2" "$(paste -sd'|' /run/cvat-db.log)"
+  "dump 1 -> 2|restore-if-empty 1 -> 2" "$(paste -sd'|' /var/backups/cvat.log)"
 assert_eq "the cleanup ran in 2's server image" 2 "$(cat /run/cvat-cleanup)"
 assert_true "the data is intact" test "$DATA" = "$(data_sum)"
 
@@ -152,7 +137,7 @@ assert_true "both services serve 2 again" serving 2
 assert_eq "current names 2" /opt/cvat/releases/2 "$(readlink /opt/cvat/current)"
 assert_eq "Restore= put the schema back at 2" 2 "$(cat "$VOLUME/schema")"
 assert_true "the data is intact" test "$DATA" = "$(data_sum)"
-assert_true "Restore= ran with the dump of 2" grep -qx "restore 2 -> 3" /run/cvat-db.log
+assert_true "Restore= ran with the dump of 2" grep -qx "restore 2 -> 3" /var/backups/cvat.log
 assert_true "3's directory is gone" test ! -e /opt/cvat/releases/3
 
 finish

@@ -14,6 +14,7 @@
 #   -> 1.7.13 (pinned): refused as a downgrade, nothing stopped.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../container_lib.sh"
+source "$(dirname "$0")/../compose_lib.sh"
 EXAMPLE=$SRC/examples/nocobase
 
 install_upgrader
@@ -58,27 +59,12 @@ install -m 0644 "$EXAMPLE/nocobase.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl start nocobase.service
 
-app_version() {
-  curl -fsS --max-time 2 "http://127.0.0.1:13000/healthz" 2>/dev/null |
-    sed -n 's/.*"version":"\([^"]*\)".*/\1/p'
-}
-serving() { [ "$(app_version)" = "$1" ]; }
+serving() { [ "$(version_on 13000)" = "$1" ]; }
 VOLUME=/var/lib/docker/volumes/nocobase_db-data/_data
 wait_for 60 serving 1 || fail "NocoBase 1.7.13 did not come up"
 
 # The database tool, stood in for: the volume's files copied.
-mkdir -p /usr/local/lib/upgrader-examples
-cat >/usr/local/lib/upgrader-examples/nocobase-db <<SH
-#!/bin/sh
-set -eu
-backup=/var/backups/nocobase/db-\$UPGRADER_FROM_VERSION
-case "\$1" in
-  backup) mkdir -p /var/backups/nocobase; rm -rf "\$backup"; cp -a $VOLUME/. "\$backup.new"; mv "\$backup.new" "\$backup" ;;
-  restore) find $VOLUME -mindepth 1 -delete; cp -a "\$backup/." $VOLUME/ ;;
-esac
-echo "\$1 \$UPGRADER_FROM_VERSION -> \$UPGRADER_TO_VERSION" >>/run/nocobase-db.log
-SH
-chmod 0755 /usr/local/lib/upgrader-examples/nocobase-db
+db_standin /usr/local/lib/upgrader-examples/nocobase-db "$VOLUME" /var/backups/nocobase
 
 sed -e "s|^Image=nocobase/nocobase:|Image=$REGISTRY/nocobase:|" \
   -e "s|^HTTP=.*|HTTP=http://127.0.0.1:13000/healthz|" \
@@ -101,7 +87,7 @@ assert_true "serving 1.7.14 (the stand-in's version 2)" serving 2
 assert_eq "the env file says 1.7.14" 1.7.14 "$(version_in_env)"
 assert_true "the env file kept its other lines" grep -qx "APP_KEY=change-me" /srv/nocobase/release.env
 assert_eq "Migrate= migrated the schema with the new image" 2 "$(cat "$VOLUME/schema")"
-assert_eq "the backup came first" "backup 1.7.13 -> 1.7.14" "$(cat /run/nocobase-db.log)"
+assert_eq "the backup came first" "backup 1.7.13 -> 1.7.14" "$(cat /var/backups/nocobase.log)"
 assert_true "the database is intact" data_intact
 
 echo "== 1.7.14 -> 1.8.0 (the newest release number), which answers 500"
@@ -113,7 +99,7 @@ assert_eq "the env file says 1.7.14" 1.7.14 "$(version_in_env)"
 assert_eq "Restore= put the schema of 1.7.14 back" 2 "$(cat "$VOLUME/schema")"
 assert_true "the database is intact" data_intact
 assert_true "Restore= ran with the backup of 1.7.14" \
-  grep -qx "restore 1.7.14 -> 1.8.0" /run/nocobase-db.log
+  grep -qx "restore 1.7.14 -> 1.8.0" /var/backups/nocobase.log
 
 echo "== 1.7.14 -> 1.7.13, a downgrade"
 sed -i "s|^\[Container\]|&\nVersion=1.7.13|" /etc/upgrader/nocobase.conf
