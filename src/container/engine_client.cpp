@@ -164,21 +164,13 @@ class EngineClient final : public ContainerEngine {
 
   Result<std::vector<std::string>> runningContainersOf(
       const std::string& imageId) override {
-    HttpRequest request = apiRequest("GET", "/containers/json");
-    request.maxBody = kMaxList;
-    auto response = send(request);
     const std::string what = endpoint_.name +
                              " could not list its containers (" +
                              endpoint_.socket + ")";
-    if (!response) return response.error().withContext(what);
-    if (response->status != 200)
-      return Error(what + ": " + engineMessage(*response));
-    json j = json::parse(response->body, nullptr, false);
-    if (j.is_discarded() || !j.is_array()) {
-      return Error(what + ": the answer is not a list");
-    }
+    auto list = listContainers("", what);
+    if (!list) return list.error();
     std::vector<std::string> ids;
-    for (const auto& c : j) {
+    for (const auto& c : *list) {
       if (!c.is_object() || !c.contains("Id") || !c["Id"].is_string()) continue;
       bool same = c.contains("ImageID") && c["ImageID"].is_string() &&
                   c["ImageID"].get<std::string>() == imageId;
@@ -193,18 +185,11 @@ class EngineClient final : public ContainerEngine {
       const std::string& project) override {
     json filter = {
         {"label", json::array({"com.docker.compose.project=" + project})}};
-    HttpRequest request = apiRequest(
-        "GET", "/containers/json?all=1&filters=" + percentEncode(filter.dump()));
-    request.maxBody = kMaxList;
-    auto response = send(request);
     const std::string what = failed("list the containers of project", project);
-    if (!response) return response.error().withContext(what);
-    if (response->status != 200)
-      return Error(what + ": " + engineMessage(*response));
-    json j = json::parse(response->body, nullptr, false);
-    if (j.is_discarded() || !j.is_array()) {
-      return Error(what + ": the answer is not a list");
-    }
+    auto list = listContainers(
+        "?all=1&filters=" + percentEncode(filter.dump()), what);
+    if (!list) return list.error();
+    const json& j = *list;
     auto label = [](const json& c, const char* key) -> std::string {
       if (!c.contains("Labels") || !c["Labels"].is_object()) return "";
       const json& labels = c["Labels"];
@@ -288,6 +273,23 @@ class EngineClient final : public ContainerEngine {
   }
 
  private:
+  // GET /containers/json with `query`: the list, or an error that starts
+  // with `what`.
+  Result<json> listContainers(const std::string& query,
+                              const std::string& what) {
+    HttpRequest request = apiRequest("GET", "/containers/json" + query);
+    request.maxBody = kMaxList;
+    auto response = send(request);
+    if (!response) return response.error().withContext(what);
+    if (response->status != 200)
+      return Error(what + ": " + engineMessage(*response));
+    json j = json::parse(response->body, nullptr, false);
+    if (j.is_discarded() || !j.is_array()) {
+      return Error(what + ": the answer is not a list");
+    }
+    return j;
+  }
+
   std::string failed(const std::string& verb, const std::string& object) const {
     return endpoint_.name + " (" + endpoint_.socket + ") could not " + verb +
            " '" + object + "'";

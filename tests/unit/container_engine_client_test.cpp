@@ -158,6 +158,51 @@ TEST_F(AnEngineClient, ListsTheRunningContainersOfAnImage) {
   EXPECT_THAT(*ids, ElementsAre("c1"));
 }
 
+TEST_F(AnEngineClient, ReadsTheContainersOfAComposeProject) {
+  const std::string list =
+      kApi + "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22com."
+             "docker.compose.project%3Dapp%22%5D%7D";
+  auto labels = [](const char* service, const char* oneoff,
+                   const char* project = "app") {
+    return std::string(R"({"com.docker.compose.project":")") + project +
+           R"(","com.docker.compose.service":")" + service +
+           R"(","com.docker.compose.oneoff":")" + oneoff + R"("})";
+  };
+  http_.answer("GET", list, 200,
+               "[{\"Id\":\"aa\",\"Labels\":" + labels("web", "False") +
+                   "},{\"Id\":\"bb\",\"Labels\":" + labels("db", "False") +
+                   "},{\"Id\":\"cc\",\"Labels\":" + labels("web", "True") +
+                   "},{\"Id\":\"dd\",\"Labels\":" +
+                   labels("web", "False", "other") + "}]");
+  http_.answer("GET", kApi + "/containers/aa/json", 200,
+               R"({"State":{"Status":"running","Running":true},"RestartCount":2})");
+  // Docker's restart backoff: Running, and Restarting.
+  http_.answer("GET", kApi + "/containers/bb/json", 200,
+               R"({"State":{"Status":"restarting","Running":true,"Restarting":true,"ExitCode":3},"RestartCount":5})");
+  http_.answer("GET", kApi + "/containers/cc/json", 200,
+               R"({"State":{"Status":"exited","Running":false,"ExitCode":0}})");
+  auto containers = engine()->projectContainers("app");
+  ASSERT_TRUE(containers) << containers.error().message();
+  ASSERT_EQ(containers->size(), 3u);  // the filter is checked again
+  EXPECT_EQ((*containers)[0].service, "web");
+  EXPECT_TRUE((*containers)[0].running);
+  EXPECT_EQ((*containers)[0].restartCount, 2u);
+  EXPECT_FALSE((*containers)[1].running);
+  EXPECT_EQ((*containers)[1].state, "restarting (3)");
+  EXPECT_TRUE((*containers)[2].oneoff);
+  EXPECT_EQ((*containers)[2].state, "exited (0)");
+}
+
+TEST_F(AnEngineClient, RefusesAContainerIdThatIsNotHex) {
+  http_.answer("GET",
+               kApi + "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22"
+                      "com.docker.compose.project%3Dapp%22%5D%7D",
+               200, R"([{"Id":"../../images/x","Labels":{}}])");
+  auto containers = engine()->projectContainers("app");
+  ASSERT_FALSE(containers);
+  EXPECT_THAT(containers.error().message(), HasSubstr("not hex"));
+}
+
 TEST_F(AnEngineClient, SaysSoWhenTheSocketUnitCannotBeStarted) {
   units_.failStart(UnitName("podman.socket"));
   http_.unreachable("GET", kApi + "/images/" + kRef + "/json");
