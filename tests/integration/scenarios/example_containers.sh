@@ -94,6 +94,10 @@ pin_image proget "$REGISTRY/proget:24.0.23"
 install_unit proget proget.service 's|\${UPGRADER_IMAGE}$|& --port 8624|'
 systemctl start proget.service
 wait_for 30 serves 8624 1 || fail "ProGet 24.0.23 did not come up"
+# The packages volume the unit mounts: it must survive every release.
+PACKAGES=/var/lib/docker/volumes/proget-packages/_data
+head -c 262144 /dev/urandom >"$PACKAGES/feed.bin"
+PACKAGES_SUM=$(sha256sum <"$PACKAGES/feed.bin")
 mkdir -p /usr/local/lib/upgrader-examples
 printf '#!/bin/sh\necho "$1 $UPGRADER_FROM_VERSION" >>/run/proget-db\n' \
   >/usr/local/lib/upgrader-examples/proget-db
@@ -109,6 +113,7 @@ assert_eq "upgradedb ran with the new image" 2 "$(cat /run/proget-upgradedb)"
 sed -i "s/^Version=.*/Version=24.0.25/" /etc/upgrader/proget.conf
 assert_eq "24.0.24 -> 24.0.25 (exits at start): rolled back" 3 "$(upgrade_status proget)"
 assert_true "serving 24.0.24 again" serves 8624 2
+assert_eq "the packages volume is intact" "$PACKAGES_SUM" "$(sha256sum <"$PACKAGES/feed.bin")"
 assert_true "the previous image is kept" \
   docker_holds "$REGISTRY/proget@$(image_digest proget:24.0.23)"
 assert_eq "hooks: backups, Restore= on the rollback" \
@@ -121,8 +126,12 @@ image quay 3.12.1 test_service_v2
 image quay 3.12.2 test_service_v3_testing
 engine_pull podman "$REGISTRY/quay:3.12.0" >/dev/null
 pin_image quay "$REGISTRY/quay:3.12.0"
+# Quay's configuration, which every container mounts, must survive.
+mkdir -p /srv/quay/config
+head -c 65536 /dev/urandom >/srv/quay/config/config.bin
+CONFIG_SUM=$(sha256sum </srv/quay/config/config.bin)
 install_unit quay 'quay@.service' \
-  's|-p %i:8080 -v /srv/quay/config:/conf/stable:Z \${UPGRADER_IMAGE}$|--network=host ${UPGRADER_IMAGE} --port %i|'
+  's|-p %i:8080 \(.*\) \${UPGRADER_IMAGE}$|--network=host \1 ${UPGRADER_IMAGE} --port %i|'
 systemctl start quay@8080.service quay@8081.service
 wait_for 30 serves 8080 1 || fail "quay@8080 did not come up"
 wait_for 30 serves 8081 1 || fail "quay@8081 did not come up"
@@ -137,5 +146,7 @@ assert_eq "3.12.1 -> 3.12.2 (a test configuration): rolled back" 3 "$(upgrade_st
 assert_true "the journal says why" \
   journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "data.is_testing"
 assert_true "both containers serve 3.12.1 again" both_serve 2
+assert_eq "the mounted configuration is intact" "$CONFIG_SUM" \
+  "$(sha256sum </srv/quay/config/config.bin)"
 
 finish
