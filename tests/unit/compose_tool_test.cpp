@@ -90,6 +90,52 @@ TEST(ComposeEnvFile, AMissingOptionalFileIsFine) {
   EXPECT_FALSE(checkComposeEnvFile(dir / ".env", false));
 }
 
+// Answers every command with `result`, keeping what it was asked to run.
+class ScriptedRunner : public CommandRunner {
+ public:
+  CommandResult result;
+  std::vector<CommandLine> ran;
+  Result<CommandResult> run(const CommandLine& command) override {
+    ran.push_back(command);
+    return result;
+  }
+};
+
+TEST(TheComposeTool, RendersWithAnEmptyEnvironmentAndAbsolutePaths) {
+  ScriptedRunner runner;
+  runner.result = {0, "services:\n  web:\n    image: r/x:2\n", ""};
+  auto tool = makeComposeTool(runner, "/usr/bin/docker-compose",
+                              "unix:///run/docker.sock");
+  auto model = tool->render({"app", "/srv/app/dc.yml", "/srv/app/.env.staged"});
+  ASSERT_TRUE(model) << model.error().message();
+  ASSERT_EQ(runner.ran.size(), 1u);
+  EXPECT_EQ(describeArgv(runner.ran[0].argv),
+            "/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "
+            "DOCKER_HOST=unix:///run/docker.sock /usr/bin/docker-compose "
+            "--ansi never -p app -f /srv/app/dc.yml --env-file "
+            "/srv/app/.env.staged config");
+  EXPECT_TRUE(runner.ran[0].env.empty());
+  EXPECT_EQ(runner.ran[0].maxOutput, 1024u * 1024u);
+}
+
+TEST(TheComposeTool, SaysWhichProjectFailedToRenderAndWhy) {
+  ScriptedRunner runner;
+  runner.result = {1, "", "ERROR: Missing mandatory value for \"image\""};
+  auto tool = makeComposeTool(runner, "/usr/bin/docker-compose", "unix:///x");
+  auto model = tool->render({"app", "/srv/app/dc.yml", ""});
+  ASSERT_FALSE(model);
+  EXPECT_THAT(model.error().message(),
+              HasSubstr("rendering the compose project 'app' from "
+                        "'/srv/app/dc.yml': /usr/bin/docker-compose exited "
+                        "with status 1: ERROR: Missing mandatory value"));
+  runner.result = {0, "services:\n  web:\n    image: r/x:1\n",
+                   "WARNING: The V variable is not set. Defaulting to a blank "
+                   "string.\n"};
+  model = tool->render({"app", "/srv/app/dc.yml", ""});
+  ASSERT_FALSE(model);
+  EXPECT_THAT(model.error().message(), HasSubstr("The V variable is not set"));
+}
+
 TEST(ComposeInvocationFor, PassesTheEnvFileOrTheReleaseDirectory) {
   Plan plan;
   plan.compose.project = "nc";
