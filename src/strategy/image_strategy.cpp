@@ -2,29 +2,20 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <nlohmann/json.hpp>
 #include <set>
 
-#include "common/fault_injection.hpp"
 #include "common/file_util.hpp"
 #include "common/image_reference.hpp"
-#include "common/json_text.hpp"
-#include "fetch/checksums.hpp"
-#include "fetch/release_source.hpp"
 #include "fetch/version.hpp"
 #include "strategy/file_slot.hpp"
 #include "strategy/image_release.hpp"
 #include "strategy/pull_record.hpp"
 #include "strategy/strategies.hpp"
-#include "trust/signature_check.hpp"
 
 namespace upgrader {
 
 namespace {
-
-using nlohmann::json;
 
 constexpr std::string_view kVariable = "UPGRADER_IMAGE=";
 constexpr std::size_t kMaxEnvironmentFile = 64 * 1024;
