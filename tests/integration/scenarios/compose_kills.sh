@@ -7,7 +7,7 @@
 # transaction in progress, nothing temporary beside the env file, no
 # container of the project left over. In the suite a sample of the points
 # is tried; every point is the test labelled long
-# (COMPOSE_KILL_POINTS=all). Needs -DUPGRADER_FAULT_INJECTION=ON.
+# (FAULT_POINTS=all). Needs -DUPGRADER_FAULT_INJECTION=ON.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../container_lib.sh"
 source "$(dirname "$0")/../compose_lib.sh"
@@ -15,7 +15,7 @@ needs_fault_injection
 
 APPLY_POINTS="acquired pulled staged stopping stopped swap-kept-old swapped migrated started checked committed"
 ROLLBACK_POINTS="rollback-begun rollback-stopped rollback-reverted rollback-started rollback-checked"
-if [ "${COMPOSE_KILL_POINTS:-sample}" = sample ]; then
+if [ "${FAULT_POINTS:-sample}" = sample ]; then
   APPLY_POINTS="pulled swapped started"
   ROLLBACK_POINTS="rollback-reverted"
 fi
