@@ -63,6 +63,15 @@ YAML
     --env-file "$dir/release.env"
 }
 
+# two_service_release VERSION WEB_FIXTURE SIDECAR_FIXTURE: svc:VERSION and
+# sidecar:VERSION built from those test services and pushed.
+two_service_release() {
+  build_image "svc:$1" "$2"
+  build_image "sidecar:$1" "$3"
+  push_image "svc:$1" >/dev/null
+  push_image "sidecar:$1" >/dev/null
+}
+
 # two_service_config FILE DIR VERSION: FILE configures Mode=compose for
 # two_service_project DIR, pinned to VERSION; [Health] follows, for the
 # scenario to complete.

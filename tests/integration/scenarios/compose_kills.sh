@@ -23,16 +23,9 @@ fi
 install_upgrader
 start_registry
 setup_docker
-for v in 1 2; do
-  build_image "svc:$v" "test_service_v$v"
-  build_image "sidecar:$v" "test_service_v$v"
-  push_image "svc:$v" >/dev/null
-  push_image "sidecar:$v" >/dev/null
-done
-build_image svc:3 test_service_v3_http_500
-build_image sidecar:3 test_service_v3
-push_image svc:3 >/dev/null
-push_image sidecar:3 >/dev/null
+two_service_release 1 test_service_v1 test_service_v1
+two_service_release 2 test_service_v2 test_service_v2
+two_service_release 3 test_service_v3_http_500 test_service_v3
 
 DIR=/srv/app
 two_service_project "$DIR"

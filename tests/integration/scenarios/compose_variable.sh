@@ -17,16 +17,9 @@ install_upgrader
 start_registry
 setup_docker
 # Two images share one version, as CVAT's do: svc (web) and sidecar.
-for v in 1 2; do
-  build_image "svc:$v" "test_service_v$v"
-  build_image "sidecar:$v" "test_service_v$v"
-  push_image "svc:$v" >/dev/null
-  push_image "sidecar:$v" >/dev/null
-done
-build_image svc:4 test_service_v3
-build_image sidecar:4 test_service_v3_crash_loop
-push_image svc:4 >/dev/null
-push_image sidecar:4 >/dev/null
+two_service_release 1 test_service_v1 test_service_v1
+two_service_release 2 test_service_v2 test_service_v2
+two_service_release 4 test_service_v3 test_service_v3_crash_loop
 # 5: web is in the registry, its sidecar is not.
 build_image svc:5 test_service_v3
 push_image svc:5 >/dev/null
