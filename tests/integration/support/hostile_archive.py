@@ -34,7 +34,9 @@ def info(name, kind=tarfile.REGTYPE, mode=0o644, size=0, link=""):
 
 class Tar:
     def __init__(self, out):
-        self.t = tarfile.open(out, "w:gz", format=tarfile.GNU_FORMAT,
+        # Level 1: the content does not matter, the time does (9 is the default).
+        self.t = tarfile.open(out, "w:gz", compresslevel=1,
+                              format=tarfile.GNU_FORMAT,
                               encoding="utf-8", errors="surrogateescape")
 
     def file(self, name, data, mode=0o644):
