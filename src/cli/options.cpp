@@ -44,6 +44,7 @@ Commands:
                               safety as apply
   unquarantine NAME [VERSION] allow a quarantined version again (all if none)
   list                        the configured instances
+  help                        print this help
   generate-units DIR [DIR DIR]
                               as a systemd generator: a drop-in per instance
                               in DIR granting upgrade@NAME.service the paths

@@ -1150,6 +1150,8 @@ TEST(ParsePlan, ReadsEveryShippedExample) {
       {"quay/quay.conf", InstallConfig::Mode::kContainer},
       {"nocobase/nocobase.conf", InstallConfig::Mode::kCompose},
       {"cvat/cvat.conf", InstallConfig::Mode::kCompose},
+      // What the packages install as /etc/upgrader/example.conf.sample.
+      {"../packaging/example.conf.sample", InstallConfig::Mode::kBinary},
   };
   for (const auto& [name, mode] : files) {
     auto text = readFile(examples + "/" + name);
