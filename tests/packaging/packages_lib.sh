@@ -1,0 +1,20 @@
+# Shared by the package tests: finds the packages of scripts/package.
+# find_packages DIST_DIR sets deb, dbgsym, rpm (absolute paths) and work (a
+# scratch directory removed on exit), or ends the test: skipped (77) when
+# there are none, failed when REQUIRE_PACKAGES=1.
+find_packages() {
+  local dist=$1
+  deb=$(find "$dist" -maxdepth 1 -name 'upgrader_*.deb' 2>/dev/null | head -n 1)
+  dbgsym=$(find "$dist" -maxdepth 1 -name 'upgrader-dbgsym_*.deb' 2>/dev/null | head -n 1)
+  rpm=$(find "$dist" -maxdepth 1 -name 'upgrader-[0-9]*.rpm' 2>/dev/null | head -n 1)
+  if [ -z "$deb" ] || [ -z "$rpm" ]; then
+    if [ "${REQUIRE_PACKAGES:-0}" = 1 ]; then
+      echo "FAIL: no .deb and .rpm in $dist, although REQUIRE_PACKAGES=1"
+      exit 1
+    fi
+    echo "skipped: no packages in $dist: build them with scripts/package"
+    exit 77
+  fi
+  work=$(mktemp -d)
+  trap 'rm -rf -- "$work"' EXIT
+}
