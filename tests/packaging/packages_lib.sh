@@ -17,4 +17,9 @@ find_packages() {
   fi
   work=$(mktemp -d)
   trap 'rm -rf -- "$work"' EXIT
+  # rpm keeps its database in ~ on Debian, lintian its cache: neither
+  # writes into root's home (the suite runs these beside test beds that
+  # watch it).
+  mkdir "$work/home"
+  export HOME=$work/home
 }
