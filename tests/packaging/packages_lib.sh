@@ -4,9 +4,10 @@
 # there are none, failed when REQUIRE_PACKAGES=1.
 find_packages() {
   local dist=$1
-  deb=$(find "$dist" -maxdepth 1 -name 'upgrader_*.deb' 2>/dev/null | head -n 1)
-  dbgsym=$(find "$dist" -maxdepth 1 -name 'upgrader-dbgsym_*.deb' 2>/dev/null | head -n 1)
-  rpm=$(find "$dist" -maxdepth 1 -name 'upgrader-[0-9]*.rpm' 2>/dev/null | head -n 1)
+  # No dist/ at all is "no packages", not an error.
+  deb=$(find "$dist" -maxdepth 1 -name 'upgrader_*.deb' 2>/dev/null | head -n 1 || true)
+  dbgsym=$(find "$dist" -maxdepth 1 -name 'upgrader-dbgsym_*.deb' 2>/dev/null | head -n 1 || true)
+  rpm=$(find "$dist" -maxdepth 1 -name 'upgrader-[0-9]*.rpm' 2>/dev/null | head -n 1 || true)
   if [ -z "$deb" ] || [ -z "$rpm" ]; then
     if [ "${REQUIRE_PACKAGES:-0}" = 1 ]; then
       echo "FAIL: no .deb and .rpm in $dist, although REQUIRE_PACKAGES=1"

@@ -16,7 +16,7 @@
 # Skipped without packages in dist/ (unless REQUIRE_PACKAGES=1).
 source "$(dirname "$0")/../lib.sh"
 DIST=${DIST:-$SRC/dist}
-deb=$(find "$DIST" -maxdepth 1 -name 'upgrader_*.deb' 2>/dev/null | head -n 1)
+deb=$(find "$DIST" -maxdepth 1 -name 'upgrader_*.deb' 2>/dev/null | head -n 1 || true)
 if [ -z "$deb" ]; then
   if [ "${REQUIRE_PACKAGES:-0}" = 1 ]; then
     echo "FAIL: no .deb in $DIST, although REQUIRE_PACKAGES=1"
