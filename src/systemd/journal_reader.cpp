@@ -22,9 +22,11 @@ constexpr const char* kJournalVarlink =
 // upgrade that only wants a hook's last lines.
 constexpr int kSyncTimeoutMs = 5000;
 // How long the journal must stay unchanged before the tail is taken as
-// complete, and the most time spent waiting for that.
+// complete, and the most time spent waiting for that (or for a first
+// line: on a loaded machine journald may take longer than a quiet moment
+// to read what a hook that just ended wrote).
 constexpr auto kQuiet = std::chrono::milliseconds(100);
-constexpr auto kSettleLimit = std::chrono::seconds(1);
+constexpr auto kSettleLimit = std::chrono::seconds(2);
 
 // Asks journald, over its Varlink socket (what `journalctl --sync` does),
 // to process and write out everything it received before the request, so
@@ -157,7 +159,8 @@ class SystemJournalReader final : public JournalReader {
     // it wrote to its stdout stream: Synchronize (systemd 252) writes out
     // what journald has read, not what still waits in a stream's socket.
     // So the tail is read again whenever the journal changes, until it has
-    // been quiet for a moment (bounded: a busy journal never is).
+    // been quiet for a moment with something in it, or the limit passed
+    // (a busy journal is never quiet; a hook may have printed nothing).
     synchronizeJournal();
     auto tail =
         collectTail(j.get(), unit, invocationId, sinceUsec, maxLines, maxBytes);
@@ -171,7 +174,9 @@ class SystemJournalReader final : public JournalReader {
           static_cast<std::uint64_t>(
               std::chrono::duration_cast<std::chrono::microseconds>(wait)
                   .count()));
-      if (r <= 0) break;  // SD_JOURNAL_NOP: quiet; < 0: cannot watch
+      if (r < 0) break;  // cannot watch
+      // Quiet, and the tail has arrived; with nothing yet, wait on.
+      if (r == SD_JOURNAL_NOP && !tail->empty()) break;
       tail = collectTail(j.get(), unit, invocationId, sinceUsec, maxLines,
                          maxBytes);
     }
