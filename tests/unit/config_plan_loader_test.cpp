@@ -1144,14 +1144,13 @@ TEST(ParsePlan, ASignedComposeVariableReleaseNeedsTheDigestListing) {
 TEST(ParsePlan, ReadsEveryShippedExample) {
   const std::string examples = parentDirectory(__FILE__) + "/../../examples";
   const std::vector<std::pair<std::string, InstallConfig::Mode>> files = {
+      // Also what the packages install as /etc/upgrader/example.conf.sample.
       {"progressdb/progressdb.conf", InstallConfig::Mode::kBinary},
       {"progressdb-container/progressdb.conf", InstallConfig::Mode::kContainer},
       {"proget/proget.conf", InstallConfig::Mode::kContainer},
       {"quay/quay.conf", InstallConfig::Mode::kContainer},
       {"nocobase/nocobase.conf", InstallConfig::Mode::kCompose},
       {"cvat/cvat.conf", InstallConfig::Mode::kCompose},
-      // What the packages install as /etc/upgrader/example.conf.sample.
-      {"../packaging/example.conf.sample", InstallConfig::Mode::kBinary},
   };
   for (const auto& [name, mode] : files) {
     auto text = readFile(examples + "/" + name);
