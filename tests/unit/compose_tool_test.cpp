@@ -6,11 +6,13 @@
 #include "common/file_util.hpp"
 #include "compose/compose_tool.hpp"
 #include "support/temp_dir.hpp"
+#include "support/transaction_fakes.hpp"
 
 namespace upgrader {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::FakeCommands;
 using testing::TempDir;
 
 TEST(ParseRenderedConfig, ListsEveryServiceWithItsImageInNameOrder) {
@@ -90,37 +92,26 @@ TEST(ComposeEnvFile, AMissingOptionalFileIsFine) {
   EXPECT_FALSE(checkComposeEnvFile(dir / ".env", false));
 }
 
-// Answers every command with `result`, keeping what it was asked to run.
-class ScriptedRunner : public CommandRunner {
- public:
-  CommandResult result;
-  std::vector<CommandLine> ran;
-  Result<CommandResult> run(const CommandLine& command) override {
-    ran.push_back(command);
-    return result;
-  }
-};
-
 TEST(TheComposeTool, RendersWithAnEmptyEnvironmentAndAbsolutePaths) {
-  ScriptedRunner runner;
-  runner.result = {0, "services:\n  web:\n    image: r/x:2\n", ""};
+  FakeCommands runner;
+  runner.answer = {0, "services:\n  web:\n    image: r/x:2\n", ""};
   auto tool = makeComposeTool(runner, "/usr/bin/docker-compose",
                               "unix:///run/docker.sock");
   auto model = tool->render({"app", "/srv/app/dc.yml", "/srv/app/.env.staged"});
   ASSERT_TRUE(model) << model.error().message();
-  ASSERT_EQ(runner.ran.size(), 1u);
-  EXPECT_EQ(describeArgv(runner.ran[0].argv),
+  ASSERT_EQ(runner.commands.size(), 1u);
+  EXPECT_EQ(describeArgv(runner.commands[0].argv),
             "/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "
             "DOCKER_HOST=unix:///run/docker.sock /usr/bin/docker-compose "
             "--ansi never -p app -f /srv/app/dc.yml --env-file "
             "/srv/app/.env.staged config");
-  EXPECT_TRUE(runner.ran[0].env.empty());
-  EXPECT_EQ(runner.ran[0].maxOutput, 1024u * 1024u);
+  EXPECT_TRUE(runner.commands[0].env.empty());
+  EXPECT_EQ(runner.commands[0].maxOutput, 1024u * 1024u);
 }
 
 TEST(TheComposeTool, SaysWhichProjectFailedToRenderAndWhy) {
-  ScriptedRunner runner;
-  runner.result = {1, "", "ERROR: Missing mandatory value for \"image\""};
+  FakeCommands runner;
+  runner.answer = {1, "", "ERROR: Missing mandatory value for \"image\""};
   auto tool = makeComposeTool(runner, "/usr/bin/docker-compose", "unix:///x");
   auto model = tool->render({"app", "/srv/app/dc.yml", ""});
   ASSERT_FALSE(model);
@@ -128,7 +119,7 @@ TEST(TheComposeTool, SaysWhichProjectFailedToRenderAndWhy) {
               HasSubstr("rendering the compose project 'app' from "
                         "'/srv/app/dc.yml': /usr/bin/docker-compose exited "
                         "with status 1: ERROR: Missing mandatory value"));
-  runner.result = {0, "services:\n  web:\n    image: r/x:1\n",
+  runner.answer = {0, "services:\n  web:\n    image: r/x:1\n",
                    "WARNING: The V variable is not set. Defaulting to a blank "
                    "string.\n"};
   model = tool->render({"app", "/srv/app/dc.yml", ""});

@@ -132,22 +132,26 @@ class FakeHealth : public HealthChecker {
   }
 };
 
-/// Records commands (a shell command by its script); those containing a
-/// string in `failing` exit 1.
+/// Records commands (a shell command by its script, and each whole in
+/// `commands`); those containing a string in `failing` exit 1, the others
+/// answer `answer`.
 class FakeCommands : public CommandRunner {
  public:
   std::vector<std::string> ran;
+  std::vector<CommandLine> commands;
   std::vector<Environment> envs;
   std::vector<std::string> failing;
+  CommandResult answer{0, "", ""};
   Result<CommandResult> run(const CommandLine& command) override {
     bool shell = command.argv.size() == 3 && command.argv[0] == "/bin/sh";
     std::string line = shell ? command.argv[2] : describeArgv(command.argv);
     ran.push_back(line);
+    commands.push_back(command);
     envs.push_back(command.env);
     for (const auto& f : failing) {
       if (line.find(f) != std::string::npos) return CommandResult{1, "", ""};
     }
-    return CommandResult{0, "", ""};
+    return answer;
   }
 };
 
