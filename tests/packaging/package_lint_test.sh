@@ -15,7 +15,10 @@ find_packages "$dist"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-justified=$(sed -n 's/^- `\([a-z0-9-]*\)`: .*/\1/p' "$src/packaging/README.md" | sort -u)
+# Only the lintian section's lines count: the rpmlint section below it
+# explains rpmlint's tags the same way.
+justified=$(sed -n '/^## Lintian warnings, justified/,/^## /s/^- `\([a-z0-9-]*\)`: .*/\1/p' \
+  "$src/packaging/README.md" | sort -u)
 # --fail-on none: the tags below say what is wrong; a non-zero status
 # means lintian itself did not run through, which must not pass as clean.
 rc=0

@@ -48,7 +48,8 @@ for must in /usr/share/doc/upgrader/copyright /usr/share/doc/upgrader/changelog.
     failures=1
   fi
 done
-conffiles=$(dpkg-deb -f "$deb" Package >/dev/null && dpkg-deb -e "$deb" "$work/control" && cat "$work/control/conffiles")
+dpkg-deb -e "$deb" "$work/control"
+conffiles=$(cat "$work/control/conffiles")
 if [ "$conffiles" = /etc/upgrader/example.conf.sample ]; then
   echo "ok: the example configuration is the .deb's only conffile"
 else

@@ -1,21 +1,34 @@
-# Shared by the package tests: finds the packages of scripts/package.
+# Shared by the package tests and the package_install scenario: finds the
+# packages of scripts/package.
+
+# package_file DIST_DIR PATTERN: the path of the package in DIST_DIR whose
+# name matches PATTERN, or the test ends: skipped (77) when there is none,
+# failed when REQUIRE_PACKAGES=1 (as scripts/test sets once it built them).
+# No DIST_DIR at all is "no packages", not an error.
+package_file() {
+  local dist=$1 pattern=$2 found
+  found=$(find "$dist" -maxdepth 1 -name "$pattern" 2>/dev/null | head -n 1 || true)
+  if [ -n "$found" ]; then
+    echo "$found"
+    return 0
+  fi
+  if [ "${REQUIRE_PACKAGES:-0}" = 1 ]; then
+    echo "FAIL: no $pattern in $dist, although REQUIRE_PACKAGES=1" >&2
+    exit 1
+  fi
+  echo "skipped: no $pattern in $dist: build the packages with scripts/package" >&2
+  exit 77
+}
+
 # find_packages DIST_DIR sets deb, dbgsym, rpm (absolute paths) and work (a
-# scratch directory removed on exit), or ends the test: skipped (77) when
-# there are none, failed when REQUIRE_PACKAGES=1.
+# scratch directory removed on exit, and the tools' HOME), or ends the test
+# as package_file does.
 find_packages() {
   local dist=$1
-  # No dist/ at all is "no packages", not an error.
-  deb=$(find "$dist" -maxdepth 1 -name 'upgrader_*.deb' 2>/dev/null | head -n 1 || true)
-  dbgsym=$(find "$dist" -maxdepth 1 -name 'upgrader-dbgsym_*.deb' 2>/dev/null | head -n 1 || true)
-  rpm=$(find "$dist" -maxdepth 1 -name 'upgrader-[0-9]*.rpm' 2>/dev/null | head -n 1 || true)
-  if [ -z "$deb" ] || [ -z "$rpm" ]; then
-    if [ "${REQUIRE_PACKAGES:-0}" = 1 ]; then
-      echo "FAIL: no .deb and .rpm in $dist, although REQUIRE_PACKAGES=1"
-      exit 1
-    fi
-    echo "skipped: no packages in $dist: build them with scripts/package"
-    exit 77
-  fi
+  # In a command substitution package_file's exit only ends the subshell.
+  deb=$(package_file "$dist" 'upgrader_*.deb') || exit $?
+  dbgsym=$(package_file "$dist" 'upgrader-dbgsym_*.deb') || exit $?
+  rpm=$(package_file "$dist" 'upgrader-[0-9]*.rpm') || exit $?
   work=$(mktemp -d)
   trap 'rm -rf -- "$work"' EXIT
   # rpm keeps its database in ~ on Debian, lintian its cache: neither

@@ -15,16 +15,8 @@
 #     removes the state.
 # Skipped without packages in dist/ (unless REQUIRE_PACKAGES=1).
 source "$(dirname "$0")/../lib.sh"
-DIST=${DIST:-$SRC/dist}
-deb=$(find "$DIST" -maxdepth 1 -name 'upgrader_*.deb' 2>/dev/null | head -n 1 || true)
-if [ -z "$deb" ]; then
-  if [ "${REQUIRE_PACKAGES:-0}" = 1 ]; then
-    echo "FAIL: no .deb in $DIST, although REQUIRE_PACKAGES=1"
-    exit 1
-  fi
-  echo "skipped: no .deb in $DIST: build it with scripts/package"
-  exit 77
-fi
+source "$SRC/tests/packaging/packages_lib.sh"
+deb=$(package_file "${DIST:-$SRC/dist}" 'upgrader_*.deb') || exit $?
 
 # What the scenario needs from the trees, copied before they are hidden.
 PKG=/run/package-test
