@@ -15,6 +15,13 @@ namespace upgrader {
 
 namespace {
 
+// The prefix of the temp names for `path`: ".NAME.upgrader-tmp-". A name
+// that is hidden already (".app.upgrader-staged") gets no second dot.
+std::string tempPrefixFor(const std::string& path) {
+  std::string base = baseName(path);
+  return (base.starts_with(".") ? "" : ".") + base + ".upgrader-tmp-";
+}
+
 // A name next to `path` that no other writer uses: the temp file must be in
 // the same directory (same file system) for the final rename to be atomic.
 std::string tempNameFor(const std::string& path) {
@@ -22,8 +29,7 @@ std::string tempNameFor(const std::string& path) {
   char suffix[17];
   std::snprintf(suffix, sizeof suffix, "%016llx",
                 static_cast<unsigned long long>(rng()));
-  return parentDirectory(path) + "/." + baseName(path) + ".upgrader-tmp-" +
-         suffix;
+  return parentDirectory(path) + "/" + tempPrefixFor(path) + suffix;
 }
 
 Status writeAll(int fd, std::string_view data, const std::string& path) {
@@ -231,13 +237,15 @@ Status copyFile(const std::string& from, const std::string& to) {
 }
 
 Status removeStaleTempFiles(const std::string& path) {
-  std::string prefix = "." + baseName(path) + ".upgrader-tmp-";
+  const std::string prefix = tempPrefixFor(path);
+  // Earlier versions gave a hidden NAME two dots ("..NAME.upgrader-tmp-").
+  const std::string legacy = "." + baseName(path) + ".upgrader-tmp-";
   std::string dir = parentDirectory(path);
   boost::system::error_code ec;
   for (boost::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
        it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
+    if (!name.starts_with(prefix) && !name.starts_with(legacy)) continue;
     if (auto st = removeIfExists(it->path().string()); !st) return st;
   }
   if (ec) return Error("Failed to list '" + dir + "': " + ec.message());

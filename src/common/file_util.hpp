@@ -75,7 +75,8 @@ Status removeTreeIfExists(const std::string& path);
 Status copyFile(const std::string& from, const std::string& to);
 
 /// Removes the temp names that the atomic operations above use for `path`
-/// (".NAME.upgrader-tmp-*" beside it), left behind only by a crash.
+/// (".NAME.upgrader-tmp-*" beside it; one dot for a NAME that starts with
+/// one), left behind only by a crash.
 Status removeStaleTempFiles(const std::string& path);
 
 /// Creates the directory `dir` (mode 0700, its parent must exist) unless

@@ -22,15 +22,14 @@ namespace upgrader {
 
 namespace {
 
-class BinaryStrategy final : public Strategy {
+class BinaryStrategy final : public FileSlotStrategy {
  public:
   BinaryStrategy(const Plan& plan, Fetcher& fetcher)
-      : source_(plan.source),
-        download_(plan.source, plan.trust, fetcher),
-        slot_(plan.install.path,
-              [this](const std::string& path) { return idOf(path); }) {}
-
-  std::string place() const override { return "'" + slot_.path() + "'"; }
+      : FileSlotStrategy(FileSlot(
+            plan.install.path,
+            [this](const std::string& path) { return idOf(path); })),
+        source_(plan.source),
+        download_(plan.source, plan.trust, fetcher) {}
 
   Result<std::string> currentId() const override {
     // Replacing a symlink by a file would change what it means; its owner
@@ -77,19 +76,6 @@ class BinaryStrategy final : public Strategy {
     if (auto st = slot_.stageOld(previous); !st) return st.error();
     if (auto st = takeOwnerAndMode(); !st) return failStaging(st.error());
     return previous;
-  }
-
-  Status prepareSwap(const ReleaseRef& from) override {
-    return slot_.prepareSwap(from);
-  }
-  Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
-    return slot_.swap(from, to);
-  }
-  Status canRevert(const ReleaseRef& from) const override {
-    return slot_.canRevert(from);
-  }
-  Status revert(const ReleaseRef& from, bool keepLeft) override {
-    return slot_.revert(from, keepLeft);
   }
 
   // The staged file is removed in every case; a rollback point whose last
@@ -219,7 +205,6 @@ class BinaryStrategy final : public Strategy {
   const SourceConfig& source_;
   ReleaseDownload download_;
   mutable std::map<Stamp, std::string> hashed_;
-  FileSlot slot_;
 };
 
 }  // namespace

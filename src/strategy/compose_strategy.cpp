@@ -72,24 +72,21 @@ Result<std::string> withVersion(const std::string& path,
 }
 
 // Mode=compose with Variable=: the env file at Path= is the release.
-class EnvVersionStrategy final : public Strategy {
+class EnvVersionStrategy final : public FileSlotStrategy {
  public:
   EnvVersionStrategy(const Plan& plan, Registry& registry, Fetcher& fetcher)
-      : config_(plan.container),
+      : FileSlotStrategy(FileSlot(plan.install.path,
+                                  [this](const std::string& path) {
+                                    return readVersionVariable(path, variable_);
+                                  })),
+        config_(plan.container),
         trust_(plan.trust),
         variable_(plan.compose.variable),
         registry_(registry),
-        fetcher_(fetcher),
-        slot_(plan.install.path, [this](const std::string& path) {
-          return readVersionVariable(path, variable_);
-        }) {
+        fetcher_(fetcher) {
     auto image = parseImageName(config_.image);
     if (image) image_ = *image;
   }
-
-  std::string place() const override { return "'" + slot_.path() + "'"; }
-
-  Result<std::string> currentId() const override { return slot_.currentId(); }
 
   Result<Offer> resolve() override {
     if (image_.repository.empty()) {
@@ -140,18 +137,6 @@ class EnvVersionStrategy final : public Strategy {
     if (auto st = slot_.stageOld(previous); !st) return st.error();
     return previous;
   }
-  Status prepareSwap(const ReleaseRef& from) override {
-    return slot_.prepareSwap(from);
-  }
-  Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
-    return slot_.swap(from, to);
-  }
-  Status canRevert(const ReleaseRef& from) const override {
-    return slot_.canRevert(from);
-  }
-  Status revert(const ReleaseRef& from, bool keepLeft) override {
-    return slot_.revert(from, keepLeft);
-  }
   Status discard(const ReleaseRef& to, Discard what) override {
     if (what == Discard::kKeepRelease) {
       if (auto st = slot_.preserve(to); !st) return st;
@@ -184,7 +169,6 @@ class EnvVersionStrategy final : public Strategy {
   Registry& registry_;
   Fetcher& fetcher_;
   ImageName image_;
-  FileSlot slot_;
   std::optional<ImageRelease> resolved_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "common/release_ref.hpp"
 #include "common/result.hpp"
+#include "strategy/strategy.hpp"
 
 namespace upgrader {
 
@@ -68,6 +69,33 @@ class FileSlot {
   std::string old_;
   std::string staged_;
   IdOf idOf_;
+};
+
+/// What every strategy whose release is one file in a FileSlot shares:
+/// putting it in place and taking it back are the slot's steps. Binary
+/// (the executable), image (the environment file that pins the image) and
+/// compose with Variable= (the project's env file).
+class FileSlotStrategy : public Strategy {
+ public:
+  std::string place() const override { return "'" + slot_.path() + "'"; }
+  Result<std::string> currentId() const override { return slot_.currentId(); }
+  Status prepareSwap(const ReleaseRef& from) override {
+    return slot_.prepareSwap(from);
+  }
+  Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
+    return slot_.swap(from, to);
+  }
+  Status canRevert(const ReleaseRef& from) const override {
+    return slot_.canRevert(from);
+  }
+  Status revert(const ReleaseRef& from, bool keepLeft) override {
+    return slot_.revert(from, keepLeft);
+  }
+
+ protected:
+  explicit FileSlotStrategy(FileSlot slot) : slot_(std::move(slot)) {}
+
+  FileSlot slot_;
 };
 
 }  // namespace upgrader

@@ -42,22 +42,20 @@ std::string digestOf(const std::string& pinned) {
   return at == std::string::npos ? "" : pinned.substr(at + 1);
 }
 
-class ImageStrategy final : public Strategy {
+class ImageStrategy final : public FileSlotStrategy {
  public:
   ImageStrategy(const Plan& plan, ImageName image, Registry& registry,
                 ContainerEngine& engine, Fetcher& fetcher, ImagePlaces places,
                 std::shared_ptr<void> owned)
-      : owned_(std::move(owned)),
+      : FileSlotStrategy(FileSlot(places.environmentFile, readPinnedImage)),
+        owned_(std::move(owned)),
         config_(plan.container),
         trust_(plan.trust),
         image_(std::move(image)),
         registry_(registry),
         engine_(engine),
         fetcher_(fetcher),
-        places_(std::move(places)),
-        slot_(places_.environmentFile, readPinnedImage) {}
-
-  std::string place() const override { return "'" + slot_.path() + "'"; }
+        places_(std::move(places)) {}
 
   Result<std::string> currentId() const override {
     auto pinned = slot_.currentId();
@@ -159,12 +157,6 @@ class ImageStrategy final : public Strategy {
     return previous;
   }
 
-  Status prepareSwap(const ReleaseRef& from) override {
-    return slot_.prepareSwap(from);
-  }
-  Status swap(const ReleaseRef& from, const ReleaseRef& to) override {
-    return slot_.swap(from, to);
-  }
   // The old image must still be in the engine, or the unit would start
   // nothing: checked before a rollback stops anything. Only an engine that
   // says it is gone stops the rollback; one that does not answer now may
@@ -175,9 +167,6 @@ class ImageStrategy final : public Strategy {
     auto held = engine_.inspect(pullReferenceOf(from.id));
     if (held && !*held) return requireImage(from);
     return okStatus();
-  }
-  Status revert(const ReleaseRef& from, bool keepLeft) override {
-    return slot_.revert(from, keepLeft);
   }
 
   // What staging `to` left (its staged file; its image if we pulled it,
@@ -338,7 +327,6 @@ class ImageStrategy final : public Strategy {
   ContainerEngine& engine_;
   Fetcher& fetcher_;
   ImagePlaces places_;
-  FileSlot slot_;
   std::optional<ImageRelease> resolved_;
 };
 
