@@ -1,12 +1,12 @@
 #include "common/file_util.hpp"
 
 #include <fcntl.h>
-#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/filesystem.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -184,13 +184,6 @@ Status symlinkAtomically(const std::string& target,
     return systemError("rename '" + tmp + "' to", linkPath, err);
   }
   return fsyncDirectory(parentDirectory(linkPath));
-}
-
-Status exchangePaths(const std::string& a, const std::string& b) {
-  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) < 0) {
-    return systemError("exchange '" + a + "' with", b, errno);
-  }
-  return fsyncDirectory(parentDirectory(b));
 }
 
 Status removeIfExists(const std::string& path) {

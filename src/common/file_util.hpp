@@ -59,11 +59,6 @@ Status renameDurably(const std::string& from, const std::string& to);
 Status symlinkAtomically(const std::string& target,
                          const std::string& linkPath);
 
-/// Swaps what `a` and `b` name in one step (renameat2 RENAME_EXCHANGE),
-/// then fsyncs the directory. Error (nothing changed) where the file system
-/// does not support it.
-Status exchangePaths(const std::string& a, const std::string& b);
-
 /// Removes a file if it exists. Ok if it did not.
 Status removeIfExists(const std::string& path);
 

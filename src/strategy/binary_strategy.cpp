@@ -78,12 +78,9 @@ class BinaryStrategy final : public FileSlotStrategy {
     return previous;
   }
 
-  // The staged file is removed in every case; a rollback point whose last
-  // copy it is becomes PATH.old again first.
-  Status discard(const ReleaseRef& to, Discard what) override {
-    if (what == Discard::kKeepRelease) {
-      if (auto st = slot_.preserve(to); !st) return st;
-    }
+  // The staged file goes in every case; the rollback point is PATH.old,
+  // which an attempt never touches.
+  Status discard(const ReleaseRef&, Discard) override {
     if (auto st = slot_.removeLeftovers(); !st) return st;
     return download_.removeStalePartialDownloads(slot_.directory());
   }
@@ -91,7 +88,7 @@ class BinaryStrategy final : public FileSlotStrategy {
   Status quiesce(const ReleaseRef&) override { return okStatus(); }
 
   Status prune(const ReleaseRef&, const ReleaseRef&) override {
-    return removeIfExists(slot_.stagedPath());
+    return slot_.removeLeftovers();
   }
 
   Environment hookEnvironment(const ReleaseRef&,

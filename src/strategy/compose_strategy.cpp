@@ -137,10 +137,7 @@ class EnvVersionStrategy final : public FileSlotStrategy {
     if (auto st = slot_.stageOld(previous); !st) return st.error();
     return previous;
   }
-  Status discard(const ReleaseRef& to, Discard what) override {
-    if (what == Discard::kKeepRelease) {
-      if (auto st = slot_.preserve(to); !st) return st;
-    }
+  Status discard(const ReleaseRef&, Discard) override {
     return slot_.removeLeftovers();
   }
   Status quiesce(const ReleaseRef&) override { return okStatus(); }
@@ -226,8 +223,8 @@ class ComposeStrategy final : public Strategy {
   Status canRevert(const ReleaseRef& from) const override {
     return files_->canRevert(from);
   }
-  Status revert(const ReleaseRef& from, bool keepLeft) override {
-    return files_->revert(from, keepLeft);
+  Status revert(const ReleaseRef& from) override {
+    return files_->revert(from);
   }
 
   // The files as the strategy of the files says, then the images pulled

@@ -10,12 +10,25 @@ FileSlot::FileSlot(std::string path, IdOf idOf)
       dir_(parentDirectory(path_)),
       old_(path_ + ".old"),
       staged_(dir_ + "/." + baseName(path_) + ".upgrader-staged"),
+      replaced_(dir_ + "/." + baseName(path_) + ".upgrader-replaced"),
       idOf_(std::move(idOf)) {}
 
 Status FileSlot::prepareSwap(const ReleaseRef& from) {
   auto current = idOf_(path_);
   if (!current || *current != from.id) return okStatus();  // swap() decides
-  return hardLinkAtomically(path_, old_);
+  return keepReplaced(from);
+}
+
+// The replaced name becomes a link to PATH, which holds `from`. What it
+// names now, if anything else, is the rollback point of a commit killed
+// before it settled: it is settled first, never overwritten.
+Status FileSlot::keepReplaced(const ReleaseRef& from) {
+  if (pathExists(replaced_)) {
+    auto kept = idOf_(replaced_);
+    if (kept && *kept == from.id) return okStatus();
+    if (auto st = settle(); !st) return st;
+  }
+  return hardLinkAtomically(path_, replaced_);
 }
 
 Status FileSlot::swap(const ReleaseRef& from, const ReleaseRef& to) {
@@ -34,37 +47,52 @@ Status FileSlot::swap(const ReleaseRef& from, const ReleaseRef& to) {
                    "); refusing to overwrite it");
     }
     // Two atomic steps, so that PATH always names a complete file, old or
-    // new, and never nothing: first keep the old one, then rename over.
-    if (auto st = hardLinkAtomically(path_, old_); !st) return st;
+    // new, and never nothing: first keep the old one under a name of its
+    // own (prepareSwap() did, unless it was skipped), then rename over.
+    // PATH.old is left alone: until the commit it is the rollback point
+    // the operator had before this attempt.
+    if (auto st = keepReplaced(from); !st) return st;
     faultPoint("swap-kept-old");
   }
   return renameDurably(staged_, path_);
 }
 
 Status FileSlot::canRevert(const ReleaseRef& from) const {
-  auto current = idOf_(path_);
-  if (current && *current == from.id) return okStatus();
-  auto old = idOf_(old_);
-  if (old && *old == from.id) return okStatus();
+  for (const auto* where : {&path_, &replaced_, &old_}) {
+    auto id = idOf_(*where);
+    if (id && *id == from.id) return okStatus();
+  }
   return Error("cannot restore " + from.version + ": neither '" + path_ +
-               "' nor '" + old_ + "' holds it (" + from.id + ")");
+               "' nor '" + replaced_ + "' holds it (" + from.id + ")");
 }
 
-Status FileSlot::revert(const ReleaseRef& from, bool keepLeft) {
+Status FileSlot::revert(const ReleaseRef& from) {
   auto current = idOf_(path_);
-  if (current && *current == from.id) return okStatus();
-  if (auto st = canRevert(from); !st) return st;
-  // Either way PATH names a complete file at every instant. An exchange
-  // keeps the release taken out as PATH.old; a link leaves PATH.old a
-  // second copy of the restored one, so `mv PATH.old PATH` from a vendor's
-  // runbook can never bring back a release that failed.
-  if (keepLeft) {
-    if (auto st = exchangePaths(path_, old_); !st) {
+  auto kept = idOf_(replaced_);
+  if (current && *current == from.id) {
+    // Never swapped, or reverted already: the replaced name is a second
+    // name of PATH, or gone (or a rollback point still to settle, which
+    // removeLeftovers() settles).
+    if (kept && *kept == from.id) return removeIfExists(replaced_);
+    return okStatus();
+  }
+  if (kept && *kept == from.id) {
+    // One rename: PATH names the old release again, the new one loses its
+    // last name, and PATH.old was never touched.
+    if (auto st = renameDurably(replaced_, path_); !st) {
       return st.error().withContext("Failed to restore " + from.version);
     }
     return okStatus();
   }
+  if (auto st = canRevert(from); !st) return st;
+  // Only a transaction begun by an earlier version of the upgrader, which
+  // linked the release it replaced to PATH.old before the swap, gets here.
   return hardLinkAtomically(old_, path_);
+}
+
+Status FileSlot::settle() {
+  if (!pathExists(replaced_)) return okStatus();
+  return renameDurably(replaced_, old_);
 }
 
 Status FileSlot::stageOld(const ReleaseRef& previous) {
@@ -81,18 +109,23 @@ Status FileSlot::stageOld(const ReleaseRef& previous) {
   return okStatus();
 }
 
-Status FileSlot::preserve(const ReleaseRef& release) {
-  if (canRevert(release)) return okStatus();
-  auto staged = idOf_(staged_);
-  if (!staged || *staged != release.id) return okStatus();
-  // The staged copy is the last one: it becomes the rollback point again.
-  return hardLinkAtomically(staged_, old_);
-}
-
 Status FileSlot::removeLeftovers() {
   if (auto st = removeIfExists(staged_); !st) return st;
   if (auto st = removeStaleTempFiles(path_); !st) return st;
-  return removeStaleTempFiles(old_);
+  if (auto st = removeStaleTempFiles(old_); !st) return st;
+  if (auto st = removeStaleTempFiles(replaced_); !st) return st;
+  if (!pathExists(replaced_)) return okStatus();
+  // Never removed on a guess: it may be the only copy of a release.
+  auto kept = idOf_(replaced_);
+  if (!kept) {
+    return kept.error().withContext("Cannot tell what '" + replaced_ +
+                                    "' holds; leaving it");
+  }
+  auto current = idOf_(path_);
+  if (current && *current == *kept) return removeIfExists(replaced_);
+  // PATH moved on and no transaction is under way: a commit was killed
+  // before the release it replaced became the rollback point.
+  return settle();
 }
 
 }  // namespace upgrader

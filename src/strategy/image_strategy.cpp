@@ -174,9 +174,6 @@ class ImageStrategy final : public FileSlotStrategy {
   // image that cannot be removed now (in use, the engine away) stays on
   // record for the next run; the first such error is reported.
   Status discard(const ReleaseRef& to, Discard what) override {
-    if (what == Discard::kKeepRelease) {
-      if (auto st = slot_.preserve(to); !st) return st;
-    }
     if (auto st = slot_.removeLeftovers(); !st) return st;
     auto record = loadPullRecord(places_.pullRecord);
     if (!record) return record.error();
@@ -309,10 +306,12 @@ class ImageStrategy final : public FileSlotStrategy {
     return okStatus();
   }
 
-  // The images the environment file and its rollback point name.
+  // The images the environment file and its rollback point name (and the
+  // replaced name, which holds one or the other).
   std::set<std::string> referencesInPlace() const {
     std::set<std::string> in;
-    for (const auto& path : {slot_.path(), slot_.oldPath()}) {
+    for (const auto& path :
+         {slot_.path(), slot_.oldPath(), slot_.replacedPath()}) {
       if (auto pinned = readPinnedImage(path))
         in.insert(pullReferenceOf(*pinned));
     }

@@ -43,8 +43,8 @@ enum class Discard {
   /// unless it is in place.
   kRelease,
   /// The release is a rollback point (a rollback on request staged it, or
-  /// an upgrade went back to the previous version): it must survive, where
-  /// a rollback takes it from, even if staging it was its last copy.
+  /// an upgrade went back to the previous version): only the staged copy
+  /// goes; the release itself (a directory, an image) stays.
   kKeepRelease,
 };
 
@@ -99,12 +99,11 @@ class Strategy {
   /// takes it from. Changes nothing.
   virtual Status canRevert(const ReleaseRef& from) const = 0;
 
-  /// Puts `from` back in place. Idempotent. Error (and nothing changed) if
-  /// `from` can no longer be found by its id. With `keepLeft`, the release
-  /// taken out becomes the rollback point (a rollback on request that
-  /// failed must not lose the release it was going back to); otherwise a
-  /// failed new release is never kept where an operator would restore from.
-  virtual Status revert(const ReleaseRef& from, bool keepLeft) = 0;
+  /// Puts `from` back in place, and the rollback point as it was before
+  /// the attempt: a run that does not commit leaves the machine as it
+  /// found it. Idempotent. Error (and nothing changed) if `from` can no
+  /// longer be found by its id.
+  virtual Status revert(const ReleaseRef& from) = 0;
 
   /// Removes what staging `to` left that is not in place, as `what` says,
   /// and what killed runs left. Ok if there is none.
@@ -117,9 +116,11 @@ class Strategy {
   /// process a hook started is stopped with its unit.
   virtual Status quiesce(const ReleaseRef& release) = 0;
 
-  /// After a commit: removes leftovers and old releases beyond what the
-  /// configuration keeps, never `installed` or `previous`. Failures are
-  /// only reported.
+  /// After a commit: makes `previous` the rollback point where the
+  /// strategy keeps it by name (PATH.old), removes leftovers and old
+  /// releases beyond what the configuration keeps, never `installed` or
+  /// `previous`. Failures are only reported; the next run's clean-up
+  /// (discard) finishes what is left.
   virtual Status prune(const ReleaseRef& installed,
                        const ReleaseRef& previous) = 0;
 

@@ -130,9 +130,9 @@ class SymlinkStrategy final : public Strategy {
     return okStatus();
   }
 
-  // The release taken out keeps its directory either way (`keepLeft` needs
-  // nothing more); pruning decides when it goes.
-  Status revert(const ReleaseRef& from, bool) override {
+  // The release taken out keeps its directory; discard() or pruning
+  // decides when it goes.
+  Status revert(const ReleaseRef& from) override {
     auto current = currentId();
     if (current && *current == from.id) return okStatus();
     if (auto st = canRevert(from); !st) return st;

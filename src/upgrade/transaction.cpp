@@ -431,7 +431,7 @@ Status UpgradeTransaction::restoreOld(const Transaction& t) {
     fx_.log.log(Severity::kWarning, st.error().message() + ", continuing");
   }
   faultPoint("rollback-stopped");
-  if (auto st = fx_.strategy.revert(t.from, !isUpgrade(t)); !st) return st;
+  if (auto st = fx_.strategy.revert(t.from); !st) return st;
   const std::uint64_t reverted = fx_.clock.realtimeMicros();
   faultPoint("rollback-reverted");
   if (t.migrated) {

@@ -37,13 +37,24 @@ Migrate=$run_once \$UPGRADER_IMAGE --version >>/run/migrations 2>&1
 Migrate=echo "\$UPGRADER_OLD_IMAGE -> \$UPGRADER_IMAGE" >>/run/migrations
 CONF
 
+# rollback_point_is N: image.env.old pins N, the engine still holds N's
+# image, and image.env.old is a file of its own, not a second name of
+# image.env (an operator who edits one must not edit both).
+rollback_point_is() {
+  local dir=/var/lib/upgrader/demo
+  assert_eq "the rollback point pins $1" "UPGRADER_IMAGE=$(pinned "$1")" \
+    "$(grep UPGRADER_IMAGE "$dir/image.env.old")"
+  assert_true "the rollback point's image ($1) is held" holds "$1"
+  assert_true "image.env and image.env.old are two files" \
+    test "$(stat -c %i "$dir/image.env")" != "$(stat -c %i "$dir/image.env.old")"
+}
+
 echo "== 1 -> 2"
 before=$(invocation)
 assert_eq "1 -> 2: upgraded" 0 "$(upgrade_status demo)"
 assert_eq "serving 2" 2 "$(demo_version)"
 assert_eq "the environment file pins 2's digest" "$(pinned 2)" "$(pinned_now)"
-assert_eq "the rollback point pins 1" "UPGRADER_IMAGE=$(pinned 1)" \
-  "$(grep UPGRADER_IMAGE /var/lib/upgrader/demo/image.env.old)"
+rollback_point_is 1
 assert_eq "the container runs exactly 2's image" "$(held_image 2)" "$(running_image)"
 assert_true "the unit was restarted" test "$before" != "$(invocation)"
 assert_eq "Migrate= ran the new image once (it printed its version)" \
@@ -63,6 +74,7 @@ assert_eq "serving 2" 2 "$(demo_version)"
 assert_eq "the container runs 2's image again" "$(held_image 2)" "$(running_image)"
 assert_true "3 quarantined" bash -c "upgrader status demo | grep -q '^quarantined: 3 '"
 assert_true "3's image is not kept" lacks 3
+rollback_point_is 1
 assert_eq "next run: nothing to do" 5 "$(upgrade_status demo)"
 
 echo "== 2 -> 4, which crash-loops"
@@ -73,6 +85,7 @@ assert_eq "2 -> 4: rolled back" 3 "$(upgrade_status demo)"
 sed -i 's/^SettleSec=.*/SettleSec=1s/' /etc/upgrader/demo.conf
 assert_eq "serving 2" 2 "$(demo_version)"
 assert_true "4 quarantined" bash -c "upgrader status demo | grep -q '^quarantined: 4 '"
+rollback_point_is 1
 
 # refused WHAT EXPECTED_MESSAGE: a run that must change nothing: exit 1,
 # the unit never stopped, no image pulled, nothing staged.
@@ -194,4 +207,5 @@ assert_true "the migration's container was running when its hook failed" test -e
 assert_true "Restore= ran with the migration's container gone" test -e /run/restored
 assert_true "nothing answers on 9099" bash -c "! /run/answers9099"
 assert_eq "serving 5 (a version 3 service)" 3 "$(demo_version)"
+rollback_point_is 6
 finish

@@ -198,7 +198,7 @@ TEST_F(AComposeStrategy, ACommitKeepsTheImagesOfTheReleaseInPlace) {
   ASSERT_TRUE(strategy_->prune(s->release, one));
   EXPECT_TRUE(engine_.holds(kName + ":2"));
   EXPECT_THAT(recorded(), ::testing::ElementsAre(kName + ":2 pulled"));
-  ASSERT_TRUE(strategy_->revert(one, false));
+  ASSERT_TRUE(strategy_->revert(one));
   EXPECT_EQ(*strategy_->currentId(), "1");
 }
 

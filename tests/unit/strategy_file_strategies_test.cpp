@@ -113,12 +113,18 @@ TEST_F(ABinaryStrategy, StagesWithTheCurrentModeAndSwapsKeepingTheOldOne) {
   EXPECT_EQ(st.st_mode & 07777, 0750u);
 
   ReleaseRef from{"1", *current};
+  ASSERT_TRUE(strategy_->prepareSwap(from));
   ASSERT_TRUE(strategy_->swap(from, *staged));
   EXPECT_EQ(read(dir_ / "install/app"), "version two");
-  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
-  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+  // Until the commit the old release has a name of its own; PATH.old is
+  // the operator's rollback point and is not touched.
+  EXPECT_EQ(read(dir_ / "install/.app.upgrader-replaced"), "version one");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre(".app.upgrader-replaced", "app"));
   // Repeated after a crash: nothing changes, nothing is left.
   ASSERT_TRUE(strategy_->swap(from, *staged));
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre(".app.upgrader-replaced", "app"));
+  // Committed: the old release becomes the rollback point.
+  ASSERT_TRUE(strategy_->prune(*staged, from));
   EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
   EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
 }
@@ -128,11 +134,72 @@ TEST_F(ABinaryStrategy, RevertsToTheOldOneAndRepeatsHarmlessly) {
   auto staged = stage("2", "version two");
   ASSERT_TRUE(staged);
   ASSERT_TRUE(strategy_->swap(from, *staged));
-  ASSERT_TRUE(strategy_->revert(from, false));
+  ASSERT_TRUE(strategy_->revert(from));
   EXPECT_EQ(read(dir_ / "install/app"), "version one");
-  ASSERT_TRUE(strategy_->revert(from, false));
+  ASSERT_TRUE(strategy_->revert(from));
   EXPECT_EQ(read(dir_ / "install/app"), "version one");
+  // There was no rollback point before the attempt, and there is none after.
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app"));
+}
+
+ino_t inodeOf(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+TEST_F(ABinaryStrategy, AFailedAttemptLeavesTheRollbackPointAsItWas) {
+  write(dir_ / "install/app.old", "version zero");
+  const ino_t zero = inodeOf(dir_ / "install/app.old");
+  ReleaseRef from{"1", *strategy_->currentId()};
+  auto staged = stage("2", "version two");
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->prepareSwap(from));
+  ASSERT_TRUE(strategy_->swap(from, *staged));
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version zero");
+  ASSERT_TRUE(strategy_->canRevert(from));
+  ASSERT_TRUE(strategy_->revert(from));
+  ASSERT_TRUE(strategy_->discard(*staged, Discard::kRelease));
+  EXPECT_EQ(read(dir_ / "install/app"), "version one");
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version zero");
+  EXPECT_EQ(inodeOf(dir_ / "install/app.old"), zero);
+  EXPECT_NE(inodeOf(dir_ / "install/app"), zero);  // two names, two files
   EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+}
+
+TEST_F(ABinaryStrategy, AnAttemptGivenUpBeforeItsSwapLeavesNoSecondName) {
+  write(dir_ / "install/app.old", "version zero");
+  ReleaseRef from{"1", *strategy_->currentId()};
+  auto staged = stage("2", "version two");
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->prepareSwap(from));
+  ASSERT_TRUE(strategy_->discard(*staged, Discard::kRelease));
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version zero");
+}
+
+TEST_F(ABinaryStrategy, FinishesACommitKilledBeforeTheOldReleaseBecameTheRollbackPoint) {
+  write(dir_ / "install/app.old", "version zero");
+  ReleaseRef from{"1", *strategy_->currentId()};
+  auto staged = stage("2", "version two");
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(from, *staged));
+  make();  // killed after the commit's save; the next run cleans up
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
+  EXPECT_EQ(read(dir_ / "install/app"), "version two");
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
+}
+
+TEST_F(ABinaryStrategy, NeverOverwritesARollbackPointACommitLeftToSettle) {
+  ReleaseRef one{"1", *strategy_->currentId()};
+  auto two = stage("2", "version two");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->swap(one, *two));  // committed, not settled
+  auto three = stage("3", "version three");
+  ASSERT_TRUE(three);
+  ASSERT_TRUE(strategy_->prepareSwap(*two));
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+  EXPECT_EQ(read(dir_ / "install/.app.upgrader-replaced"), "version two");
 }
 
 TEST_F(ABinaryStrategy, RefusesToOverwriteAFileItDoesNotKnow) {
@@ -148,7 +215,7 @@ TEST_F(ABinaryStrategy, RefusesToOverwriteAFileItDoesNotKnow) {
 
 TEST_F(ABinaryStrategy, SaysSoWhenTheReleaseToRestoreIsGone) {
   ReleaseRef from{"1", digest("something else")};
-  auto st = strategy_->revert(from, false);
+  auto st = strategy_->revert(from);
   ASSERT_FALSE(st);
   EXPECT_THAT(st.error().message(), HasSubstr("cannot restore 1"));
   EXPECT_EQ(read(dir_ / "install/app"), "version one");
@@ -179,11 +246,14 @@ TEST_F(ABinaryStrategy, StagesACopyOfTheRollbackPointForARollbackOnRequest) {
   auto two = stage("2", "version two");
   ASSERT_TRUE(two);
   ASSERT_TRUE(strategy_->swap(one, *two));
+  ASSERT_TRUE(strategy_->prune(*two, one));
   auto back = strategy_->stagePrevious(one);
   ASSERT_TRUE(back) << back.error().message();
   ASSERT_TRUE(strategy_->swap(*two, *back));
+  ASSERT_TRUE(strategy_->prune(*back, *two));
   EXPECT_EQ(read(dir_ / "install/app"), "version one");
   EXPECT_EQ(read(dir_ / "install/app.old"), "version two");
+  EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
 }
 
 TEST_F(ABinaryStrategy, AFailedRollbackOnRequestKeepsTheReleaseItWasGoingBackTo) {
@@ -191,25 +261,20 @@ TEST_F(ABinaryStrategy, AFailedRollbackOnRequestKeepsTheReleaseItWasGoingBackTo)
   auto two = stage("2", "version two");
   ASSERT_TRUE(two);
   ASSERT_TRUE(strategy_->swap(one, *two));
+  ASSERT_TRUE(strategy_->prune(*two, one));
   auto back = strategy_->stagePrevious(one);
   ASSERT_TRUE(back);
   ASSERT_TRUE(strategy_->swap(*two, *back));
   // Version 1 turned out unhealthy: 2 comes back, 1 stays the rollback point.
   ASSERT_TRUE(strategy_->canRevert(*two));
-  ASSERT_TRUE(strategy_->revert(*two, true));
+  ASSERT_TRUE(strategy_->revert(*two));
+  ASSERT_TRUE(strategy_->discard(*back, Discard::kKeepRelease));
   EXPECT_EQ(read(dir_ / "install/app"), "version two");
   EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+  EXPECT_NE(inodeOf(dir_ / "install/app"), inodeOf(dir_ / "install/app.old"));
   EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
-}
-
-TEST_F(ABinaryStrategy, NeverKeepsAFailedUpgradeWhereAnOperatorWouldRestoreFrom) {
-  ReleaseRef one{"1", *strategy_->currentId()};
-  auto two = stage("2", "version two");
-  ASSERT_TRUE(two);
-  ASSERT_TRUE(strategy_->swap(one, *two));
-  ASSERT_TRUE(strategy_->revert(one, false));
-  EXPECT_EQ(read(dir_ / "install/app"), "version one");
-  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
+  // And the next rollback on request still has it.
+  EXPECT_TRUE(strategy_->stagePrevious(one));
 }
 
 class ASymlinkStrategy : public StrategyTest {
@@ -238,7 +303,7 @@ TEST_F(ASymlinkStrategy, StagesADirectoryAndFlipsTheLink) {
   EXPECT_EQ(read(dir_ / "install/current/app-1"), "version one");  // untouched yet
   ASSERT_TRUE(strategy_->swap(one, *two));
   EXPECT_EQ(read(dir_ / "install/current/app-2"), "version 2");
-  ASSERT_TRUE(strategy_->revert(one, false));
+  ASSERT_TRUE(strategy_->revert(one));
   EXPECT_EQ(read(dir_ / "install/current/app-1"), "version one");
   EXPECT_THAT(entries(install()), ::testing::ElementsAre("current", "releases"));
 }
@@ -324,15 +389,15 @@ TEST_F(ABinaryStrategy, KeepsTheReleaseARollbackOnRequestWasGoingBackToWhenStopp
   auto two = stage("2", "version two");
   ASSERT_TRUE(two);
   ASSERT_TRUE(strategy_->swap(one, *two));
-  // `upgrader rollback`: 1 is staged from PATH.old, then PATH.old is
-  // relinked to 2 while the service still runs, and the run is abandoned
-  // there (killed, or PreStop= failed).
+  ASSERT_TRUE(strategy_->prune(*two, one));
+  // `upgrader rollback`: 1 is staged from PATH.old, the swap prepared while
+  // the service still runs, and the run is abandoned there (killed, or
+  // PreStop= failed).
   auto back = strategy_->stagePrevious(one);
   ASSERT_TRUE(back);
   ASSERT_TRUE(strategy_->prepareSwap(*two));
-  EXPECT_EQ(read(dir_ / "install/app.old"), "version two");
+  EXPECT_EQ(read(dir_ / "install/app.old"), "version one");  // never touched
   ASSERT_TRUE(strategy_->discard(*back, Discard::kKeepRelease));
-  // The staged copy was the last one of 1: it is the rollback point again.
   EXPECT_EQ(read(dir_ / "install/app.old"), "version one");
   EXPECT_EQ(read(dir_ / "install/app"), "version two");
   EXPECT_THAT(entries(install()), ::testing::ElementsAre("app", "app.old"));
@@ -380,7 +445,7 @@ TEST_F(ASymlinkStrategy, NeverPointsCurrentOutsideItsReleasesWhateverTheStateFil
     ReleaseRef elsewhere{"1", id};
     EXPECT_THAT(strategy_->canRevert(elsewhere).error().message(),
                 HasSubstr("is not a release directory in")) << id;
-    EXPECT_FALSE(strategy_->revert(elsewhere, false)) << id;
+    EXPECT_FALSE(strategy_->revert(elsewhere)) << id;
     EXPECT_FALSE(strategy_->stagePrevious(elsewhere)) << id;
     EXPECT_FALSE(strategy_->swap({"1", *strategy_->currentId()}, elsewhere))
         << id;

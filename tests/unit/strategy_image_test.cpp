@@ -247,18 +247,43 @@ TEST_F(AnImageStrategy, SwapsTheEnvironmentFileKeepingTheOldOneAndRevertsIt) {
   ASSERT_TRUE(strategy_->prepareSwap(one()));
   ASSERT_TRUE(strategy_->swap(one(), staged->release));
   EXPECT_EQ(pinnedNow(), pinned("2", '2'));
-  EXPECT_EQ(*readPinnedImage(dir_ / "state/image.env.old"), pinned("1", '1'));
+  EXPECT_EQ(*readPinnedImage(dir_ / "state/.image.env.upgrader-replaced"), pinned("1", '1'));
   ASSERT_TRUE(strategy_->swap(one(), staged->release));  // again: harmless
   ASSERT_TRUE(strategy_->canRevert(one()));
-  ASSERT_TRUE(strategy_->revert(one(), false));
+  ASSERT_TRUE(strategy_->revert(one()));
   EXPECT_EQ(pinnedNow(), pinned("1", '1'));
+  EXPECT_FALSE(pathExists(dir_ / "state/image.env.old"));  // none before, none after
+}
+
+TEST_F(AnImageStrategy, AFailedAttemptKeepsTheRollbackPointAndItsImage) {
+  auto two = upgrade();
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->prepareSwap(one()));
+  ASSERT_TRUE(strategy_->swap(one(), two->release));
+  ASSERT_TRUE(strategy_->prune(two->release, one()));  // 2 committed
+  EXPECT_EQ(*readPinnedImage(dir_ / "state/image.env.old"), pinned("1", '1'));
+  // 3 fails: 2 comes back, and 1 stays the rollback point, image and all.
+  registry_.tags["3"] = digest('3');
+  make();
+  auto three = upgrade();
+  ASSERT_TRUE(three) << three.error().message();
+  ReleaseRef two_{"2", pinned("2", '2')};
+  ASSERT_TRUE(strategy_->prepareSwap(two_));
+  ASSERT_TRUE(strategy_->swap(two_, three->release));
+  ASSERT_TRUE(strategy_->revert(two_));
+  ASSERT_TRUE(strategy_->discard(three->release, Discard::kRelease));
+  EXPECT_EQ(pinnedNow(), pinned("2", '2'));
+  EXPECT_EQ(*readPinnedImage(dir_ / "state/image.env.old"), pinned("1", '1'));
+  EXPECT_TRUE(engine_.holds(pullRef('1')));
+  EXPECT_FALSE(engine_.holds(pullRef('3')));
+  EXPECT_TRUE(strategy_->stagePrevious(one()));
 }
 
 TEST_F(AnImageStrategy, RemovesTheImageOfAReleaseThatFailed) {
   auto staged = upgrade();
   ASSERT_TRUE(staged);
   ASSERT_TRUE(strategy_->swap(one(), staged->release));
-  ASSERT_TRUE(strategy_->revert(one(), false));
+  ASSERT_TRUE(strategy_->revert(one()));
   ASSERT_TRUE(strategy_->discard(staged->release, Discard::kRelease));
   EXPECT_FALSE(engine_.holds(pullRef('2')));
   EXPECT_TRUE(engine_.holds(pullRef('1')));
@@ -344,6 +369,7 @@ TEST_F(AnImageStrategy, StagesARollbackPointReadableLikeTheFileItReplaces) {
   auto staged = upgrade();
   ASSERT_TRUE(staged);
   ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  ASSERT_TRUE(strategy_->prune(staged->release, one()));
   auto back = strategy_->stagePrevious(one());
   ASSERT_TRUE(back) << back.error().message();
   struct stat st {};

@@ -401,7 +401,7 @@ TEST_F(AnUpgrade, StopsHooksAKilledRunLeftBeforeRestoringItsData) {
   t.from = {"1", "id-1"};
   t.to = {"2", "id-2"};
   strategy_.current = "id-2";
-  strategy_.old = "id-1";
+  strategy_.replaced = "id-1";
   store_.state.transaction = t;
   strategy_.offer = {"1", true};
   Outcome out = apply();
@@ -419,7 +419,7 @@ TEST_F(AnUpgrade, RecoversNothingWhileAKilledRunsHookMayStillRun) {
   t.from = {"1", "id-1"};
   t.to = {"2", "id-2"};
   strategy_.current = "id-2";
-  strategy_.old = "id-1";
+  strategy_.replaced = "id-1";
   store_.state.transaction = t;
   hooks_.leftoversFailure = "cannot reach systemd";
   Outcome out = apply();
@@ -453,7 +453,7 @@ TEST_F(AnUpgrade, DiscardsWhatAKilledRunStagedThenUpgrades) {
 TEST_F(AnUpgrade, RollsBackARunKilledMidSwapThenTriesAgain) {
   // Killed after the swap: the new release is in place, units stopped.
   strategy_.current = "id-2";
-  strategy_.old = "id-1";
+  strategy_.replaced = "id-1";
   Transaction t;
   t.step = Step::kStopping;
   t.from = {"1", "id-1"};
@@ -469,7 +469,7 @@ TEST_F(AnUpgrade, RollsBackARunKilledMidSwapThenTriesAgain) {
 TEST_F(AnUpgrade, FinishesAnInterruptedRollbackBeforeAnythingElse) {
   health_.script = {"", "sick"};  // the old one is fine, the retry of 2 is not
   strategy_.current = "id-2";
-  strategy_.old = "id-1";
+  strategy_.replaced = "id-1";
   Transaction t;
   t.step = Step::kRollingBack;
   t.from = {"1", "id-1"};
@@ -565,7 +565,7 @@ TEST_F(AnUpgrade, AFailedRollbackOnRequestKeepsTheReleaseItWasGoingBackTo) {
   EXPECT_EQ(out.code, OutcomeCode::kRolledBack) << out.message;
   EXPECT_EQ(strategy_.current, "id-2");
   EXPECT_EQ(strategy_.old, "id-1");  // still there for the next attempt
-  EXPECT_THAT(strategy_.calls, ::testing::Contains("revert 2 keeping the other"));
+  EXPECT_THAT(strategy_.calls, ::testing::Contains("revert 2"));
   EXPECT_THAT(strategy_.calls, ::testing::Contains("discard 1 (kept)"));
   EXPECT_FALSE(store_.state.isQuarantined("1"));
 }

@@ -17,14 +17,17 @@
 
 namespace upgrader::testing {
 
-/// A strategy whose "machine" is two slots (what is in place and the
-/// rollback point) holding release ids, and whose source offers `offer`.
+/// A strategy whose "machine" is three slots holding release ids (what is
+/// in place, the rollback point, and the release an attempt replaced,
+/// which becomes the rollback point once pruning settles a commit), as a
+/// FileSlot keeps them, and whose source offers `offer`.
 /// `fail` names methods that fail; every call is recorded.
 class FakeStrategy : public Strategy {
  public:
   Offer offer{"2", true};
   std::string current = "id-1";
   std::string old;
+  std::string replaced;
   std::string staged;
   /// What recognise() knows: id -> version.
   std::map<std::string, std::string> recognised;
@@ -70,22 +73,23 @@ class FakeStrategy : public Strategy {
     calls.push_back("swap " + from.version + "->" + to.version);
     if (fail.count("swap")) return Error("swap failed");
     if (current == to.id) return okStatus();
-    old = current;
+    replaced = current;
     current = to.id;
     staged.clear();
     return okStatus();
   }
   Status canRevert(const ReleaseRef& from) const override {
     if (fail.count("revert")) return Error("revert failed");
-    if (current != from.id && old != from.id) return Error("cannot restore " + from.version);
+    if (current != from.id && replaced != from.id) {
+      return Error("cannot restore " + from.version);
+    }
     return okStatus();
   }
-  Status revert(const ReleaseRef& from, bool keepLeft) override {
-    calls.push_back("revert " + from.version + (keepLeft ? " keeping the other" : ""));
+  Status revert(const ReleaseRef& from) override {
+    calls.push_back("revert " + from.version);
     if (auto st = canRevert(from); !st) return st;
-    if (current == from.id) return okStatus();
-    std::swap(current, old);
-    if (!keepLeft) old = current;
+    if (current != from.id) current = replaced;
+    replaced.clear();
     return okStatus();
   }
   Status discard(const ReleaseRef& to, Discard what) override {
@@ -105,6 +109,8 @@ class FakeStrategy : public Strategy {
   }
   Status prune(const ReleaseRef&, const ReleaseRef&) override {
     calls.push_back("prune");
+    if (!replaced.empty()) old = replaced;
+    replaced.clear();
     return okStatus();
   }
   Environment hookEnvironment(const ReleaseRef& from,
