@@ -74,6 +74,7 @@ std::string stateToJson(const InstanceState& s) {
                         {"from", refToJson(t.from)},
                         {"to", refToJson(t.to)},
                         {"migrated", t.migrated},
+                        {"new_started", t.newStarted},
                         {"blame_new", t.blameNew},
                         {"started", t.started},
                         {"failure", redactCredentials(t.failure)}};
@@ -119,6 +120,7 @@ Result<InstanceState> stateFromJson(const std::string& text,
       t.from = refFromJson(tj.value("from", json::object()));
       t.to = refFromJson(tj.value("to", json::object()));
       t.migrated = tj.value("migrated", false);
+      t.newStarted = tj.value("new_started", false);
       t.blameNew = tj.value("blame_new", false);
       t.started = tj.value("started", "");
       t.failure = tj.value("failure", "");

@@ -44,7 +44,11 @@ struct Transaction {
   Step step = Step::kStaged;
   ReleaseRef from;
   ReleaseRef to;
-  bool migrated = false;  ///< Migrate= ran (so a rollback must Restore=)
+  bool migrated = false;  ///< Migrate= began (so a rollback must Restore=)
+  /// The new release was started, or its start was about to begin: its
+  /// first start may have migrated the data itself, so a rollback must
+  /// Restore= as after Migrate=.
+  bool newStarted = false;
   /// The rollback under way is the new release's fault: it is quarantined
   /// even if the rollback is finished by a later run.
   bool blameNew = false;

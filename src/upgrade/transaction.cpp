@@ -295,6 +295,22 @@ Outcome UpgradeTransaction::install(Transaction t) {
     faultPoint("migrated");
   }
 
+  // An application that migrates its data on its own first start changes
+  // it as much as Migrate= does: from its start on, a rollback must run
+  // Restore= too. Recorded before the start, since a run killed during it
+  // must restore as well; saved only when that changes what a rollback
+  // does (a Restore= to run and no Migrate= recorded), as every save here
+  // is downtime.
+  if (isUpgrade(t)) {
+    if (!t.migrated && !plan_.hooks.restore.empty()) {
+      t.newStarted = true;
+      if (auto st = record(t, Step::kStopping); !st) {
+        t.newStarted = false;  // not started: nothing to restore
+        return rollBack(t, st.error().message(), false);
+      }
+    }
+    t.newStarted = true;
+  }
   if (auto st = startUnitsSince(swappedAt); !st) {
     return rollBack(t, st.error().message(), true);
   }
@@ -363,7 +379,8 @@ Outcome UpgradeTransaction::abandon(const Transaction& t, const Error& why) {
   return failUnchanged(why.message());
 }
 
-// Brings the old release back. `blameNew`: the new release itself failed
+// Brings the old release back, and its data if the new release may have
+// changed it (Restore=). `blameNew`: the new release itself failed
 // (start, health, migration), so it is quarantined; a crash or an I/O error
 // is not its fault, and it will be tried again.
 Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
@@ -434,9 +451,11 @@ Status UpgradeTransaction::restoreOld(const Transaction& t) {
   if (auto st = fx_.strategy.revert(t.from); !st) return st;
   const std::uint64_t reverted = fx_.clock.realtimeMicros();
   faultPoint("rollback-reverted");
-  if (t.migrated) {
-    // Work a migration started may outlive its hook (a container the
-    // engine runs): it stops before Restore= puts the data back under it.
+  if (t.migrated || t.newStarted) {
+    // The data may have moved forward (Migrate=, or the new release's own
+    // first start). Work a migration started may outlive its hook (a
+    // container the engine runs): it stops before Restore= puts the data
+    // back under it.
     if (auto st = fx_.strategy.quiesce(t.to); !st) {
       return st.error().withContext(
           "Restore= not run while the new release may still be migrating");

@@ -58,6 +58,7 @@ TEST(FileStateStore, RoundTripsEveryField) {
   t.from = {"2", "abc"};
   t.to = {"3", "fff"};
   t.migrated = true;
+  t.newStarted = true;
   t.blameNew = true;
   t.failure = "boom";
   s.transaction = t;
@@ -78,6 +79,7 @@ TEST(FileStateStore, RoundTripsEveryField) {
   EXPECT_EQ(back->transaction->kind, TransactionKind::kRollback);
   EXPECT_EQ(back->transaction->step, Step::kMigrating);
   EXPECT_TRUE(back->transaction->migrated);
+  EXPECT_TRUE(back->transaction->newStarted);
   EXPECT_TRUE(back->transaction->blameNew);
   EXPECT_EQ(back->transaction->to, (ReleaseRef{"3", "fff"}));
   EXPECT_EQ(back->transaction->failure, "boom");

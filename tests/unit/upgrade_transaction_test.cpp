@@ -431,6 +431,46 @@ TEST_F(AnUpgrade, RecoversNothingWhileAKilledRunsHookMayStillRun) {
   EXPECT_TRUE(store_.state.transaction.has_value());  // tried again next run
 }
 
+TEST_F(AnUpgrade, RestoresTheDataOfANewReleaseThatStartedWithoutMigrate) {
+  // An application that migrates its data on its own first start.
+  plan_.hooks.restore = {"restore-backup"};
+  health_.script = {"2 is sick", ""};
+  ASSERT_EQ(apply().code, OutcomeCode::kRolledBack);
+  EXPECT_THAT(hooks_.ran, ElementsAre("restore-backup"));
+  // Recorded before the start, so that a run killed during it restores too.
+  EXPECT_THAT(store_.steps,
+              ElementsAre("staged", "stopping", "stopping", "checking", "rolling-back", "-"));
+}
+
+TEST_F(AnUpgrade, SavesNothingMoreBeforeTheStartWithoutARestore) {
+  ASSERT_EQ(apply().code, OutcomeCode::kDone);
+  EXPECT_THAT(store_.steps, ElementsAre("staged", "stopping", "checking", "-"));
+}
+
+TEST_F(AnUpgrade, DoesNotRestoreDataTheNewReleaseNeverTouched) {
+  plan_.hooks.restore = {"restore-backup"};
+  strategy_.fail = {"swap"};
+  ASSERT_EQ(apply().code, OutcomeCode::kRolledBack);
+  EXPECT_TRUE(hooks_.ran.empty());
+}
+
+TEST_F(AnUpgrade, RestoresAfterARunKilledWhileTheNewReleaseStarted) {
+  plan_.hooks.restore = {"restore-backup"};
+  Transaction t;
+  t.step = Step::kStopping;
+  t.newStarted = true;
+  t.from = {"1", "id-1"};
+  t.to = {"2", "id-2"};
+  strategy_.current = "id-2";
+  strategy_.replaced = "id-1";
+  store_.state.transaction = t;
+  strategy_.offer = {"1", true};
+  Outcome out = apply();
+  EXPECT_NE(out.code, OutcomeCode::kRollbackFailed) << out.message;
+  EXPECT_THAT(hooks_.ran, ElementsAre("restore-backup"));
+  EXPECT_EQ(strategy_.current, "id-1");
+}
+
 TEST_F(AnUpgrade, NeedsAnOperatorWhenRestoreFails) {
   plan_.hooks.migrate = {"upgradedb"};
   plan_.hooks.restore = {"restore-backup"};
