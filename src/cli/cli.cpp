@@ -74,7 +74,10 @@ int usageError(const std::string& message) {
   return kExitUsage;
 }
 
-int report(const Options& o, const Outcome& out) {
+// Prints the outcome: JSON, or its message. `failureShown`: the event log
+// has already put a failure's message on this terminal (every failure of
+// a transaction is an event), so it is not said twice.
+int report(const Options& o, const Outcome& out, bool failureShown = false) {
   int code = exitCodeOf(out.code);
   if (o.json) {
     json j = {{"result", resultName(out.code)},
@@ -84,9 +87,11 @@ int report(const Options& o, const Outcome& out) {
               {"to", out.toVersion}};
     std::cout << jsonText(j) << "\n";
   } else if (!out.message.empty()) {
-    std::FILE* stream =
-        code == kExitOk || code == kExitNothingToDo ? stdout : stderr;
-    std::fprintf(stream, "%s\n", shownText(out.message).c_str());
+    bool success = code == kExitOk || code == kExitNothingToDo;
+    if (success || !failureShown) {
+      std::fprintf(success ? stdout : stderr, "%s\n",
+                   shownText(out.message).c_str());
+    }
   }
   return code;
 }
@@ -111,14 +116,24 @@ Result<Loaded> loadInstance(const Options& o) {
   return Loaded{*name, std::move(*plan)};
 }
 
+// Whether a release is an image the registry names by digest (rather than
+// a file from a release server, listed with its checksum).
+bool usesImages(const Plan& plan) {
+  return plan.install.mode == InstallConfig::Mode::kContainer ||
+         (plan.install.mode == InstallConfig::Mode::kCompose &&
+          !plan.compose.perDirectory());
+}
+
 // The opt-out from signatures is a standing risk, so it is said on every
 // run, where an operator reading the journal sees it.
 void warnIfUnsigned(const Plan& plan, EventLog& log) {
   if (!plan.trust.allowUnsigned) return;
   log.log(Severity::kWarning,
           plan.configFile +
-              ": releases are not verified by signature (AllowUnsigned=yes): "
-              "only checksums from the release server vouch for them");
+              ": releases are not verified by signature (AllowUnsigned=yes): " +
+              (usesImages(plan)
+                   ? "only the digests the registry names vouch for them"
+                   : "only checksums from the release server vouch for them"));
 }
 
 int runTransaction(const Options& o, bool rollback, EventLog& log) {
@@ -132,7 +147,8 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   if (!lock) {
     log.log(Severity::kError, lock.error().message());
     return report(
-        o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}});
+        o, {OutcomeCode::kFailedUnchanged, lock.error().message(), {}, {}},
+        true);
   }
   // The bus only when a unit is touched: the usual timer run finds nothing
   // to do. If systemd cannot be reached, the first stop fails, which
@@ -165,7 +181,7 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
     log.log(Severity::kInfo, out.message);
   // Under systemd the journal already has the message.
   if (!o.json && runningUnderSystemd()) return exitCodeOf(out.code);
-  return report(o, out);
+  return report(o, out, true);
 }
 
 int runCheck(const Options& o) {
@@ -190,7 +206,7 @@ int runCheck(const Options& o) {
   UpgradeTransaction transaction(
       loaded->plan, Effects{*units, *strategy, *health, *commands, *hooks,
                             *state, *log, clock});
-  return report(o, transaction.check());
+  return report(o, transaction.check(), true);
 }
 
 int runStatus(const Options& o) {

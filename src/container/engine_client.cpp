@@ -267,6 +267,11 @@ class EngineClient final : public ContainerEngine {
     auto waited = send(wait);
     if (!waited) return waited.error().withContext(what);
     if (waited->status != 200 && waited->status != 404) {
+      // Podman answers 500 to a wait on a container removed meanwhile (one
+      // run with --rm that ended): gone is what a kill wants.
+      auto inspected =
+          send(apiRequest("GET", "/containers/" + id + "/json"));
+      if (inspected && inspected->status == 404) return okStatus();
       return Error(what + ": " + engineMessage(*waited));
     }
     return okStatus();

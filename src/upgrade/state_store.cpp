@@ -132,8 +132,8 @@ Result<InstanceState> stateFromJson(const std::string& text,
   return s;
 }
 
-std::string isoTimeNow() {
-  std::time_t now = std::time(nullptr);
+std::string isoTime(std::uint64_t realtimeMicros) {
+  std::time_t now = static_cast<std::time_t>(realtimeMicros / 1000000);
   std::tm tm{};
   ::gmtime_r(&now, &tm);
   char buf[32];

@@ -5,6 +5,7 @@
 // leaves enough behind for the next run to finish or undo its work.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,7 +103,8 @@ std::string stateToJson(const InstanceState& state);
 Result<InstanceState> stateFromJson(const std::string& text,
                                     const std::string& source);
 
-/// The current time as ISO 8601 UTC ("2026-11-22T15:40:00Z").
-std::string isoTimeNow();
+/// A CLOCK_REALTIME time (Clock::realtimeMicros()) as ISO 8601 UTC
+/// ("2026-11-22T15:40:00Z").
+std::string isoTime(std::uint64_t realtimeMicros);
 
 }  // namespace upgrader

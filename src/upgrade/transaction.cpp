@@ -25,6 +25,11 @@ struct UpgradeTransaction::Decision {
 UpgradeTransaction::UpgradeTransaction(const Plan& plan, Effects effects)
     : plan_(plan), fx_(effects) {}
 
+// The wall clock through the Clock effect, as the state file writes it.
+std::string UpgradeTransaction::now() const {
+  return isoTime(fx_.clock.realtimeMicros());
+}
+
 Outcome UpgradeTransaction::failUnchanged(const std::string& message) {
   fx_.log.event(Event::kFailed, "prepare", message, message);
   return {OutcomeCode::kFailedUnchanged, message, {}, {}};
@@ -61,6 +66,7 @@ Outcome UpgradeTransaction::begin(bool dryRun) {
   auto loaded = fx_.state.load();
   if (!loaded) return failUnchanged(loaded.error().message());
   state_ = *loaded;
+  loaded_ = true;
   if (state_.transaction && dryRun) {
     return failUnchanged("a previous run of '" + plan_.instance.str() +
                          "' was interrupted; 'upgrader apply " +
@@ -79,6 +85,36 @@ Outcome UpgradeTransaction::begin(bool dryRun) {
 }
 
 Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
+  Outcome out = upgrade(options);
+  if (!options.dryRun) noteOutcome(out);
+  return out;
+}
+
+Outcome UpgradeTransaction::rollback() {
+  Outcome out = goBack();
+  noteOutcome(out);
+  return out;
+}
+
+// The outcome of every run that changed nothing is kept as the last result
+// too, so `upgrader status` tells "nothing to do" from "upgraded" and
+// says when the timer last ran; commits and rollbacks record theirs in
+// their own saves. Only informative: a failed save is a warning.
+void UpgradeTransaction::noteOutcome(const Outcome& out) {
+  if (!loaded_) return;  // nothing known of the state file to save back
+  const char* result = out.code == OutcomeCode::kNothingToDo ? "nothing-to-do"
+                       : out.code == OutcomeCode::kFailedUnchanged
+                           ? "failed-unchanged"
+                           : nullptr;
+  if (result == nullptr) return;
+  state_.last = LastResult{result, now(), out.fromVersion,
+                           out.toVersion, out.message};
+  if (auto st = fx_.state.save(state_); !st) {
+    fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
+  }
+}
+
+Outcome UpgradeTransaction::upgrade(const ApplyOptions& options) {
   // 1. Recover.
   if (Outcome begun = begin(options.dryRun); begun.code != OutcomeCode::kDone) {
     return begun;
@@ -172,11 +208,11 @@ Outcome UpgradeTransaction::apply(const ApplyOptions& options) {
   t.kind = TransactionKind::kUpgrade;
   t.from = from;
   t.to = staged->release;
-  t.started = isoTimeNow();
+  t.started = now();
   return install(std::move(t));
 }
 
-Outcome UpgradeTransaction::rollback() {
+Outcome UpgradeTransaction::goBack() {
   if (Outcome begun = begin(false); begun.code != OutcomeCode::kDone)
     return begun;
   if (!state_.installed || !state_.previous) {
@@ -203,7 +239,7 @@ Outcome UpgradeTransaction::rollback() {
   t.kind = TransactionKind::kRollback;
   t.from = from;
   t.to = *staged;
-  t.started = isoTimeNow();
+  t.started = now();
   return install(std::move(t));
 }
 
@@ -335,10 +371,10 @@ Outcome UpgradeTransaction::install(Transaction t) {
   committed.installed = t.to;
   committed.last =
       LastResult{isUpgrade(t) ? "upgraded" : "rolled-back-on-request",
-                 isoTimeNow(), t.from.version, to, "ok"};
+                 now(), t.from.version, to, "ok"};
   if (!isUpgrade(t) && !committed.isQuarantined(t.from.version)) {
     committed.quarantined.push_back(
-        {t.from.version, isoTimeNow(), "rolled back by the operator"});
+        {t.from.version, now(), "rolled back by the operator"});
   }
   committed.transaction.reset();
   if (auto st = fx_.state.save(committed); !st) {
@@ -403,7 +439,7 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
     std::string message =
         what + t.to.version + " failed (" + cause +
         ") and so did the rollback: " + restored.error().message();
-    state_.last = LastResult{"rollback-failed", isoTimeNow(), t.from.version,
+    state_.last = LastResult{"rollback-failed", now(), t.from.version,
                              t.to.version, message};
     (void)fx_.state.save(state_);
     fx_.log.event(Event::kRollbackFailed, "rollback", message,
@@ -413,14 +449,14 @@ Outcome UpgradeTransaction::rollBack(Transaction t, const std::string& cause,
   }
 
   if (t.blameNew && isUpgrade(t) && !state_.isQuarantined(t.to.version)) {
-    state_.quarantined.push_back({t.to.version, isoTimeNow(), cause});
+    state_.quarantined.push_back({t.to.version, now(), cause});
   }
   std::string message =
       what + t.to.version + " failed (" + cause + "); rolled back to " +
       (t.from.version.empty() ? std::string("the previous release")
                               : t.from.version) +
       ", which is healthy";
-  state_.last = LastResult{"rolled-back", isoTimeNow(), t.from.version,
+  state_.last = LastResult{"rolled-back", now(), t.from.version,
                            t.to.version, message};
   state_.transaction.reset();
   if (auto st = fx_.state.save(state_); !st) {

@@ -78,6 +78,10 @@ class UpgradeTransaction {
 
  private:
   struct Decision;
+  Outcome upgrade(const ApplyOptions& options);
+  Outcome goBack();
+  void noteOutcome(const Outcome& out);
+  std::string now() const;
   Outcome begin(bool dryRun);
   Result<Decision> decide();
   /// Finishes or undoes a transaction a killed run left in the state file.
@@ -102,6 +106,7 @@ class UpgradeTransaction {
   const Plan& plan_;
   Effects fx_;
   InstanceState state_;
+  bool loaded_ = false;  ///< state_ is what the state file holds
 };
 
 }  // namespace upgrader

@@ -149,6 +149,29 @@ TEST_F(AnEngineClient, KillsAContainerAndWaitsForItToStop) {
       engine()->killContainer("../../images/x", std::chrono::seconds(5)));
 }
 
+TEST_F(AnEngineClient, TakesAContainerRemovedWhileItWaitedAsKilled) {
+  // Podman: a container run with --rm ends and is removed between the
+  // kill and the wait, which then answers 500.
+  const std::string id(64, 'b');
+  http_.answer("POST", kApi + "/containers/" + id + "/kill", 204, "");
+  http_.answer("POST", kApi + "/containers/" + id + "/wait", 500,
+               R"({"cause":"no such container","message":"no container with name or ID found"})");
+  http_.answer("GET", kApi + "/containers/" + id + "/json", 404,
+               R"({"message":"no such container"})");
+  EXPECT_TRUE(engine()->killContainer(id, std::chrono::seconds(5)));
+}
+
+TEST_F(AnEngineClient, SaysWhyAWaitFailedOnAContainerStillThere) {
+  const std::string id(64, 'c');
+  http_.answer("POST", kApi + "/containers/" + id + "/kill", 204, "");
+  http_.answer("POST", kApi + "/containers/" + id + "/wait", 500,
+               R"({"message":"the engine is confused"})");
+  http_.answer("GET", kApi + "/containers/" + id + "/json", 200, R"({"Id":"x"})");
+  Status st = engine()->killContainer(id, std::chrono::seconds(5));
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.error().message(), HasSubstr("the engine is confused"));
+}
+
 TEST_F(AnEngineClient, ListsTheRunningContainersOfAnImage) {
   http_.answer(
       "GET", kApi + "/containers/json", 200,

@@ -99,6 +99,24 @@ TEST_F(AnUpgrade, DoesNothingWhenAlreadyAtTheTargetVersion) {
   EXPECT_TRUE(units_.jobs().empty());
 }
 
+TEST_F(AnUpgrade, KeepsARunThatHadNothingToDoAsTheLastResult) {
+  store_.state.installed = ReleaseRef{"2", "id-1"};
+  clock_.advance(std::chrono::hours(25));
+  ASSERT_EQ(apply().code, OutcomeCode::kNothingToDo);
+  ASSERT_TRUE(store_.state.last.has_value());
+  EXPECT_EQ(store_.state.last->result, "nothing-to-do");
+  EXPECT_EQ(store_.state.last->time, "2026-11-02T01:00:00Z");  // the Clock's, not the wall's
+  EXPECT_THAT(store_.state.last->message, HasSubstr("already at version 2"));
+}
+
+TEST_F(AnUpgrade, KeepsARefusedRunAsTheLastResult) {
+  strategy_.acquireFailure = "checksum mismatch";
+  ASSERT_EQ(apply().code, OutcomeCode::kFailedUnchanged);
+  EXPECT_EQ(store_.state.last->result, "failed-unchanged");
+  EXPECT_EQ(store_.state.last->message, "checksum mismatch");
+  EXPECT_EQ(store_.state.installed, (ReleaseRef{"1", "id-1"}));
+}
+
 TEST_F(AnUpgrade, RecognisesAnUnrecordedReleaseAlreadyAtTheTarget) {
   store_.state.installed.reset();
   strategy_.current = "id-unrecorded";

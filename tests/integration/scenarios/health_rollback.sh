@@ -20,6 +20,8 @@ assert_true "journal has rolled-back" \
   journal -b -o cat UPGRADER_EVENT=rolled-back UPGRADER_TO_VERSION=3 --grep "rolled back to 2"
 pid=$(systemctl show -p MainPID --value demo.service)
 assert_eq "next run: nothing to do" 5 "$(upgrade_status demo)"
+assert_true "status says the last run had nothing to do" \
+  bash -c "upgrader status demo | grep -q '^last result: nothing-to-do at '"
 assert_eq "next run did not touch the service" "$pid" \
   "$(systemctl show -p MainPID --value demo.service)"
 assert_eq "no temp files" "" "$(ls -A "$DEMO_DIR" | grep -v -x -e demo -e demo.old || true)"
