@@ -118,9 +118,15 @@ Result<std::vector<std::string>> writablePaths(const Plan& plan) {
       }
       break;
     case InstallConfig::Mode::kContainer:
-      // Its only file (the image's environment file) is in the state
-      // directory, which the unit grants to every instance.
-      return std::vector<std::string>{};
+      // Its only file is the image's environment file: in the state
+      // directory, which the unit grants to every instance, unless
+      // EnvironmentFile= puts it elsewhere (its rollback point and temp
+      // names beside it).
+      if (plan.container.environmentFile.empty()) {
+        return std::vector<std::string>{};
+      }
+      wanted = {parentDirectory(plan.container.environmentFile)};
+      break;
   }
   std::vector<std::string> paths;
   for (const auto& raw : wanted) {
@@ -130,8 +136,8 @@ Result<std::vector<std::string>> writablePaths(const Plan& plan) {
     std::string path = boost::filesystem::path(raw).lexically_normal().string();
     while (path.size() > 1 && path.back() == '/') path.pop_back();
     if (path == "/") {
-      return Error("refusing to make all of '/' writable (it holds '" +
-                   plan.install.path + "')");
+      return Error("refusing to make all of '/' writable (for '" + raw +
+                   "')");
     }
     paths.push_back(path);
   }
@@ -169,6 +175,24 @@ std::string unitFileWord(std::string_view path, bool optional) {
   return out;
 }
 
+std::string sourcePathLine(std::string_view path) {
+  // systemd takes SourcePath= as the rest of the line, unquoted, with
+  // specifiers: quotes would make it "not absolute" (a warning on every
+  // run), so the path goes as it is, % doubled. A path a unit file cannot
+  // hold that way is left out: the line is only informative.
+  if (path.empty() || path[0] != '/') return "";
+  std::string out = "SourcePath=";
+  for (char c : path) {
+    auto b = static_cast<unsigned char>(c);
+    if (b <= 0x20 || b >= 0x7f || c == '\\' || c == '"' || c == '\'') {
+      return "";
+    }
+    if (c == '%') out += '%';
+    out += c;
+  }
+  return out + "\n";
+}
+
 std::string pathsDropIn(const Plan& plan,
                         const std::vector<std::string>& paths) {
   std::string text =
@@ -179,10 +203,8 @@ std::string pathsDropIn(const Plan& plan,
       ".service may change under\n"
       "# ProtectSystem=strict. After changing that file: systemctl "
       "daemon-reload\n"
-      "[Unit]\n"
-      "SourcePath=" +
-      unitFileWord(plan.configFile, false) +
-      "\n"
+      "[Unit]\n" +
+      sourcePathLine(plan.configFile) +
       "\n"
       "[Service]\n";
   for (const auto& p : paths)

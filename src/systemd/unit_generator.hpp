@@ -35,6 +35,11 @@ Result<std::vector<std::string>> writablePaths(const Plan& plan);
 /// '\' escaped, bytes outside printable ASCII as \xNN.
 std::string unitFileWord(std::string_view path, bool optional = true);
 
+/// "SourcePath=PATH\n" as systemd reads it (unquoted, '%' doubled), or ""
+/// for a path that cannot be written so (blanks, quotes, backslashes,
+/// bytes outside printable ASCII): the setting is only informative.
+std::string sourcePathLine(std::string_view path);
+
 /// The text of the drop-in for `plan` that grants `paths`.
 std::string pathsDropIn(const Plan& plan,
                         const std::vector<std::string>& paths);

@@ -208,4 +208,24 @@ assert_true "Restore= ran with the migration's container gone" test -e /run/rest
 assert_true "nothing answers on 9099" bash -c "! /run/answers9099"
 assert_eq "serving 5 (a version 3 service)" 3 "$(demo_version)"
 rollback_point_is 6
+
+echo "== EnvironmentFile= outside /var/lib/upgrader, through upgrade@.service"
+# The generator must grant its directory; without it the swap fails with
+# EROFS inside the sandbox.
+sed -i '/^\[Hooks\]/,$d' /etc/upgrader/demo.conf
+install -d -m 0755 /etc/demo-image
+cp -p /var/lib/upgrader/demo/image.env /var/lib/upgrader/demo/image.env.old /etc/demo-image/
+sed -i "s|^EnvironmentFile=.*|EnvironmentFile=/etc/demo-image/image.env|" /etc/systemd/system/demo.service
+sed -i "s|^Image=.*|&\nEnvironmentFile=/etc/demo-image/image.env|" /etc/upgrader/demo.conf
+config_changed
+build_image svc:8 test_service_v2
+push_image svc:8 >/dev/null
+assert_eq "5 -> 8: upgraded" 0 "$(upgrade_status demo)"
+assert_eq "serving 8 (a version 2 service)" 2 "$(demo_version)"
+assert_eq "/etc/demo-image/image.env pins 8" "UPGRADER_IMAGE=$(pinned 8)" \
+  "$(grep UPGRADER_IMAGE /etc/demo-image/image.env)"
+assert_eq "its rollback point pins 5" "UPGRADER_IMAGE=$(pinned 5)" \
+  "$(grep UPGRADER_IMAGE /etc/demo-image/image.env.old)"
+assert_eq "no systemd warning about the drop-in" "" \
+  "$(journal -b -q -o cat --grep 'SourcePath=' || true)"
 finish

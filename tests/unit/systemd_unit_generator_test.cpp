@@ -70,6 +70,15 @@ TEST(WritablePaths, OfAContainerAreNone) {
   EXPECT_THAT(*paths, IsEmpty());
 }
 
+TEST(WritablePaths, OfAContainerWithItsOwnEnvironmentFileAreThatFilesDirectory) {
+  Plan plan = binaryAt("");
+  plan.install.mode = InstallConfig::Mode::kContainer;
+  plan.container.environmentFile = "/etc/containers/app/image.env";
+  auto paths = writablePaths(plan);
+  ASSERT_TRUE(paths);
+  EXPECT_THAT(*paths, ElementsAre("/etc/containers/app"));
+}
+
 TEST(WritablePaths, NeverAreTheWholeFileSystem) {
   auto paths = writablePaths(binaryAt("/progressdb"));
   ASSERT_FALSE(paths);
@@ -90,9 +99,19 @@ TEST(UnitFileWord, QuotesAndEscapesWhatAUnitFileWouldReadOtherwise) {
 TEST(PathsDropIn, GrantsEachPathAndNamesItsSource) {
   std::string text = pathsDropIn(binaryAt("/usr/bin/progressdb"), {"/usr/bin"});
   EXPECT_THAT(text, HasSubstr("\n[Service]\nReadWritePaths=\"-/usr/bin\"\n"));
-  EXPECT_THAT(text,
-              HasSubstr("\n[Unit]\nSourcePath=\"/etc/upgrader/demo.conf\"\n"));
+  // Unquoted: systemd does not unquote SourcePath= (it would warn "path
+  // is not absolute" on every run).
+  EXPECT_THAT(text, HasSubstr("\n[Unit]\nSourcePath=/etc/upgrader/demo.conf\n"));
   EXPECT_THAT(text, HasSubstr("systemctl daemon-reload"));
+}
+
+TEST(SourcePathLine, IsThePathAsSystemdReadsItOrNothing) {
+  EXPECT_EQ(sourcePathLine("/etc/upgrader/a.conf"), "SourcePath=/etc/upgrader/a.conf\n");
+  EXPECT_EQ(sourcePathLine("/etc/upgrader/100%.conf"), "SourcePath=/etc/upgrader/100%%.conf\n");
+  EXPECT_EQ(sourcePathLine("/etc/upgrader/my app.conf"), "");
+  EXPECT_EQ(sourcePathLine("/etc/upgrader/new\nline.conf"), "");
+  EXPECT_EQ(sourcePathLine("/etc/upgrader/\"q\".conf"), "");
+  EXPECT_EQ(sourcePathLine("relative.conf"), "");
 }
 
 class AGeneratorRun : public ::testing::Test {

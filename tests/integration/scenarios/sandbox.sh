@@ -16,8 +16,10 @@ assert_eq "ProtectSystem=" strict "$(show ProtectSystem)"
 assert_eq "writable: the directory of Path=" "-$DEMO_DIR" "$(show ReadWritePaths)"
 assert_eq "capabilities" "cap_chown cap_dac_override cap_fowner" "$(show CapabilityBoundingSet)"
 assert_true "the drop-in names its source" \
-  grep -qx 'SourcePath="/etc/upgrader/demo.conf"' \
+  grep -qx 'SourcePath=/etc/upgrader/demo.conf' \
   /run/systemd/generator/upgrade@demo.service.d/50-upgrader-paths.conf
+assert_eq "systemd reads it without a warning" "" \
+  "$(journal -b -q -o cat --grep 'SourcePath= path is not absolute' || true)"
 # The unit as it runs, drop-in included, not only the file as shipped.
 systemd-analyze security --no-pager upgrade@demo.service | grep 'Overall exposure' || true
 assert_true "exposure of upgrade@demo.service at most 2.5" \
