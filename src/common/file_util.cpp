@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/filesystem.hpp>
@@ -287,6 +288,35 @@ Status checkOnlyTrustedCanWrite(const std::string& path) {
 bool pathExists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
+}
+
+Result<FreeSpace> freeSpaceIn(const std::string& dir) {
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0) {
+    return systemError("read the free space of", dir, errno);
+  }
+  constexpr std::uint64_t kMaxMargin = 64ull << 20;
+  const std::uint64_t unit = vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize;
+  // Saturating: a file system reporting absurd counts must not wrap.
+  auto times = [](std::uint64_t a, std::uint64_t b) {
+    return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+  };
+  FreeSpace space;
+  space.dir = dir;
+  space.available = times(vfs.f_bavail, unit);
+  space.margin = std::min(kMaxMargin, times(vfs.f_blocks, unit) / 20);
+  space.usable =
+      space.available > space.margin ? space.available - space.margin : 0;
+  return space;
+}
+
+std::string describe(const FreeSpace& space) {
+  auto mib = [](std::uint64_t bytes) {
+    return std::to_string(bytes >> 20) + " MiB";
+  };
+  return "the file system of '" + space.dir + "' has " +
+         mib(space.available) + " free, of which " + mib(space.margin) +
+         " stay free";
 }
 
 }  // namespace upgrader

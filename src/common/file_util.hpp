@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -85,6 +86,22 @@ Status ensureDirectory(const std::string& dir);
 /// own there). Otherwise the error says who could: "'/x/y' is writable by
 /// its group", "'/home/u' is owned by uid 1000".
 Status checkOnlyTrustedCanWrite(const std::string& path);
+
+/// The room in the file system that holds `dir`. A release is never
+/// allowed to fill it (the service's own data may live there): `margin`,
+/// the smaller of 64 MiB and 5% of the file system, stays free, and
+/// `usable` is what may be written beyond that.
+struct FreeSpace {
+  std::string dir;
+  std::uint64_t available = 0;  ///< free to unprivileged writers (f_bavail)
+  std::uint64_t margin = 0;
+  std::uint64_t usable = 0;     ///< available - margin, or 0
+};
+Result<FreeSpace> freeSpaceIn(const std::string& dir);
+
+/// "the file system of '/usr/bin' has 120 MiB free, of which 64 MiB stay
+/// free".
+std::string describe(const FreeSpace& space);
 
 /// Whether `path` exists (without following a final symlink).
 bool pathExists(const std::string& path);

@@ -105,9 +105,28 @@ struct Budget {
   std::uint64_t entries = 100000;
 };
 
-Error tooLarge(const std::string& archivePath, std::uint64_t limit) {
-  return Error("Refusing to extract '" + archivePath + "': it unpacks to more than " +
-               std::to_string(limit) + " bytes (MaxUnpackedSize=)");
+// What an extraction into `dir` may write: MaxUnpackedSize=, or less
+// where the file system has less room (free space less a margin, see
+// freeSpaceIn()): a release never fills the file system the service keeps
+// its own data on. `why` ends "it unpacks to more than ...".
+struct Limit {
+  std::uint64_t bytes;
+  std::string why;
+};
+
+Limit unpackLimit(const std::string& dir, std::uint64_t maxBytes) {
+  Limit limit{maxBytes, "it unpacks to more than " + std::to_string(maxBytes) +
+                            " bytes (MaxUnpackedSize=)"};
+  auto space = freeSpaceIn(dir);
+  if (space && space->usable < maxBytes) {
+    limit = {space->usable,
+             "it unpacks to more than fits: " + describe(*space)};
+  }
+  return limit;
+}
+
+Error tooLarge(const std::string& archivePath, const Limit& limit) {
+  return Error("Refusing to extract '" + archivePath + "': " + limit.why);
 }
 
 // Copies the current entry's data to `fd`, within `budget`. Sparse holes
@@ -115,7 +134,7 @@ Error tooLarge(const std::string& archivePath, std::uint64_t limit) {
 // not sparse, and holes count against the budget as what they become.
 Status copyData(archive* a, archive_entry* entry, int fd, const std::string& path,
                 const std::string& archivePath, Budget& budget,
-                std::uint64_t limit) {
+                const Limit& limit) {
   // An announced size beyond the budget is refused before any byte.
   if (archive_entry_size_is_set(entry) != 0 && archive_entry_size(entry) > 0 &&
       static_cast<std::uint64_t>(archive_entry_size(entry)) > budget.bytes) {
@@ -168,13 +187,13 @@ const char* typeName(mode_t type) {
 class TreeWriter {
  public:
   TreeWriter(int rootFd, std::string destDir, std::string archivePath,
-             std::vector<std::string> subtree, std::uint64_t maxBytes)
+             std::vector<std::string> subtree, Limit limit)
       : rootFd_(rootFd),
         destDir_(std::move(destDir)),
         archivePath_(std::move(archivePath)),
         subtree_(std::move(subtree)),
-        limit_(maxBytes),
-        budget_{maxBytes} {}
+        budget_{limit.bytes},
+        limit_(std::move(limit)) {}
 
   Status run(archive* a) {
     for (;;) {
@@ -439,8 +458,8 @@ class TreeWriter {
   std::string destDir_;
   std::string archivePath_;
   std::vector<std::string> subtree_;
-  std::uint64_t limit_;
   Budget budget_;
+  Limit limit_;
   std::set<std::string> files_;         // regular files, for hard links
   std::set<std::string> links_;         // symlinks
   std::map<std::string, mode_t> dirs_;  // created directory -> final mode
@@ -498,8 +517,9 @@ Status extractMember(const std::string& archivePath, const std::string& member,
     int fd = ::open(destFile.c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
     if (fd < 0) return systemError("create", destFile, errno);
-    Budget budget{maxBytes};
-    Status s = copyData(a->get(), entry, fd, destFile, archivePath, budget, maxBytes);
+    const Limit limit = unpackLimit(parentDirectory(destFile), maxBytes);
+    Budget budget{limit.bytes};
+    Status s = copyData(a->get(), entry, fd, destFile, archivePath, budget, limit);
     if (s && ::fsync(fd) < 0) s = systemError("fsync", destFile, errno);
     if (::close(fd) < 0 && s) s = systemError("close", destFile, errno);
     if (!s) {
@@ -547,7 +567,7 @@ Status extractTree(const std::string& archivePath, const std::string& subtree,
   if (root.get() < 0) return systemError("open directory", destDir, errno);
 
   TreeWriter writer(root.get(), destDir, archivePath, std::move(subtreeParts),
-                    maxBytes);
+                    unpackLimit(destDir, maxBytes));
   Status status = writer.run(a->get());
   if (!status) {
     writer.unlockDirectories();

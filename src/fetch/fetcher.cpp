@@ -592,10 +592,17 @@ class CurlFetcher : public Fetcher {
     name.assign(path.data());
 
     FileSink sink(fd, name);
-    Status status = perform(
-        url, options, sink, options.maxSize,
-        "exceeds MaxSize= (" + std::to_string(options.maxSize) + " bytes)",
-        &progress);
+    // A download never fills the file system it lands in (the service's
+    // own data may live there): it stops where freeSpaceIn()'s margin
+    // begins, whatever the server announces.
+    std::uint64_t limit = options.maxSize;
+    std::string tooLarge =
+        "exceeds MaxSize= (" + std::to_string(options.maxSize) + " bytes)";
+    if (auto space = freeSpaceIn(dir); space && space->usable < limit) {
+      limit = space->usable;
+      tooLarge = "does not fit: " + describe(*space);
+    }
+    Status status = perform(url, options, sink, limit, tooLarge, &progress);
     // The caller renames this file into place next; its data must be on
     // disk first, or a crash could leave an empty file under a final name.
     if (status && ::fsync(fd) < 0) status = systemError("fsync", name, errno);

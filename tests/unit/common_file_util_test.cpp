@@ -1,9 +1,11 @@
 #include "common/file_util.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <boost/filesystem.hpp>
+#include <fstream>
 
 #include "support/temp_dir.hpp"
 
@@ -91,6 +93,34 @@ TEST(ReadFile, RefusesADeviceThatNeverEnds) {
   auto text = readFile("/dev/zero");
   ASSERT_FALSE(text);
   EXPECT_EQ(text.error().message(), "'/dev/zero' is not a regular file");
+}
+
+TEST(FreeSpace, KeepsAMarginOfAtMost64MiBFree) {
+  auto space = freeSpaceIn("/tmp");
+  ASSERT_TRUE(space) << space.error().message();
+  EXPECT_LE(space->margin, 64ull << 20);
+  EXPECT_EQ(space->usable, space->available > space->margin
+                               ? space->available - space->margin
+                               : 0);
+  EXPECT_THAT(describe(*space), ::testing::StartsWith("the file system of '/tmp' has "));
+}
+
+TEST(FreeSpace, NamesTheDirectoryItCannotRead) {
+  auto space = freeSpaceIn("/nonexistent/upgrader");
+  ASSERT_FALSE(space);
+  EXPECT_THAT(space.error().message(), ::testing::HasSubstr("'/nonexistent/upgrader'"));
+}
+
+TEST(StaleTempFiles, OfAHiddenFileHaveOneDotAndTheOldSpellingGoesToo) {
+  TempDir dir;
+  const std::string staged = dir / ".image.env.upgrader-staged";
+  ASSERT_TRUE(writeFileAtomically(staged, "x"));
+  std::ofstream(dir / ".image.env.upgrader-staged.upgrader-tmp-0123456789abcdef") << "new";
+  std::ofstream(dir / "..image.env.upgrader-staged.upgrader-tmp-0123456789abcdef") << "old";
+  ASSERT_TRUE(removeStaleTempFiles(staged));
+  EXPECT_FALSE(pathExists(dir / ".image.env.upgrader-staged.upgrader-tmp-0123456789abcdef"));
+  EXPECT_FALSE(pathExists(dir / "..image.env.upgrader-staged.upgrader-tmp-0123456789abcdef"));
+  EXPECT_TRUE(pathExists(staged));
 }
 
 }  // namespace
