@@ -102,6 +102,13 @@ Outcome UpgradeTransaction::rollback() {
 // their own saves. Only informative: a failed save is a warning.
 void UpgradeTransaction::noteOutcome(const Outcome& out) {
   if (!loaded_) return;  // nothing known of the state file to save back
+  // An instance with no state yet (never installed by the upgrader) keeps
+  // none: a refused first run leaves nothing on disk but the journal.
+  const InstanceState& s = state_;
+  if (!s.installed && !s.previous && !s.last && s.quarantined.empty() &&
+      s.highestVerified.empty() && !s.transaction) {
+    return;
+  }
   const char* result = out.code == OutcomeCode::kNothingToDo ? "nothing-to-do"
                        : out.code == OutcomeCode::kFailedUnchanged
                            ? "failed-unchanged"

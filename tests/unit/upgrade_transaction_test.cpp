@@ -109,6 +109,13 @@ TEST_F(AnUpgrade, KeepsARunThatHadNothingToDoAsTheLastResult) {
   EXPECT_THAT(store_.state.last->message, HasSubstr("already at version 2"));
 }
 
+TEST_F(AnUpgrade, ARefusedFirstRunWritesNoState) {
+  store_.state = InstanceState{};  // the upgrader never ran for it
+  strategy_.acquireFailure = "checksum mismatch";
+  ASSERT_EQ(apply().code, OutcomeCode::kFailedUnchanged);
+  EXPECT_EQ(store_.saves, 0);
+}
+
 TEST_F(AnUpgrade, KeepsARefusedRunAsTheLastResult) {
   strategy_.acquireFailure = "checksum mismatch";
   ASSERT_EQ(apply().code, OutcomeCode::kFailedUnchanged);
