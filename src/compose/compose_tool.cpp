@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/file_util.hpp"
 #include "common/image_reference.hpp"
@@ -185,13 +186,35 @@ Status checkComposeEnvFile(const std::string& path, bool optional) {
   if (optional && !pathExists(path)) return okStatus();
   auto text = readFile(path, kMaxEnvFile);
   if (!text) return text.error();
-  for (const auto& a : envAssignments(*text)) {
-    if (a.key.starts_with("DOCKER_") || a.key.starts_with("COMPOSE_")) {
-      return Error("'" + path + "' line " + std::to_string(a.line) + ": " +
-                   quoteValue(a.key) +
-                   " steers docker-compose itself (its engine, project or "
-                   "files); a release's env file may not set it");
+  // No parsing: the compose tools accept spellings a parser of ours would
+  // have to match exactly (python-dotenv: quoted keys, "export", blanks
+  // around '=', a lone CR as a line break; compose-go: others again). Any
+  // mention of a steering variable is refused, comments and values
+  // included: no parser reads a key that is not spelt out in the bytes.
+  auto lineAt = [&](std::size_t offset) {
+    return 1 + std::count(text->begin(),
+                          text->begin() + static_cast<std::ptrdiff_t>(offset),
+                          '\n');
+  };
+  if (auto nul = text->find('\0'); nul != std::string::npos) {
+    return Error("'" + path + "' line " + std::to_string(lineAt(nul)) +
+                 ": a NUL byte; an env file is text");
+  }
+  for (std::string_view prefix : {"DOCKER_", "COMPOSE_"}) {
+    auto at = text->find(prefix);
+    if (at == std::string::npos) continue;
+    auto end = at;
+    while (end < text->size() &&
+           (std::isalnum(static_cast<unsigned char>((*text)[end])) != 0 ||
+            (*text)[end] == '_')) {
+      ++end;
     }
+    return Error("'" + path + "' line " + std::to_string(lineAt(at)) + ": " +
+                 quoteValue(text->substr(at, end - at)) +
+                 " steers docker-compose itself (its engine, project or "
+                 "files); a release's env file may not set it, nor mention "
+                 "it at all (not even in a comment), since the compose tools "
+                 "read spellings a check could miss");
   }
   return okStatus();
 }

@@ -76,7 +76,10 @@ std::vector<EnvAssignment> envAssignments(std::string_view text);
 /// Checks an env file a compose project reads: variables that steer
 /// docker-compose itself (DOCKER_*, COMPOSE_*: the engine socket, the
 /// project name, the files) would let the file redirect the upgrade, so
-/// they are refused. Ok if the file does not exist and `optional`.
+/// they are refused. Without parsing: any mention of those prefixes
+/// anywhere in the file is refused (a check that parsed differently from
+/// the tool would be no check), and so is a NUL byte. Ok if the file does
+/// not exist and `optional`.
 Status checkComposeEnvFile(const std::string& path, bool optional);
 
 /// The invocation for the project `plan` configures, with the release at

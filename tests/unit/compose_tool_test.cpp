@@ -71,18 +71,31 @@ TEST(ParseRenderedConfig, SurvivesDeepNesting) {
   EXPECT_FALSE(parseRenderedConfig("services: " + deep, "p"));
 }
 
-TEST(ComposeEnvFile, RefusesVariablesThatSteerComposeItself) {
+TEST(ComposeEnvFile, RefusesVariablesThatSteerComposeItselfHoweverSpelt) {
   TempDir dir;
   const std::string path = dir / ".env";
-  for (const char* line : {"DOCKER_HOST=unix:///evil.sock",
+  // Every spelling python-dotenv (compose 1.29) or compose-go (v2) reads
+  // as an assignment, and some they read as nothing: all refused.
+  for (std::string line : {"DOCKER_HOST=unix:///evil.sock",
                            "export COMPOSE_PROJECT_NAME=other",
-                           "  COMPOSE_FILE=/etc/x.yml"}) {
-    ASSERT_TRUE(writeFileAtomically(path, std::string("A=1\n") + line + "\n"));
+                           "  COMPOSE_FILE=/etc/x.yml",
+                           "'DOCKER_HOST'=tcp://10.0.0.1:2375",
+                           "\"DOCKER_HOST\"=tcp://10.0.0.1:2375",
+                           "export\tDOCKER_HOST = tcp://x",
+                           "DOCKER_HOST: tcp://x",
+                           "DOCKER_CONTEXT=evil\r",
+                           "X=1\rDOCKER_HOST=tcp://x",
+                           "\xef\xbb\xbf" "DOCKER_HOST=tcp://x",
+                           "# DOCKER_HOST=x is set by the unit"}) {
+    ASSERT_TRUE(writeFileAtomically(path, "A=1\n" + line + "\n"));
     auto st = checkComposeEnvFile(path, false);
     ASSERT_FALSE(st) << line;
     EXPECT_THAT(st.error().message(), HasSubstr("'" + path + "' line 2"));
+    EXPECT_THAT(st.error().message(), ::testing::ContainsRegex("'(DOCKER|COMPOSE)_[A-Z_]+'"));
   }
-  ASSERT_TRUE(writeFileAtomically(path, "# DOCKER_HOST=x\nVERSION=1\n"));
+  ASSERT_TRUE(writeFileAtomically(path, std::string("A=1\nB=x\0DOCKER_HOST=y\n", 22)));
+  EXPECT_FALSE(checkComposeEnvFile(path, false));
+  ASSERT_TRUE(writeFileAtomically(path, "# the release's versions\nVERSION=1\nDB_PASSWORD=x\n"));
   EXPECT_TRUE(checkComposeEnvFile(path, false));
 }
 
