@@ -198,10 +198,10 @@ class ComposeStrategy final : public Strategy {
   Result<Staged> acquire(const ProgressFn& progress) override {
     auto staged = files_->acquire(progress);
     if (!staged) return staged.error();
-    std::vector<std::string> pulledNow;
-    auto images = acquireImages(stagedPlace(staged->release), pulledNow);
+    std::vector<std::string> claimedNow;
+    auto images = acquireImages(stagedPlace(staged->release), claimedNow);
     if (!images) {
-      for (const auto& reference : pulledNow) {
+      for (const auto& reference : claimedNow) {
         (void)forgetPull(pullRecord_, engine_, reference);
       }
       (void)files_->discard(staged->release, Discard::kRelease);
@@ -284,7 +284,7 @@ class ComposeStrategy final : public Strategy {
   // Renders the project at `place` and makes sure the engine holds every
   // image it names; "2 pulled, 1 held: a@sha256:..., ..." for the journal.
   Result<std::string> acquireImages(const std::string& place,
-                                    std::vector<std::string>& pulledNow) {
+                                    std::vector<std::string>& claimedNow) {
     ComposeInvocation in = composeInvocation(plan_, place);
     // A release's env file must not steer compose itself.
     const std::string envFile = in.envFile.empty()
@@ -316,7 +316,7 @@ class ComposeStrategy final : public Strategy {
                      "TrustedKey=, pin every other image by digest "
                      "(NAME:TAG@sha256:...) in the compose file");
       }
-      auto held = ensureImage(service.image, expected, pulledNow);
+      auto held = ensureImage(service.image, expected, claimedNow);
       if (!held) {
         return held.error().withContext("service '" + service.name + "'");
       }
@@ -330,17 +330,25 @@ class ComposeStrategy final : public Strategy {
 
   // Makes the engine hold `reference` exactly as compose names it (so
   // that `up` pulls nothing), with `expected` among its digests if one is
-  // given. True if it was pulled now.
+  // given. True if it was pulled now. What it pulled or recorded as used
+  // goes into `claimedNow`, for a refusal to take back.
   Result<bool> ensureImage(const std::string& reference,
                            const std::string& expected,
-                           std::vector<std::string>& pulledNow) {
+                           std::vector<std::string>& claimedNow) {
     auto fits = [&](const std::optional<LocalImage>& image) {
       return image && (expected.empty() ||
                        carriesDigest(image->repoDigests, expected));
     };
     auto before = engine_.inspect(reference);
     if (!before) return before.error();
-    if (fits(*before)) return false;
+    if (fits(*before)) {
+      // Held already: recorded as used, so that no other instance
+      // removes it under this one (taken back if the release is refused).
+      auto added = recordUse(pullRecord_, reference);
+      if (!added) return added.error();
+      if (*added) claimedNow.push_back(reference);
+      return false;
+    }
     auto name = nameOf(reference);
     if (!name) return name.error();
     auto credentials =
@@ -351,7 +359,7 @@ class ComposeStrategy final : public Strategy {
         !st) {
       return st.error();
     }
-    pulledNow.push_back(reference);
+    claimedNow.push_back(reference);
     // Trust, then verify: what the engine holds now under the name.
     auto after = engine_.inspect(reference);
     if (!after) return after.error();
@@ -383,17 +391,19 @@ class ComposeStrategy final : public Strategy {
     for (const auto& entry : std::vector<PullRecord::Entry>(record->entries)) {
       if (entry.state == "pulled") continue;
       if (inPlace.count(entry.reference) != 0) {
-        if (commit) {
+        if (commit && entry.state == "pulling") {
           record->find(entry.reference)->state = "pulled";
           changed = true;
         }
         continue;
       }
-      if (auto st = engine_.remove(entry.reference); !st) {
+      // Never one another instance records; one only used leaves the
+      // record alone.
+      if (auto st = releasePull(*record, pullRecord_, engine_, entry.reference);
+          !st) {
         if (result) result = st;  // in use, say: tried again next time
         continue;
       }
-      record->erase(entry.reference);
       changed = true;
     }
     if (changed) {

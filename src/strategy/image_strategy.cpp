@@ -98,9 +98,16 @@ class ImageStrategy final : public FileSlotStrategy {
     auto before = engine_.inspect(pull);
     if (!before) return before.error();
     bool pulledNow = false;
+    bool usedNow = false;  // recorded as used by this call
     if (!*before) {
       if (auto st = pullRecorded(pull); !st) return st.error();
       pulledNow = true;
+    } else {
+      // Held already (the operator's, or another instance's): recorded as
+      // used, so that no other instance removes it under this one.
+      auto added = recordUse(places_.pullRecord, pull);
+      if (!added) return added.error();
+      usedNow = *added;
     }
     // Trust, then verify: the engine must hold the image under exactly
     // the digest resolved at the registry.
@@ -113,7 +120,7 @@ class ImageStrategy final : public FileSlotStrategy {
                       r.digest + " for '" + image_.name() + "' after the pull");
     }
     if (!carries) {
-      if (pulledNow) (void)forget(pull);
+      if (pulledNow || usedNow) (void)forget(pull);
       return carries.error();
     }
 
@@ -122,18 +129,18 @@ class ImageStrategy final : public FileSlotStrategy {
         "# Written by upgrader; an upgrade replaces it as a whole.\n" +
         std::string(kVariable) + pinned + "\n";
     if (auto st = ensureDirectory(slot_.directory()); !st) {
-      if (pulledNow) (void)forget(pull);
+      if (pulledNow || usedNow) (void)forget(pull);
       return st.error();
     }
     // The unit runs what this file names: only root may be able to change
     // it, or the directory it is in.
     if (auto st = checkOnlyTrustedCanWrite(slot_.directory()); !st) {
-      if (pulledNow) (void)forget(pull);
+      if (pulledNow || usedNow) (void)forget(pull);
       return st.error().withContext("Refusing to pin an image in '" +
                                     slot_.directory() + "'");
     }
     if (auto st = writeFileAtomically(slot_.stagedPath(), content, 0644); !st) {
-      if (pulledNow) (void)forget(pull);
+      if (pulledNow || usedNow) (void)forget(pull);
       return st.error();
     }
     return Staged{{r.version, pinned},
@@ -190,17 +197,18 @@ class ImageStrategy final : public FileSlotStrategy {
       bool leftover = entry.state != "pulled" || entry.reference == failed;
       if (!leftover || entry.reference == kept) continue;
       if (inUse.count(entry.reference) != 0) {
-        if (entry.state != "pulled") {
+        if (entry.state == "pulling") {
           record->find(entry.reference)->state = "pulled";
           changed = true;
         }
         continue;
       }
-      if (auto st = engine_.remove(entry.reference); !st) {
+      if (auto st = releasePull(*record, places_.pullRecord, engine_,
+                                entry.reference);
+          !st) {
         if (result) result = st;
         continue;
       }
-      record->erase(entry.reference);
       changed = true;
     }
     if (changed) {
@@ -233,10 +241,11 @@ class ImageStrategy final : public FileSlotStrategy {
     if (!record) return record.error();
     std::set<std::string> kept = {pullReferenceOf(installed.id),
                                   pullReferenceOf(previous.id)};
-    // Committed: what is pinned now is no leftover any more.
+    // Committed: what is pinned now is no leftover any more; an image used
+    // but not pulled that is pinned no more leaves the record.
     bool changed = false;
     for (auto& entry : record->entries) {
-      if (kept.count(entry.reference) != 0 && entry.state != "pulled") {
+      if (kept.count(entry.reference) != 0 && entry.state == "pulling") {
         entry.state = "pulled";
         changed = true;
       }
@@ -244,8 +253,12 @@ class ImageStrategy final : public FileSlotStrategy {
     std::vector<std::string> doomed;
     for (auto it = record->entries.rbegin(); it != record->entries.rend();
          ++it) {
-      if (kept.count(it->reference) != 0 || it->state != "pulled") continue;
-      if (kept.size() < config_.keepImages) {
+      if (kept.count(it->reference) != 0) continue;
+      if (it->state == "using") {
+        doomed.push_back(it->reference);  // only its record goes
+      } else if (it->state != "pulled") {
+        continue;
+      } else if (kept.size() < config_.keepImages) {
         kept.insert(it->reference);
       } else {
         doomed.push_back(it->reference);
@@ -253,12 +266,12 @@ class ImageStrategy final : public FileSlotStrategy {
     }
     Status result = okStatus();
     for (const auto& reference : doomed) {
-      if (auto st = engine_.remove(reference); !st) {
+      if (auto st = releasePull(*record, places_.pullRecord, engine_, reference);
+          !st) {
         if (result)
           result = st;  // in use, say: kept on record, tried next time
         continue;
       }
-      record->erase(reference);
       changed = true;
     }
     if (changed) {

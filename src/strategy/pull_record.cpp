@@ -1,6 +1,7 @@
 #include "strategy/pull_record.hpp"
 
 #include <algorithm>
+#include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/fault_injection.hpp"
@@ -88,11 +89,53 @@ Status pullRecorded(const std::string& recordPath, ContainerEngine& engine,
 
 Status forgetPull(const std::string& recordPath, ContainerEngine& engine,
                   const std::string& reference) {
-  if (auto st = engine.remove(reference); !st) return st;
   auto record = loadPullRecord(recordPath);
   if (!record) return record.error();
-  record->erase(reference);
+  if (record->find(reference) == nullptr) {
+    record->entries.push_back({reference, "pulling"});
+  }
+  if (auto st = releasePull(*record, recordPath, engine, reference); !st) {
+    return st;
+  }
   return savePullRecord(recordPath, *record);
+}
+
+Result<bool> recordUse(const std::string& recordPath,
+                       const std::string& reference) {
+  auto record = loadPullRecord(recordPath);
+  if (!record) return record.error();
+  if (record->find(reference) != nullptr) return false;
+  record->entries.push_back({reference, "using"});
+  if (auto st = savePullRecord(recordPath, *record); !st) return st.error();
+  return true;
+}
+
+Status releasePull(PullRecord& record, const std::string& recordPath,
+                   ContainerEngine& engine, const std::string& reference) {
+  const PullRecord::Entry* entry = record.find(reference);
+  bool ours = entry != nullptr && entry->state != "using";
+  if (ours && !otherInstanceRecords(recordPath, reference)) {
+    if (auto st = engine.remove(reference); !st) return st;
+  }
+  record.erase(reference);
+  return okStatus();
+}
+
+bool otherInstanceRecords(const std::string& recordPath,
+                          const std::string& reference) {
+  const std::string own = parentDirectory(recordPath);
+  const std::string root = parentDirectory(own);
+  const std::string file = baseName(recordPath);
+  boost::system::error_code ec;
+  for (boost::filesystem::directory_iterator it(root, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string dir = it->path().string();
+    if (dir == own || !pathExists(dir + "/" + file)) continue;
+    auto other = loadPullRecord(dir + "/" + file);
+    if (!other || other->find(reference) != nullptr) return true;
+  }
+  // A root that cannot be listed hides who else may use the image.
+  return static_cast<bool>(ec);
 }
 
 }  // namespace upgrader

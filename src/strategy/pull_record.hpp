@@ -1,8 +1,11 @@
-// The images an instance pulled, kept in a small JSON file in its state
-// directory, so that an image a killed run pulled (or a release that
+// The images an instance pulled or uses, kept in a small JSON file in its
+// state directory, so that an image a killed run pulled (or a release that
 // failed) is found and removed again, and only images the upgrader pulled
 // are ever removed. An image is recorded "pulling" before the pull starts
-// and becomes "pulled" once a commit puts it in service.
+// and becomes "pulled" once a commit puts it in service; one the engine
+// held already is recorded "using": this instance needs it, but never
+// removes it. Instances share one engine, so an image any other instance
+// records is never removed by this one (releasePull()).
 #pragma once
 
 #include <optional>
@@ -18,7 +21,7 @@ namespace upgrader {
 struct PullRecord {
   struct Entry {
     std::string reference;
-    std::string state;  ///< "pulling" or "pulled"
+    std::string state;  ///< "pulling", "pulled" or "using"
   };
   /// Oldest first.
   std::vector<Entry> entries;
@@ -39,8 +42,29 @@ Status pullRecorded(const std::string& recordPath, ContainerEngine& engine,
                     const std::optional<Credentials>& credentials,
                     const std::string& registry, Duration timeout);
 
-/// Removes `reference` from `engine` and from the record.
+/// Removes `reference` from `engine` and from the record (releasePull()).
 Status forgetPull(const std::string& recordPath, ContainerEngine& engine,
                   const std::string& reference);
+
+/// Records that this instance uses `reference`, which the engine held
+/// before it (state "using", unless it is recorded already). True if this
+/// added the entry (forgetPull() takes it back without touching the
+/// engine).
+Result<bool> recordUse(const std::string& recordPath,
+                       const std::string& reference);
+
+/// Gives up this instance's claim on `reference`: the engine removes it if
+/// this instance pulled it and no other instance's record (a sibling
+/// directory's images.json) names it, in any state; then it leaves
+/// `record` (the caller saves it). An image another instance records stays
+/// in the engine (that instance may run it, or roll back to it). Error,
+/// and still recorded, if the engine refuses (in use): tried again later.
+Status releasePull(PullRecord& record, const std::string& recordPath,
+                   ContainerEngine& engine, const std::string& reference);
+
+/// Whether the record of an instance other than the one at `recordPath`
+/// names `reference`. An unreadable record might: true.
+bool otherInstanceRecords(const std::string& recordPath,
+                          const std::string& reference);
 
 }  // namespace upgrader

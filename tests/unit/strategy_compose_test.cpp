@@ -120,7 +120,10 @@ TEST_F(AComposeStrategy, HoldsEveryImageTheStagedReleaseNamesBeforeAnythingStops
   // Pulled exactly as compose names it, so that `up` pulls nothing.
   EXPECT_EQ(engine_.count("pull " + kName + ":2"), 1u);
   EXPECT_EQ(engine_.count("pull 127.0.0.1:5000/db"), 0u);  // already held
-  EXPECT_THAT(recorded(), ::testing::ElementsAre(kName + ":2 pulling"));
+  // Held already: recorded as used, never removed by this instance, and
+  // no other instance removes it under this one.
+  EXPECT_THAT(recorded(), ::testing::UnorderedElementsAre("127.0.0.1:5000/db:16 using",
+                                                          kName + ":2 pulling"));
   EXPECT_THAT(s->evidence, HasSubstr("1 pulled, 1 already held"));
 }
 
@@ -184,7 +187,9 @@ TEST_F(AComposeStrategy, DiscardingAFailedReleaseRemovesOnlyWhatWasPulledForIt) 
   EXPECT_FALSE(engine_.holds(kName + ":2"));
   EXPECT_TRUE(engine_.holds(kName + ":1"));  // in place
   EXPECT_TRUE(engine_.holds("127.0.0.1:5000/db:16"));
-  EXPECT_TRUE(recorded().empty());
+  // db:16 is in place too: it stays recorded as used (so that no other
+  // instance removes it), never as pulled.
+  EXPECT_THAT(recorded(), ::testing::ElementsAre("127.0.0.1:5000/db:16 using"));
   EXPECT_FALSE(pathExists(staged()));
 }
 
@@ -197,7 +202,8 @@ TEST_F(AComposeStrategy, ACommitKeepsTheImagesOfTheReleaseInPlace) {
   EXPECT_EQ(*strategy_->currentId(), "2");
   ASSERT_TRUE(strategy_->prune(s->release, one));
   EXPECT_TRUE(engine_.holds(kName + ":2"));
-  EXPECT_THAT(recorded(), ::testing::ElementsAre(kName + ":2 pulled"));
+  EXPECT_THAT(recorded(), ::testing::UnorderedElementsAre("127.0.0.1:5000/db:16 using",
+                                                          kName + ":2 pulled"));
   ASSERT_TRUE(strategy_->revert(one));
   EXPECT_EQ(*strategy_->currentId(), "1");
 }

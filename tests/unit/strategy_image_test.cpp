@@ -13,6 +13,7 @@
 #include "common/file_util.hpp"
 #include "fetch/http_client.hpp"
 #include "strategy/image_strategy.hpp"
+#include "strategy/pull_record.hpp"
 #include "support/fake_container.hpp"
 #include "support/fake_fetcher.hpp"
 #include "support/minisign_tool.hpp"
@@ -277,6 +278,48 @@ TEST_F(AnImageStrategy, AFailedAttemptKeepsTheRollbackPointAndItsImage) {
   EXPECT_TRUE(engine_.holds(pullRef('1')));
   EXPECT_FALSE(engine_.holds(pullRef('3')));
   EXPECT_TRUE(strategy_->stagePrevious(one()));
+}
+
+TEST_F(AnImageStrategy, NeverRemovesAnImageAnotherInstanceRecords) {
+  // Another instance on the same engine pulled 2 as well (or is pulling it).
+  boost::filesystem::create_directories(dir_ / "other");
+  ASSERT_TRUE(writeFileAtomically(
+      dir_ / "other/images.json",
+      R"({"images":[{"reference":")" + pullRef('2') + R"(","state":"pulling"}]})"));
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  ASSERT_TRUE(strategy_->revert(one()));
+  ASSERT_TRUE(strategy_->discard(staged->release, Discard::kRelease));  // 2 failed here
+  EXPECT_TRUE(engine_.holds(pullRef('2')));  // the other instance's to keep
+  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));  // no longer ours
+}
+
+TEST_F(AnImageStrategy, RecordsAnImageItFoundHeldAsUsedAndNeverRemovesIt) {
+  engine_.held[pullRef('2')] = {"sha256:id2", {pullRef('2')}};
+  auto staged = upgrade();
+  ASSERT_TRUE(staged) << staged.error().message();
+  EXPECT_THAT(record(), HasSubstr(R"("state": "using")"));
+  ASSERT_TRUE(strategy_->discard(staged->release, Discard::kRelease));
+  EXPECT_TRUE(engine_.holds(pullRef('2')));
+  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+}
+
+TEST_F(AnImageStrategy, AnImageItUsesKeepsAnotherInstanceFromRemovingIt) {
+  // This instance runs 2, which it found held; the other pulled it and
+  // now prunes it.
+  engine_.held[pullRef('2')] = {"sha256:id2", {pullRef('2')}};
+  auto staged = upgrade();
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(strategy_->swap(one(), staged->release));
+  ASSERT_TRUE(strategy_->prune(staged->release, one()));
+  boost::filesystem::create_directories(dir_ / "other");
+  PullRecord theirs;
+  theirs.entries.push_back({pullRef('2'), "pulled"});
+  ASSERT_TRUE(savePullRecord(dir_ / "other/images.json", theirs));
+  ASSERT_TRUE(releasePull(theirs, dir_ / "other/images.json", engine_, pullRef('2')));
+  EXPECT_TRUE(engine_.holds(pullRef('2')));
+  EXPECT_TRUE(theirs.entries.empty());
 }
 
 TEST_F(AnImageStrategy, RemovesTheImageOfAReleaseThatFailed) {
