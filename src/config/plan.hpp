@@ -112,6 +112,9 @@ struct ContainerConfig {
   std::string environmentFile;
   /// The longest a pull may take.
   Duration pullTimeout = std::chrono::minutes(10);
+  /// All the registry work of one run (resolving, listing tags, pulling)
+  /// ends within this, however slowly the registry answers each request.
+  Duration registryTimeout = std::chrono::minutes(15);
   /// A signed listing of the manifest digest of each tag, in the format of
   /// SHA256SUMS ("HEX  TAG"); required once [Trust] has a key.
   std::string digestsUrl;

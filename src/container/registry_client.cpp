@@ -1,5 +1,7 @@
 #include "container/registry_client.hpp"
 
+#include "common/clock.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "common/url.hpp"
@@ -45,6 +47,21 @@ std::string registryMessage(const std::string& body) {
 
 class RegistryClient final : public Registry {
  public:
+  Result<Duration> timeLeft() override {
+    if (access_.deadline == SteadyTime::max()) return Duration::max();
+    Clock& clock = access_.clock != nullptr ? *access_.clock : systemClock();
+    const SteadyTime now = clock.now();
+    if (now >= access_.deadline) {
+      return Error("gave up on the registry: " + access_.deadlineName +
+                   " has passed for this run (a registry that answers too "
+                   "slowly); nothing was pulled or changed");
+    }
+    // At least a millisecond: a zero timeout means none to curl.
+    return std::max<Duration>(
+        std::chrono::duration_cast<Duration>(access_.deadline - now),
+        std::chrono::milliseconds(1));
+  }
+
   RegistryClient(HttpClient& http, RegistryAccess access)
       : http_(http), access_(std::move(access)) {}
 
@@ -185,7 +202,9 @@ class RegistryClient final : public Registry {
       request.url = url;
       request.headers = headers;
       request.caFile = access_.caFile;
-      request.timeout = access_.timeout;
+      auto timeout = requestTimeout();
+      if (!timeout) return timeout.error();
+      request.timeout = *timeout;
       request.maxBody = maxBody;
       if (!token_.empty()) {
         request.headers.push_back("Authorization: Bearer " + token_);
@@ -193,7 +212,7 @@ class RegistryClient final : public Registry {
         request.user = (*credentials_)->username;
         request.password = (*credentials_)->password;
       }
-      auto response = http_.send(request);
+      auto response = sendWithin(request);
       if (!response || response->status != 401 || attempt > 0) return response;
       auto challenge = parseAuthChallenge(response->header("www-authenticate"));
       if (!challenge) return response;  // reported as a plain 401
@@ -242,13 +261,15 @@ class RegistryClient final : public Registry {
     HttpRequest request;
     request.url = url;
     request.caFile = access_.caFile;
-    request.timeout = access_.timeout;
+    auto timeout = requestTimeout();
+    if (!timeout) return timeout.error();
+    request.timeout = *timeout;
     request.maxBody = kMaxToken;
     if (*found) {
       request.user = (*found)->username;
       request.password = (*found)->password;
     }
-    auto response = http_.send(request);
+    auto response = sendWithin(request);
     if (!response) return response.error();
     if (response->status != 200) {
       return Error("the token service " + quoteValue(realm->second) + " of '" +
@@ -272,6 +293,27 @@ class RegistryClient final : public Registry {
     }
     return Error("the token service of '" + image.registry +
                  "' answered no token");
+  }
+
+  // Sends a request whose timeout requestTimeout() set: one that fails
+  // because the run's deadline came is reported as that.
+  Result<HttpResponse> sendWithin(const HttpRequest& request) {
+    auto response = http_.send(request);
+    if (!response && request.timeout < access_.timeout) {
+      if (auto left = timeLeft(); !left) {
+        return Error(left.error().message() + " (the last request: " +
+                     response.error().message() + ")");
+      }
+    }
+    return response;
+  }
+
+  // The timeout of the next request: the per-request one, cut to what is
+  // left of the run's deadline.
+  Result<Duration> requestTimeout() {
+    auto left = timeLeft();
+    if (!left) return left.error();
+    return std::min(access_.timeout, *left);
   }
 
   HttpClient& http_;

@@ -35,6 +35,11 @@ class Registry {
   /// '127.0.0.1:5000/svc'" if there is none.
   virtual Result<std::string> manifestDigest(const ImageName& image,
                                              const std::string& tag) = 0;
+
+  /// What is left of the run's time for registry work (RegistryAccess::
+  /// deadline): a pull the engine makes from the registry is cut to it.
+  /// Error naming the setting once it has passed.
+  virtual Result<Duration> timeLeft() = 0;
 };
 
 /// How to reach one registry.
@@ -45,6 +50,14 @@ struct RegistryAccess {
   /// registry asks for them.
   std::vector<std::string> authFiles;
   Duration timeout = std::chrono::seconds(60);
+  /// When all of this run's work with the registry must be over: every
+  /// request's timeout is cut to what is left, and none starts after it.
+  /// SteadyTime::max() for no such bound.
+  SteadyTime deadline = SteadyTime::max();
+  /// The setting `deadline` comes from, for the error: "RegistryTimeoutSec=15min".
+  std::string deadlineName;
+  /// The clock `deadline` is on; systemClock() if null.
+  Clock* clock = nullptr;
 };
 
 /// The real client, over HTTPS through `http` (which must outlive it).

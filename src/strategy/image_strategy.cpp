@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <set>
 
+#include "common/clock.hpp"
+#include "common/duration_text.hpp"
 #include "common/file_util.hpp"
 #include "common/image_reference.hpp"
 #include "fetch/version.hpp"
@@ -297,9 +299,12 @@ class ImageStrategy final : public FileSlotStrategy {
     auto credentials =
         findCredentials(places_.authFiles, image_.registry, image_.repository);
     if (!credentials) return credentials.error();
+    // Cut to what is left of the run's time for registry work.
+    auto left = registry_.timeLeft();
+    if (!left) return left.error();
     return upgrader::pullRecorded(places_.pullRecord, engine_, reference,
                                   *credentials, image_.registry,
-                                  config_.pullTimeout);
+                                  std::min(config_.pullTimeout, *left));
   }
   Status forget(const std::string& reference) {
     return forgetPull(places_.pullRecord, engine_, reference);
@@ -416,6 +421,11 @@ RegistryAccess registryAccessFor(const ContainerConfig& config,
     if (pathExists(ca)) access.caFile = ca;
   }
   access.authFiles = authFilesFor(config);
+  // From now, when the run's clients are made: resolving, listing and
+  // pulling all end within RegistryTimeoutSec=.
+  access.deadline = saturatingAdd(systemClock().now(), config.registryTimeout);
+  access.deadlineName =
+      "RegistryTimeoutSec=" + durationText(config.registryTimeout);
   return access;
 }
 

@@ -9,6 +9,7 @@
 #include "container/registry_client.hpp"
 #include "fetch/sha256.hpp"
 #include "support/fake_http_client.hpp"
+#include "support/manual_clock.hpp"
 #include "support/temp_dir.hpp"
 
 namespace upgrader {
@@ -50,6 +51,55 @@ class ARegistryClient : public ::testing::Test {
   FakeHttpClient http_;
   ImageName image_;
 };
+
+// A registry that takes 40 s to answer each request, every answer within
+// the per-request timeout (60 s).
+class SlowRegistryHttp : public HttpClient {
+ public:
+  SlowRegistryHttp(HttpClient& inner, testing::ManualClock& clock) : inner_(inner), clock_(clock) {}
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    timeouts.push_back(request.timeout);
+    clock_.advance(std::chrono::seconds(40));
+    return inner_.send(request);
+  }
+  std::vector<Duration> timeouts;
+
+ private:
+  HttpClient& inner_;
+  testing::ManualClock& clock_;
+};
+
+TEST_F(ARegistryClient, GivesUpOnASlowPagedListingAtTheRunsDeadline) {
+  // An endless listing, one slow page at a time.
+  for (int page = 0; page < 10; ++page) {
+    std::string query = page == 0 ? "n=1000" : "last=" + std::to_string(page) + "&n=1000";
+    http_.answer("GET", kBase + "/tags/list?" + query, 200,
+                 R"({"tags":[")" + std::to_string(page + 1) + R"("]})",
+                 {{"link", "</v2/team/app/tags/list?last=" + std::to_string(page + 1) +
+                               "&n=1000>; rel=\"next\""}});
+  }
+  testing::ManualClock clock;
+  SlowRegistryHttp slow(http_, clock);
+  RegistryAccess access;
+  access.timeout = std::chrono::seconds(60);
+  access.clock = &clock;
+  access.deadline = clock.now() + std::chrono::seconds(100);
+  access.deadlineName = "RegistryTimeoutSec=100s";
+  auto registry = makeRegistryClient(slow, access);
+  auto tags = registry->listTags(image_);
+  ASSERT_FALSE(tags);
+  EXPECT_THAT(tags.error().message(), HasSubstr("RegistryTimeoutSec=100s has passed"));
+  // 0 s, 40 s, 80 s: the third request gets only what is left; no fourth.
+  EXPECT_THAT(slow.timeouts, ElementsAre(std::chrono::seconds(60), std::chrono::seconds(60),
+                                         std::chrono::seconds(20)));
+  EXPECT_FALSE(registry->timeLeft());
+}
+
+TEST_F(ARegistryClient, HasAllTheTimeWithoutADeadline) {
+  auto left = client()->timeLeft();
+  ASSERT_TRUE(left);
+  EXPECT_EQ(*left, Duration::max());
+}
 
 TEST_F(ARegistryClient, ListsTagsAcrossPagesOfTheSameRegistry) {
   http_.answer(

@@ -322,6 +322,17 @@ TEST_F(AnImageStrategy, AnImageItUsesKeepsAnotherInstanceFromRemovingIt) {
   EXPECT_TRUE(theirs.entries.empty());
 }
 
+TEST_F(AnImageStrategy, PullsNothingOnceTheRunsRegistryTimeHasPassed) {
+  ASSERT_TRUE(strategy_->resolve());
+  registry_.deadlinePassed = "gave up on the registry: RegistryTimeoutSec=1s has passed";
+  auto staged = strategy_->acquire({});
+  ASSERT_FALSE(staged);
+  EXPECT_THAT(staged.error().message(), HasSubstr("RegistryTimeoutSec=1s has passed"));
+  EXPECT_EQ(engine_.count("pull " + pullRef('2')), 0u);
+  EXPECT_TRUE(record().empty() || record().find(digest('2')) == std::string::npos);
+  EXPECT_FALSE(pathExists(dir_ / "state/.image.env.upgrader-staged"));
+}
+
 TEST_F(AnImageStrategy, RemovesTheImageOfAReleaseThatFailed) {
   auto staged = upgrade();
   ASSERT_TRUE(staged);

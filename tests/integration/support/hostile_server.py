@@ -18,6 +18,9 @@ according to the first component of the request path:
   /to-file/FILE        302 to file://ROOT/FILE (the very file, unchanged)
   /to-http/FILE        302 to --http-target/FILE (the same file, plain http)
   /status/CODE/FILE    an empty answer with that HTTP status
+  /v2/REPO/tags/list   a registry's tag listing without end: each page one
+                       tag and a Link to the next, answered after 1.5 s
+                       (in time for any per-request timeout)
 
 The targets of /to-file and /to-http are the genuine files: a client that
 followed the redirect would succeed, so only a refusal of the redirect
@@ -84,6 +87,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         while time.monotonic() < deadline:
             time.sleep(0.5)
 
+    def slow_tag_page(self):
+        query = self.path.split("?", 1)[1] if "?" in self.path else ""
+        last = 0
+        for pair in query.split("&"):
+            if pair.startswith("last=") and pair[5:].isdigit():
+                last = int(pair[5:])
+        time.sleep(1.5)
+        body = ('{"tags":["%d"]}' % (last + 1)).encode()
+        path = self.path.split("?", 1)[0]
+        self.head(200, len(body),
+                  [("Link", '<%s?last=%d&n=1000>; rel="next"' % (path, last + 1))])
+        self.wfile.write(body)
+
     # -- behaviours -----------------------------------------------------
     def do_GET(self):
         try:
@@ -98,6 +114,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind == "loop":
             n = int(rest[0]) if rest and rest[0].isdigit() else 0
             return self.redirect("/loop/%d" % (n + 1))
+        if kind == "v2" and rest[-2:] == ["tags", "list"]:
+            return self.slow_tag_page()
         if kind == "status" and len(rest) >= 1 and rest[0].isdigit():
             self.head(int(rest[0]), 0)
             return

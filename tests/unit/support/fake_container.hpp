@@ -37,6 +37,12 @@ class FakeRegistry : public Registry {
     }
     return it->second;
   }
+  /// Non-empty: timeLeft() fails with this (the run's deadline passed).
+  std::string deadlinePassed;
+  Result<Duration> timeLeft() override {
+    if (!deadlinePassed.empty()) return Error(deadlinePassed);
+    return Duration::max();
+  }
 };
 
 class FakeEngine : public ContainerEngine {
