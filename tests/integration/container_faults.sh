@@ -77,8 +77,9 @@ crash_then_apply() {
 }
 pullref_now() { pinned_now | sed 's/:[^:@/]*@/@/'; }
 
-APPLY_POINTS="pulled acquired staged stopping stopped swap-kept-old swapped migrated started checked committed"
-ROLLBACK_POINTS="rollback-begun rollback-stopped rollback-reverted rollback-started rollback-checked"
+APPLY_POINTS=$(fault_points apply)
+ROLLBACK_POINTS=$(fault_points rollback)
+[ -n "$APPLY_POINTS" ] && [ -n "$ROLLBACK_POINTS" ] || fail "no fault points known"
 if [ "${FAULT_POINTS:-sample}" = sample ]; then
   APPLY_POINTS="pulled swapped started committed"
   ROLLBACK_POINTS="rollback-reverted"

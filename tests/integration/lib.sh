@@ -59,6 +59,23 @@ wait_for() {
 
 # needs_fault_injection: ends the scenario as skipped (ctest's code 77)
 # unless the build honours UPGRADER_CRASH_AT.
+# fault_points apply|rollback [NAME...]: the upgrader's fault points
+# (faultPointNames(), printed by a helper built with the tests) that an
+# apply, or the rollback of one, passes, but the NAMEs (points the
+# scenario's mode never passes). A new point is tried everywhere at once.
+fault_points() {
+  local kind=$1 point skip
+  shift
+  "$BUILD/tests/integration/upgrader_fault_points" | while read -r point; do
+    case "$point" in
+      rollback-*) [ "$kind" = rollback ] || continue ;;
+      *) [ "$kind" = apply ] || continue ;;
+    esac
+    for skip in "$@"; do [ "$point" = "$skip" ] && continue 2; done
+    echo "$point"
+  done
+}
+
 needs_fault_injection() {
   if [ "${FAULT_INJECTION:-OFF}" != ON ]; then
     echo "skipped: this scenario needs a build with -DUPGRADER_FAULT_INJECTION=ON"

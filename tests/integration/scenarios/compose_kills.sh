@@ -13,8 +13,9 @@ source "$(dirname "$0")/../container_lib.sh"
 source "$(dirname "$0")/../compose_lib.sh"
 needs_fault_injection
 
-APPLY_POINTS="acquired pulled staged stopping stopped swap-kept-old swapped migrated started checked committed"
-ROLLBACK_POINTS="rollback-begun rollback-stopped rollback-reverted rollback-started rollback-checked"
+APPLY_POINTS=$(fault_points apply)
+ROLLBACK_POINTS=$(fault_points rollback)
+[ -n "$APPLY_POINTS" ] && [ -n "$ROLLBACK_POINTS" ] || fail "no fault points known"
 if [ "${FAULT_POINTS:-sample}" = sample ]; then
   APPLY_POINTS="pulled swapped started"
   ROLLBACK_POINTS="rollback-reverted"

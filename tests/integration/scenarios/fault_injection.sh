@@ -46,16 +46,17 @@ crash_then_apply() {
 }
 
 # Every step of apply: v1 -> v2, which would succeed.
-for point in acquired staged stopping stopped swap-kept-old swapped migrated started \
-    checked committed; do
+# (Mode=binary pulls nothing.)
+points=$(fault_points apply pulled)
+assert_true "the apply's fault points are known" test -n "$points"
+for point in $points; do
   crash_then_apply "$point"
   assert_eq "after '$point': upgraded to v2 in the end" 2 "$(demo_version)"
 done
 
 # Every step of a rollback: v1 -> v3, which fails its health check.
 publish 3 test_service_v3_http_500
-for point in rollback-begun rollback-stopped rollback-reverted \
-    rollback-started rollback-checked; do
+for point in $(fault_points rollback); do
   crash_then_apply "$point"
   assert_eq "after '$point': back on v1" 1 "$(demo_version)"
 done
