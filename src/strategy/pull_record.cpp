@@ -59,6 +59,8 @@ Status savePullRecord(const std::string& path, const PullRecord& record) {
   const std::string dir = parentDirectory(path);
   if (auto st = ensureDirectory(parentDirectory(dir)); !st) return st;
   if (auto st = ensureDirectory(dir); !st) return st;
+  // What a save killed before its rename left (see the state file).
+  if (auto st = removeStaleTempFiles(path); !st) return st;
   return writeFileAtomically(path, jsonText(j, 2) + "\n", 0600);
 }
 

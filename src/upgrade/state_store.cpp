@@ -169,6 +169,9 @@ class FileStateStore final : public StateStore {
     } else if (errno != EEXIST) {
       return systemError("create directory", dir_, errno);
     }
+    // A run killed (or a power loss) during an earlier save left its temp
+    // file: nothing reads it, and nothing else would remove it.
+    if (auto st = removeStaleTempFiles(path_); !st) return st;
     return writeFileAtomically(path_, stateToJson(state), 0600);
   }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "common/file_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -16,6 +18,17 @@ TEST(FileStateStore, LoadsAnEmptyStateWhenNothingWasSaved) {
   ASSERT_TRUE(state);
   EXPECT_FALSE(state->installed);
   EXPECT_FALSE(state->transaction);
+}
+
+TEST(FileStateStore, RemovesTheTempFileOfASaveThatWasCutShort) {
+  TempDir dir;
+  auto store = makeFileStateStore(dir / "demo");
+  ASSERT_TRUE(store->save(InstanceState{}));
+  // Killed (or the power lost) between the temp file's write and its rename.
+  std::ofstream(dir / "demo/.state.json.upgrader-tmp-0123456789abcdef") << "{\"half";
+  ASSERT_TRUE(store->save(InstanceState{}));
+  EXPECT_FALSE(pathExists(dir / "demo/.state.json.upgrader-tmp-0123456789abcdef"));
+  EXPECT_TRUE(store->load());
 }
 
 TEST(FileStateStore, SavesMessagesThatAreNotUtf8) {

@@ -71,7 +71,10 @@ case "$MODE" in
     at_rollback_point() { [ "$(sha_at "$DEMO_BIN.old")" = "$1" ]; }
     # being_replaced SHA: whether SHA is where a revert takes it from.
     being_replaced() { [ "$(sha_at "$DEMO_DIR/.demo.upgrader-replaced")" = "$1" ]; }
-    leftovers() { ls -A "$DEMO_DIR" | grep -v -x -e demo -e demo.old || true; }
+    leftovers() {
+      ls -A "$DEMO_DIR" | grep -v -x -e demo -e demo.old || true
+      ls -A /var/lib/upgrader/demo | grep -v -x -e state.json || true
+    }
     ;;
   symlink)
     WHERE=/opt/demo  # current and releases/, bound to $MNT/data
@@ -110,6 +113,7 @@ UNIT
     leftovers() {
       ls -A /opt/demo | grep -v -x -e current -e releases || true
       ls -A /opt/demo/releases | grep '^\.' || true
+      ls -A /var/lib/upgrader/demo | grep -v -x -e state.json || true
     }
     ;;
   *) fail "unknown POWER_LOSS_MODE '$MODE'"; finish ;;
