@@ -94,28 +94,7 @@ make_hostile_certificates() {
 
 # set_conf SECTION KEY VALUE: KEY=VALUE in /etc/upgrader/demo.conf, replacing
 # the key's lines in that section or adding it right after the header.
-set_conf() {
-  python3 - "$1" "$2" "$3" /etc/upgrader/demo.conf <<'PY'
-import sys
-section, key, value, path = sys.argv[1:]
-lines = open(path, encoding="utf-8", errors="surrogateescape").read().split("\n")
-out, current, placed = [], None, False
-for line in lines:
-    if line.startswith("["):
-        current = line.strip()
-        out.append(line)
-        if current == "[%s]" % section and not placed:
-            out.append("%s=%s" % (key, value))
-            placed = True
-        continue
-    if current == "[%s]" % section and line.startswith(key + "="):
-        continue
-    out.append(line)
-if not placed:
-    out += ["[%s]" % section, "%s=%s" % (key, value)]
-open(path, "w", encoding="utf-8", errors="surrogateescape").write("\n".join(out))
-PY
-}
+set_conf() { conf_set "$@"; }
 # unset_conf KEY: drops every KEY= line.
 unset_conf() { sed -i "/^$1=/d" /etc/upgrader/demo.conf; }
 

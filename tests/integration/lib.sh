@@ -59,6 +59,33 @@ wait_for() {
 
 # needs_fault_injection: ends the scenario as skipped (ctest's code 77)
 # unless the build honours UPGRADER_CRASH_AT.
+# conf_set SECTION KEY VALUE [FILE]: KEY=VALUE in [SECTION] of FILE
+# (/etc/upgrader/demo.conf), replacing every KEY= line of that section,
+# the section added if it is missing. Unlike a sed edit, it never silently
+# changes nothing.
+conf_set() {
+  python3 - "$1" "$2" "$3" "${4:-/etc/upgrader/demo.conf}" <<'PY'
+import sys
+section, key, value, path = sys.argv[1:]
+lines = open(path, encoding="utf-8", errors="surrogateescape").read().split("\n")
+out, current, placed = [], None, False
+for line in lines:
+    if line.startswith("["):
+        current = line.strip()
+        out.append(line)
+        if current == "[%s]" % section and not placed:
+            out.append("%s=%s" % (key, value))
+            placed = True
+        continue
+    if current == "[%s]" % section and line.startswith(key + "="):
+        continue
+    out.append(line)
+if not placed:
+    out += ["[%s]" % section, "%s=%s" % (key, value)]
+open(path, "w", encoding="utf-8", errors="surrogateescape").write("\n".join(out))
+PY
+}
+
 # fault_points apply|rollback [NAME...]: the upgrader's fault points
 # (faultPointNames(), printed by a helper built with the tests) that an
 # apply, or the rollback of one, passes, but the NAMEs (points the

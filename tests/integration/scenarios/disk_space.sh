@@ -20,7 +20,7 @@ echo 1 >/opt/demo/releases/1/VERSION
 ln -s /opt/demo/releases/1 /opt/demo/current
 start_demo_unit /opt/demo/current/bin/service
 symlink_demo_config
-sed -i 's|^\[Source\]$|&\nMaxSize=1G|' /etc/upgrader/demo.conf
+conf_set Source MaxSize 1G
 
 # publish_big VERSION SOURCE MIB: release VERSION with data/blob, MIB MiB
 # read from SOURCE, gzipped fast.

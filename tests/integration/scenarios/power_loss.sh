@@ -122,9 +122,9 @@ esac
 publish_release 0 test_service_v3
 publish_release 1 test_service_v1
 configure
-sed -i 's/^SettleSec=1s/SettleSec=0/; s/^Successes=3/Successes=1/; s/^TimeoutSec=8s/TimeoutSec=2s/' \
-  /etc/upgrader/demo.conf
-grep -q '^SettleSec=0' /etc/upgrader/demo.conf || echo 'SettleSec=0' >>/etc/upgrader/demo.conf
+conf_set Health SettleSec 0
+conf_set Health Successes 1
+conf_set Health TimeoutSec 2s
 systemctl stop demo.service
 
 # boot IMAGE: the file system on IMAGE mounted (its journal replayed) and

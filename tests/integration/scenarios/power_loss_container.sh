@@ -38,10 +38,7 @@ systemctl stop demo.service
 
 pinned_at() { sed -n 's/^UPGRADER_IMAGE=//p' "$1" 2>/dev/null; }
 # aim VERSION: the runs install svc:VERSION (Version=), whatever is newest.
-aim() {
-  sed -i '/^Version=/d' /etc/upgrader/demo.conf
-  sed -i "s|^Image=.*|&\nVersion=$1|" /etc/upgrader/demo.conf
-}
+aim() { conf_set Container Version "$1"; }
 # forget_new: the engine without the images an attempt pulls (3 and 5),
 # so that every point starts alike.
 forget_new() {

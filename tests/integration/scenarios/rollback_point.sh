@@ -6,7 +6,7 @@
 # `upgrader rollback` then goes back to v1.
 source "$(dirname "$0")/../lib.sh"
 setup_demo 1 2
-sed -i 's/^TimeoutSec=8s/TimeoutSec=3s/' /etc/upgrader/demo.conf
+conf_set Health TimeoutSec 3s
 assert_eq "v1 -> v2" 0 "$(upgrade_status demo)"
 
 sha() { sha256sum <"$1"; }
