@@ -293,6 +293,7 @@ Outcome UpgradeTransaction::install(Transaction t) {
   // run knows a staged release may be lying around.
   if (auto st = record(t, Step::kStaged); !st) {
     (void)dropStaged(t.kind, t.to);
+    state_.transaction.reset();  // never saved: nothing to record later
     return failUnchanged(st.error().message());
   }
   faultPoint("staged");
