@@ -114,6 +114,8 @@ Status FileSlot::removeLeftovers() {
   if (auto st = removeStaleTempFiles(path_); !st) return st;
   if (auto st = removeStaleTempFiles(old_); !st) return st;
   if (auto st = removeStaleTempFiles(replaced_); !st) return st;
+  // The staged file is written through a temp name too (image, compose).
+  if (auto st = removeStaleTempFiles(staged_); !st) return st;
   if (!pathExists(replaced_)) return okStatus();
   // Never removed on a guess: it may be the only copy of a release.
   auto kept = idOf_(replaced_);

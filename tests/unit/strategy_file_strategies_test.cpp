@@ -225,6 +225,7 @@ TEST_F(ABinaryStrategy, DiscardRemovesWhatACrashLeft) {
   auto staged = stage("2", "version two");
   ASSERT_TRUE(staged);
   write(dir_ / "install/.app.upgrader-tmp-0123456789abcdef", "half a link");
+  write(dir_ / "install/.app.upgrader-staged.upgrader-tmp-0123456789abcdef", "half a copy");
   write(dir_ / "install/.app-3.zyxwvu.partial", "half a download");
   write(dir_ / "install/.other-1.zyxwvu.partial", "another service's download");
   ASSERT_TRUE(strategy_->discard(*staged, Discard::kRelease));

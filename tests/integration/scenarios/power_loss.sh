@@ -20,19 +20,15 @@
 # The suite tries every POWER_LOSS_EVERY-th call (default 12) on each file
 # system; POWER_LOSS_EVERY=1 is the long form (upgrade_power_loss*_full).
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../kill_sweep_lib.sh"  # strace, MUTATING
-for tool in mkfs.ext4 mkfs.xfs mkfs.btrfs; do
-  command -v "$tool" >/dev/null || {
-    echo "skipped: $tool is not installed (scripts/install-deps installs it)"
-    exit 77
-  }
-done
 MODE=${POWER_LOSS_MODE:-binary}
-EVERY=${POWER_LOSS_EVERY:-12}
-FILESYSTEMS=${POWER_LOSS_FILESYSTEMS:-ext4 xfs btrfs}
-WORK=/run/power-loss
-MNT=/pl
-mkdir -p "$WORK" "$MNT" /var/lib/upgrader /opt/demo
+case "$MODE" in
+  binary) WHERE=$DEMO_DIR ;;  # the binary's directory
+  symlink) WHERE=/opt/demo ;;  # current and releases/
+  *) echo "unknown POWER_LOSS_MODE '$MODE'" >&2; exit 1 ;;
+esac
+PL_BINDS="data:$WHERE state:/var/lib/upgrader"
+PL_FILESYSTEMS="ext4 xfs btrfs"
+source "$(dirname "$0")/../power_loss_lib.sh"
 
 install_upgrader
 start_release_server
@@ -57,7 +53,6 @@ sha_at() { if [ -f "$1" ]; then sha_of "$1"; else echo missing; fi; }
 # point; 2 upgrades well, 3 (BAD) is rolled back.
 case "$MODE" in
   binary)
-    WHERE=$DEMO_DIR  # bound to $MNT/data
     publish_release() { publish "$1" "$2"; }
     unpublish() { rm -f "$RELEASES"/test_service-* "$RELEASES"/demo-*; }
     # The release installed by hand, into the new file system at $MNT/data.
@@ -77,7 +72,6 @@ case "$MODE" in
     }
     ;;
   symlink)
-    WHERE=/opt/demo  # current and releases/, bound to $MNT/data
     publish_release() { publish_tree "$1" "$2"; }
     unpublish() { rm -f "$RELEASES"/test_service-* "$RELEASES"/demo-*; }
     install_by_hand() {
@@ -116,7 +110,6 @@ UNIT
       ls -A /var/lib/upgrader/demo | grep -v -x -e state.json || true
     }
     ;;
-  *) fail "unknown POWER_LOSS_MODE '$MODE'"; finish ;;
 esac
 
 publish_release 0 test_service_v3
@@ -127,32 +120,11 @@ conf_set Health Successes 1
 conf_set Health TimeoutSec 2s
 systemctl stop demo.service
 
-# boot IMAGE: the file system on IMAGE mounted (its journal replayed) and
-# bound where the demo and the upgrader keep their files, demo.service
-# started as a boot would.
-boot() {
-  mount -o loop "$1" "$MNT"
-  mount --bind "$MNT/data" "$WHERE"
-  mount --bind "$MNT/state" /var/lib/upgrader
-  systemctl reset-failed demo.service 2>/dev/null || true
-  systemctl start demo.service
-}
-halt() {
-  systemctl stop demo.service
-  umount "$WHERE" /var/lib/upgrader "$MNT"
-}
-
 # make_pristine FS: $WORK/FS.img with release 0 installed by hand, then
 # upgraded to 1 by the upgrader: 1 installed, 0 its rollback point.
 make_pristine() {
   local fs=$1 img=$WORK/$1.img
-  rm -f "$img"
-  truncate -s 320M "$img"
-  case "$fs" in
-    ext4) mkfs.ext4 -q -F "$img" ;;
-    xfs) mkfs.xfs -q -f "$img" ;;
-    btrfs) mkfs.btrfs -q -f "$img" >/dev/null ;;
-  esac
+  new_fs "$fs" "$img"
   mount -o loop "$img" "$MNT"
   mkdir -p "$MNT/data" "$MNT/state"
   install_by_hand
@@ -213,39 +185,6 @@ recovered() {
   [ -z "$extra" ] || fail "$what: left behind: $extra"
   [ -z "$(upgrader status demo | grep '^in progress' || true)" ] ||
     fail "$what: a transaction is left in progress"
-}
-
-POINTS=0
-# power_sweep WHAT NEW FINAL OLD: power lost before every EVERY-th mutating
-# call of `upgrader apply demo` from the pristine image.
-power_sweep() {
-  local what=$1 new=$2 final=$3 old=$4 calls=() call name nth i=0 rc tried=0
-  mapfile -t calls < <(mutating_calls)
-  assert_true "$FS, $what: the run makes mutating calls (${#calls[@]})" test "${#calls[@]}" -gt 10
-  for call in "${calls[@]}"; do
-    i=$((i + 1))
-    [ $(((i - 1) % EVERY)) -eq 0 ] || continue
-    tried=$((tried + 1))
-    read -r name nth <<<"$call"
-    reset_release
-    rc=0
-    strace -qq -o /dev/null -e trace="$name" -e inject="$name:signal=KILL:when=$nth" \
-      upgrader apply demo >/dev/null 2>&1 || rc=$?
-    # The instant of the power loss: what the loop device has written.
-    cp --sparse=always "$WORK/work.img" "$WORK/crash.img"
-    if [ "$rc" -ne 137 ]; then
-      fail "$FS, $what: before $name #$nth: the run was not killed (exit $rc)"
-      continue
-    fi
-    halt
-    boot "$WORK/crash.img"
-    on_disk "$new" "$FS, $what, power lost before $name #$nth"
-    recovered "$final" "$old" "$FS, $what, power lost before $name #$nth"
-  done
-  POINTS=$((POINTS + tried))
-  assert_true "$FS, $what: $tried of ${#calls[@]} points, each consistent on disk and after recovery" \
-    test "$tried" -gt 0
-  halt
 }
 
 for FS in $FILESYSTEMS; do
