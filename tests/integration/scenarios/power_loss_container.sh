@@ -18,18 +18,9 @@
 # (default 12) on ext4 and xfs; POWER_LOSS_EVERY=1 and all three file
 # systems is the long form.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../kill_sweep_lib.sh"  # strace, MUTATING
-for tool in mkfs.ext4 mkfs.xfs mkfs.btrfs; do
-  command -v "$tool" >/dev/null || {
-    echo "skipped: $tool is not installed (scripts/install-deps installs it)"
-    exit 77
-  }
-done
-EVERY=${POWER_LOSS_EVERY:-12}
-FILESYSTEMS=${POWER_LOSS_FILESYSTEMS:-ext4 xfs}
-WORK=/run/power-loss
-MNT=/pl
-mkdir -p "$WORK" "$MNT" /var/lib/upgrader
+PL_BINDS=".:/var/lib/upgrader"
+PL_FILESYSTEMS="ext4 xfs"
+source "$(dirname "$0")/../power_loss_lib.sh"
 
 ENGINE=docker HEALTH_TIMEOUT=2s HEALTH_SUCCESSES=1 HEALTH_SETTLE=0
 source "$(dirname "$0")/../container_setup.sh"
@@ -48,28 +39,11 @@ forget_new() {
   done
 }
 
-boot() {
-  mount -o loop "$1" "$MNT"
-  mount --bind "$MNT" /var/lib/upgrader
-  systemctl reset-failed demo.service 2>/dev/null || true
-  systemctl start demo.service
-}
-halt() {
-  systemctl stop demo.service
-  umount /var/lib/upgrader "$MNT"
-}
-
 # make_pristine FS: svc:1 pinned by hand, then upgraded to 2 by the
 # upgrader: 2 in service, 1 its rollback point.
 make_pristine() {
   local fs=$1 img=$WORK/$1.img
-  rm -f "$img"
-  truncate -s 320M "$img"
-  case "$fs" in
-    ext4) mkfs.ext4 -q -F "$img" ;;
-    xfs) mkfs.xfs -q -f "$img" ;;
-    btrfs) mkfs.btrfs -q -f "$img" >/dev/null ;;
-  esac
+  new_fs "$fs" "$img"
   mount -o loop "$img" "$MNT"
   mkdir -p "$MNT/demo"
   echo "UPGRADER_IMAGE=$(pinned 1)" >"$MNT/demo/image.env"
@@ -86,7 +60,7 @@ make_pristine() {
 
 reset_release() {
   mountpoint -q "$MNT" && halt
-  forget_new
+  forget_new  # the images an attempt pulled: every point starts alike
   cp --sparse=always "$WORK/$FS.img" "$WORK/work.img"
   boot "$WORK/work.img"
   wait_for 20 demo_healthy
@@ -117,8 +91,9 @@ on_disk() {
   fi
 }
 
-# consistent FINAL OLD WHAT: after one more run.
-consistent() {
+# recovered FINAL OLD WHAT: after one more run (on the copy of a power
+# loss, or on the live system after a kill: after_kill).
+recovered() {
   local final=$1 old=$2 what=$3 rc=0 extra
   upgrader apply demo >/dev/null 2>&1 || rc=$?
   wait_for 20 demo_healthy || { fail "$what: not healthy after the next run (exit $rc)"; return; }
@@ -134,40 +109,11 @@ consistent() {
     fail "$what: a transaction is left in progress"
 }
 
-POINTS=0
-# sweep WHAT NEW FINAL OLD
-sweep() {
-  local what=$1 new=$2 final=$3 old=$4 calls=() call name nth i=0 rc tried=0
-  mapfile -t calls < <(mutating_calls)
-  assert_true "$FS, $what: the run makes mutating calls (${#calls[@]})" test "${#calls[@]}" -gt 10
-  for call in "${calls[@]}"; do
-    i=$((i + 1))
-    [ $(((i - 1) % EVERY)) -eq 0 ] || continue
-    tried=$((tried + 1))
-    read -r name nth <<<"$call"
-    reset_release
-    rc=0
-    strace -qq -o /dev/null -e trace="$name" -e inject="$name:signal=KILL:when=$nth" \
-      upgrader apply demo >/dev/null 2>&1 || rc=$?
-    cp --sparse=always "$WORK/work.img" "$WORK/crash.img"  # the power loss
-    if [ "$rc" -ne 137 ]; then
-      fail "$FS, $what: before $name #$nth: the run was not killed (exit $rc)"
-      continue
-    fi
-    # Killed, the page cache intact: the next run on the live system.
-    consistent "$final" "$old" "$FS, $what, killed before $name #$nth"
-    # Power lost at the same instant: the copy, booted.
-    halt
-    forget_new
-    boot "$WORK/crash.img"
-    on_disk "$new" "$FS, $what, power lost before $name #$nth"
-    consistent "$final" "$old" "$FS, $what, power lost before $name #$nth"
-  done
-  POINTS=$((POINTS + tried))
-  assert_true "$FS, $what: $tried of ${#calls[@]} points, killed and power lost, each consistent" \
-    test "$tried" -gt 0
-  halt
-}
+# Killed, the page cache intact: the next run on the live system.
+after_kill() { recovered "$@"; }
+# The copy of a power loss starts from an engine without what the run
+# after the kill pulled.
+before_power_on() { forget_new; }
 
 push_image svc:3 >/dev/null  # answers 500
 push_image svc:5 >/dev/null  # a good version 3 service
@@ -175,9 +121,9 @@ for FS in $FILESYSTEMS; do
   echo "== container on $FS"
   make_pristine "$FS"
   aim 3
-  sweep "upgrade 2 -> 3, rolled back" 3 2 1
+  power_sweep "upgrade 2 -> 3, rolled back" 3 2 1
   aim 5
-  sweep "upgrade 2 -> 5" 5 5 2
+  power_sweep "upgrade 2 -> 5" 5 5 2
 done
 echo "== $POINTS points in all (container; $FILESYSTEMS)"
 finish
