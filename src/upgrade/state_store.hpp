@@ -48,7 +48,8 @@ struct Transaction {
   bool migrated = false;  ///< Migrate= began (so a rollback must Restore=)
   /// The new release was started, or its start was about to begin: its
   /// first start may have migrated the data itself, so a rollback must
-  /// Restore= as after Migrate=.
+  /// Restore= as after Migrate=. Set only where there is a Restore= and
+  /// no Migrate= ran.
   bool newStarted = false;
   /// The rollback under way is the new release's fault: it is quarantined
   /// even if the rollback is finished by a later run.

@@ -342,18 +342,15 @@ Outcome UpgradeTransaction::install(Transaction t) {
   // An application that migrates its data on its own first start changes
   // it as much as Migrate= does: from its start on, a rollback must run
   // Restore= too. Recorded before the start, since a run killed during it
-  // must restore as well; saved only when that changes what a rollback
-  // does (a Restore= to run and no Migrate= recorded), as every save here
-  // is downtime.
-  if (isUpgrade(t)) {
-    if (!t.migrated && !plan_.hooks.restore.empty()) {
-      t.newStarted = true;
-      if (auto st = record(t, Step::kStopping); !st) {
-        t.newStarted = false;  // not started: nothing to restore
-        return rollBack(t, st.error().message(), false);
-      }
-    }
+  // must restore as well; only where it changes what a rollback does (a
+  // Restore= to run, no Migrate= recorded), as every save here is
+  // downtime.
+  if (isUpgrade(t) && !t.migrated && !plan_.hooks.restore.empty()) {
     t.newStarted = true;
+    if (auto st = record(t, Step::kStopping); !st) {
+      t.newStarted = false;  // never started: nothing to restore
+      return rollBack(t, st.error().message(), false);
+    }
   }
   if (auto st = startUnitsSince(swappedAt); !st) {
     return rollBack(t, st.error().message(), true);

@@ -467,6 +467,16 @@ TEST_F(AnUpgrade, RestoresTheDataOfANewReleaseThatStartedWithoutMigrate) {
               ElementsAre("staged", "stopping", "stopping", "checking", "rolling-back", "-"));
 }
 
+TEST_F(AnUpgrade, StopsNothingOfTheNewReleaseWithoutARestoreToProtect) {
+  // No Restore= and no Migrate=: a rollback after the start has no data
+  // to put back, so it needs no quiesce (one more engine call that could
+  // fail the rollback).
+  health_.script = {"2 is sick", ""};
+  ASSERT_EQ(apply().code, OutcomeCode::kRolledBack);
+  EXPECT_THAT(strategy_.calls, ::testing::Not(::testing::Contains("quiesce 2")));
+  EXPECT_FALSE(store_.state.transaction.has_value());
+}
+
 TEST_F(AnUpgrade, SavesNothingMoreBeforeTheStartWithoutARestore) {
   ASSERT_EQ(apply().code, OutcomeCode::kDone);
   EXPECT_THAT(store_.steps, ElementsAre("staged", "stopping", "checking", "-"));
