@@ -1,9 +1,8 @@
 #include "container/registry_client.hpp"
 
-#include "common/clock.hpp"
-
 #include <nlohmann/json.hpp>
 
+#include "common/clock.hpp"
 #include "common/url.hpp"
 #include "config/values.hpp"
 #include "fetch/sha256.hpp"

@@ -92,9 +92,6 @@ make_hostile_certificates() {
   ) >"$HOSTILE_DIR/openssl.log" 2>&1
 }
 
-# set_conf SECTION KEY VALUE: KEY=VALUE in /etc/upgrader/demo.conf, replacing
-# the key's lines in that section or adding it right after the header.
-set_conf() { conf_set "$@"; }
 # unset_conf KEY: drops every KEY= line.
 unset_conf() { sed -i "/^$1=/d" /etc/upgrader/demo.conf; }
 

@@ -14,9 +14,9 @@ start_release_server
 make_vendor_key
 install_demo_service
 demo_config
-set_conf Source URL "$RELEASE_URL/demo-@v.tar.gz"
-set_conf Source Member bin/service
-set_conf Source MaxUnpackedSize 1G
+conf_set Source URL "$RELEASE_URL/demo-@v.tar.gz"
+conf_set Source Member bin/service
+conf_set Source MaxUnpackedSize 1G
 publish_archive good 2 test_service_v2
 assert_eq "baseline: 1 -> 2 from demo-2.tar.gz" 0 "$(upgrade_status demo)"
 assert_eq "v2 serving" 2 "$(demo_version)"
@@ -28,11 +28,11 @@ archive="'$DEMO_DIR/\.demo-3\.tar\.gz\.[A-Za-z0-9]{6}\.partial'"
 publish_archive sparse-member 3 test_service_v3
 hostile_case "a 2 GiB sparse member in $(stat -c %s "$RELEASES/demo-3.tar.gz") bytes of tar.gz" 1 \
   "${release}Refusing to extract $archive: it unpacks to more than 1073741824 bytes \(MaxUnpackedSize=\)"
-set_conf Source URL "$RELEASE_URL/demo-@v.zip"
+conf_set Source URL "$RELEASE_URL/demo-@v.zip"
 publish_archive zip-bomb 3 test_service_v3 zip
 hostile_case "1.06 GiB of zeros in a $(stat -c %s "$RELEASES/demo-3.zip")-byte zip" 1 \
   "Failed to unpack release 3 from '$RELEASE_URL/demo-3\.zip': Refusing to extract '$DEMO_DIR/\.demo-3\.zip\.[A-Za-z0-9]{6}\.partial': it unpacks to more than 1073741824 bytes \(MaxUnpackedSize=\)"
-set_conf Source URL "$RELEASE_URL/demo-@v.tar.gz"
+conf_set Source URL "$RELEASE_URL/demo-@v.tar.gz"
 publish_archive member-twice 3 test_service_v3
 hostile_case "the member twice" 1 "${release}Refusing $archive: 'bin/service' appears twice in it"
 publish_archive member-symlink 3 test_service_v3

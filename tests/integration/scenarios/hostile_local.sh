@@ -66,21 +66,21 @@ rm /run/upgrader/demo.lock
 echo "== Path= that is not the executable it should be"
 HOSTILE_MAX_SECONDS=10
 mkfifo -m 0755 "$DEMO_DIR/fifo-service"
-set_conf Install Path "$DEMO_DIR/fifo-service"
+conf_set Install Path "$DEMO_DIR/fifo-service"
 hostile_case "Path= naming a FIFO" 1 \
   "'$DEMO_DIR/fifo-service' is not a regular file" cli
-set_conf Install Path /dev/zero
+conf_set Install Path /dev/zero
 hostile_case "Path= naming /dev/zero" 1 "'/dev/zero' is not a regular file" cli
 rm "$DEMO_DIR/fifo-service"
 HOSTILE_MAX_SECONDS=60
 # Its owner and mode would be taken through the link (here setuid root),
 # and replacing the link by a file changes what it means.
 ln -s /usr/bin/passwd "$DEMO_DIR/demo-link"
-set_conf Install Path "$DEMO_DIR/demo-link"
+conf_set Install Path "$DEMO_DIR/demo-link"
 hostile_case "Path= that is a symlink" 1 \
   "'$DEMO_DIR/demo-link' is a symbolic link; Mode=binary replaces a file"
 rm "$DEMO_DIR/demo-link"
-set_conf Install Path "$DEMO_BIN"
+conf_set Install Path "$DEMO_BIN"
 chmod 0775 "$DEMO_DIR"
 hostile_case "Path= in a directory its group can write" 1 \
   "Refusing to install into '$DEMO_DIR': '$DEMO_DIR' is writable by its group"
@@ -96,20 +96,20 @@ chmod 0755 /opt
 
 echo "== file:// sources that never end"
 HOSTILE_MAX_SECONDS=10
-set_conf Source AllowedSchemes "https file"
+conf_set Source AllowedSchemes "https file"
 mkdir -p /srv/fifo
 mkfifo -m 0644 /srv/fifo/test_service-3 /srv/fifo/SHA256SUMS
-set_conf Source URL "file:///srv/fifo/test_service-@v"
+conf_set Source URL "file:///srv/fifo/test_service-@v"
 hostile_case "file:// release that is a FIFO" 1 \
   "Failed to fetch 'file:///srv/fifo/test_service-3': '/srv/fifo/test_service-3' is not a regular file" cli
-set_conf Source URL "$RELEASE_URL/test_service-@v"
-set_conf Source ChecksumsURL "file:///srv/fifo/SHA256SUMS"
+conf_set Source URL "$RELEASE_URL/test_service-@v"
+conf_set Source ChecksumsURL "file:///srv/fifo/SHA256SUMS"
 hostile_case "file:// listing that is a FIFO" 1 \
   "Failed to fetch 'file:///srv/fifo/SHA256SUMS': '/srv/fifo/SHA256SUMS' is not a regular file" cli
-set_conf Source ChecksumsURL "file:///dev/zero"
+conf_set Source ChecksumsURL "file:///dev/zero"
 hostile_case "file:// listing that is /dev/zero" 1 \
   "Failed to fetch 'file:///dev/zero': '/dev/zero' is not a regular file" cli
-set_conf Source ChecksumsURL "$RELEASE_URL/SHA256SUMS"
+conf_set Source ChecksumsURL "$RELEASE_URL/SHA256SUMS"
 unset_conf AllowedSchemes
 HOSTILE_MAX_SECONDS=60
 
@@ -145,19 +145,19 @@ rm -rf /var/lib/upgrader/demo
 HOSTILE_ARGS=--dry-run
 hostile_case "dry run with an upgrade available" 0 \
   "dry run: 3 verified and staged; nothing changed" cli
-set_conf Source Version 2
+conf_set Source Version 2
 hostile_case "dry run that finds the target in place" 5 "already at version 2" cli
 unset_conf Version
 HOSTILE_ARGS=""
 assert_true "no state directory was made" test ! -e /var/lib/upgrader/demo
 
 echo "== time spans of centuries are long, not past"
-set_conf Source DownloadTimeoutSec 20000w
-set_conf Source ConnectTimeoutSec 20000w
-set_conf Install PreflightTimeoutSec 20000w
-set_conf Target StopTimeoutSec 20000w
-set_conf Target StartTimeoutSec 20000w
-set_conf Health TimeoutSec 20000w
+conf_set Source DownloadTimeoutSec 20000w
+conf_set Source ConnectTimeoutSec 20000w
+conf_set Install PreflightTimeoutSec 20000w
+conf_set Target StopTimeoutSec 20000w
+conf_set Target StartTimeoutSec 20000w
+conf_set Health TimeoutSec 20000w
 cat >>"$conf" <<'CONF'
 [Hooks]
 PreStop=true

@@ -15,9 +15,9 @@ assert_eq "baseline: 1 -> 2 from the release server" 0 "$(upgrade_status demo)"
 publish 3 test_service_v3
 # Fail fast: one attempt unless a case says otherwise, a stall noticed
 # after a second.
-set_conf Source Retries 0
-set_conf Source LowSpeedTimeoutSec 1s
-at() { set_conf Source URL "$1"; }
+conf_set Source Retries 0
+conf_set Source LowSpeedTimeoutSec 1s
+at() { conf_set Source URL "$1"; }
 u3() { echo "$1" | sed 's/@v/3/'; }  # the URL a case's release has
 
 echo "== the release body"
@@ -32,12 +32,12 @@ hostile_case "Content-Length shorter than the file" 1 \
   "checksum mismatch for '$(u3 "$HOSTILE_URL/short-length/test_service-@v")'"
 # Retried (the server ignores Range, so each attempt starts over): the
 # same lie three times.
-set_conf Source Retries 2
+conf_set Source Retries 2
 at "$HOSTILE_URL/long-length/test_service-@v"
 hostile_case "Content-Length longer than the body, retried" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/long-length/test_service-@v")': Transferred a partial file.*after 3 attempts"
-set_conf Source Retries 0
-set_conf Source MaxSize 8M
+conf_set Source Retries 0
+conf_set Source MaxSize 8M
 at "$HOSTILE_URL/huge-length/test_service-@v"
 hostile_case "Content-Length of a petabyte" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/huge-length/test_service-@v")': exceeds MaxSize= \(8388608 bytes\)"
@@ -46,10 +46,10 @@ hostile_case "an endless body without Content-Length" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/endless/test_service-@v")': exceeds MaxSize= \(8388608 bytes\)"
 unset_conf MaxSize
 at "$RELEASE_URL/test_service-@v"
-set_conf Source ChecksumsURL "$HOSTILE_URL/endless/SHA256SUMS"
+conf_set Source ChecksumsURL "$HOSTILE_URL/endless/SHA256SUMS"
 hostile_case "an endless listing" 1 \
   "Failed to fetch '$HOSTILE_URL/endless/SHA256SUMS': larger than 4194304 bytes"
-set_conf Source ChecksumsURL "$RELEASE_URL/SHA256SUMS"
+conf_set Source ChecksumsURL "$RELEASE_URL/SHA256SUMS"
 
 echo "== slow servers"
 at "$HOSTILE_URL/stall/test_service-@v"
@@ -59,7 +59,7 @@ at "$HOSTILE_URL/stall-headers/test_service-@v"
 hostile_case "stall before answering" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/stall-headers/test_service-@v")': Timeout was reached \(Operation too slow"
 # 4 KiB/s: above the low-speed limit for ever; only the deadline ends it.
-set_conf Source DownloadTimeoutSec 3s
+conf_set Source DownloadTimeoutSec 3s
 at "$HOSTILE_URL/drip/test_service-@v"
 hostile_case "drip above the low-speed limit" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/drip/test_service-@v")': not done within 3s \(DownloadTimeoutSec=\)"
@@ -70,11 +70,11 @@ at "$HOSTILE_URL/loop/test_service-@v"
 hostile_case "redirect loop" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/loop/test_service-@v")': Number of redirects hit maximum amount"
 # The targets are the genuine release: following them would succeed.
-set_conf Source AllowedSchemes "https file"
+conf_set Source AllowedSchemes "https file"
 at "$HOSTILE_URL/to-file/test_service-@v"
 hostile_case "redirect to file://, even with file allowed" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/to-file/test_service-@v")': refusing the redirect to 'file://$RELEASES/test_service-3'"
-set_conf Source AllowedSchemes "https http"
+conf_set Source AllowedSchemes "https http"
 at "$HOSTILE_URL/to-http/test_service-@v"
 hostile_case "redirect from https to http, even with http allowed" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/to-http/test_service-@v")': refusing the redirect to '$RELEASE_HTTP_URL/test_service-3'"
@@ -88,10 +88,10 @@ at "$WRONG_NAME_URL/plain/test_service-@v"
 hostile_case "certificate for another host name" 1 \
   "Failed to fetch '$(u3 "$WRONG_NAME_URL/plain/test_service-@v")': SSL peer certificate or SSH remote key was not OK \(SSL: no alternative certificate subject name matches target host name '127.0.0.1'\)"
 at "$RELEASE_URL/test_service-@v"
-set_conf Source ChecksumsURL "$UNTRUSTED_URL/plain/SHA256SUMS"
+conf_set Source ChecksumsURL "$UNTRUSTED_URL/plain/SHA256SUMS"
 hostile_case "the listing behind an untrusted certificate" 1 \
   "Failed to fetch '$UNTRUSTED_URL/plain/SHA256SUMS': SSL peer certificate"
-set_conf Source ChecksumsURL "$RELEASE_URL/SHA256SUMS"
+conf_set Source ChecksumsURL "$RELEASE_URL/SHA256SUMS"
 
 echo "== a URL with a password: never printed, logged or saved"
 at "https://mirror:$HOSTILE_SECRET@127.0.0.1:$HOSTILE_PORT/status/403/test_service-@v"
@@ -101,7 +101,7 @@ for how in unit cli json; do
 done
 assert_eq "upgrader status shows no password" 0 \
   "$(upgrader status demo | grep -c "$HOSTILE_SECRET" || true)"
-set_conf Source AllowedSchemes "https http"
+conf_set Source AllowedSchemes "https http"
 at "http://mirror:$HOSTILE_SECRET@127.0.0.1:$RELEASE_HTTP_PORT/missing/test_service-@v"
 hostile_case "plain http URL password hidden" 1 \
   "Failed to fetch 'http://mirror:\*\*\*@127.0.0.1:$RELEASE_HTTP_PORT/missing/test_service-3': HTTP 404"

@@ -48,13 +48,14 @@ name_of() {
 }
 sha_at() { if [ -f "$1" ]; then sha_of "$1"; else echo missing; fi; }
 
+unpublish() { rm -f "$RELEASES"/test_service-* "$RELEASES"/demo-*; }
+
 # --- what a release is, per mode -------------------------------------------
 # The releases: 0 (sha V0) came before 1, 1 is installed, 0 its rollback
 # point; 2 upgrades well, 3 (BAD) is rolled back.
 case "$MODE" in
   binary)
     publish_release() { publish "$1" "$2"; }
-    unpublish() { rm -f "$RELEASES"/test_service-* "$RELEASES"/demo-*; }
     # The release installed by hand, into the new file system at $MNT/data.
     install_by_hand() { install -m 0755 "$FIXTURES/test_service_v3" "$MNT/data/demo"; }
     configure() {
@@ -73,7 +74,6 @@ case "$MODE" in
     ;;
   symlink)
     publish_release() { publish_tree "$1" "$2"; }
-    unpublish() { rm -f "$RELEASES"/test_service-* "$RELEASES"/demo-*; }
     install_by_hand() {
       mkdir -p "$MNT/data/releases/0/bin"
       cp "$FIXTURES/test_service_v3" "$MNT/data/releases/0/bin/service"
