@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <boost/filesystem.hpp>
 #include <cerrno>
+#include <set>
 #include <vector>
 
 #include "common/file_util.hpp"
@@ -28,6 +29,7 @@ namespace {
 
 constexpr std::string_view kStagingSuffix = ".upgrader-staging";
 constexpr std::string_view kRemovingSuffix = ".upgrader-removing";
+constexpr std::string_view kReplacedSuffix = ".upgrader-replaced";
 
 // Without exceptions: a vanished or unreadable entry is simply not one.
 bool isDirectory(const std::string& path) {
@@ -147,6 +149,9 @@ class SymlinkStrategy final : public Strategy {
     if (auto st = download_.removeStalePartialDownloads(releases_); !st) {
       return st;
     }
+    // A directory this attempt set aside goes back, whatever `what` says:
+    // the release staged over it goes with that.
+    if (auto st = settleSetAside(); !st) return st;
     if (what != Discard::kRelease || to.id.empty()) return okStatus();
     auto current = currentId();
     if (current && *current == to.id) return okStatus();
@@ -155,6 +160,7 @@ class SymlinkStrategy final : public Strategy {
     // as written there.
     auto own = ownRelease(to.id);
     if (!own) return own.error().withContext("refusing to remove '" + to.id + "'");
+    if (restored_.contains(*own)) return okStatus();
     return removeRelease(*own);
   }
 
@@ -163,6 +169,7 @@ class SymlinkStrategy final : public Strategy {
   Status prune(const ReleaseRef& installed,
                const ReleaseRef& previous) override {
     if (auto st = removeStagingDirectories(); !st) return st;
+    if (auto st = settleSetAside(); !st) return st;
     std::vector<std::string> versions;
     boost::system::error_code ec;
     for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
@@ -245,11 +252,67 @@ class SymlinkStrategy final : public Strategy {
       }
     }
     if (auto st = fsyncDirectory(staging); !st) return fail(st.error());
-    // A directory of that version that is not in service is a leftover (a
-    // quarantined or pruned-in-part release): the verified one replaces it.
-    if (auto st = removeRelease(final); !st) return fail(st.error());
-    if (auto st = renameDurably(staging, final); !st) return fail(st.error());
+    // A directory of that version not in service (a release KeepReleases=
+    // kept, or the rollback point when going back to its version) is not
+    // replaced but set aside, whole, under ".VERSION.upgrader-replaced":
+    // an attempt that does not commit puts it back as it was (discard),
+    // the commit drops it (prune). Between the two renames the version has
+    // no directory, and nothing in service names it.
+    if (isDirectory(final)) {
+      std::string aside = setAsideName(version);
+      if (isDirectory(aside)) {
+        return fail(Error("'" + aside + "' still holds release " + version +
+                          " as an earlier run set it aside"));
+      }
+      if (auto st = renameDurably(final, aside); !st) return fail(st.error());
+    } else if (auto st = removeIfExists(final); !st) {
+      return fail(st.error());
+    }
+    if (auto st = renameDurably(staging, final); !st) {
+      Error e = fail(st.error());
+      (void)settleSetAside();
+      return e;
+    }
     return ReleaseRef{version, final};
+  }
+
+  std::string setAsideName(const std::string& version) const {
+    return releases_ + "/." + version + std::string(kReplacedSuffix);
+  }
+
+  // Every release directory stage() set aside is settled: dropped when its
+  // version is in service (the attempt committed; prune, or a commit
+  // killed before it pruned), put back under its own name otherwise (the
+  // attempt failed or was killed; what was staged over it goes). Records
+  // what it put back, which discard() then does not remove.
+  Status settleSetAside() {
+    std::vector<std::string> versions;
+    boost::system::error_code ec;
+    for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.size() <= kReplacedSuffix.size() + 1 || name[0] != '.' ||
+          !name.ends_with(kReplacedSuffix)) {
+        continue;
+      }
+      std::string version =
+          name.substr(1, name.size() - 1 - kReplacedSuffix.size());
+      if (isValidVersion(version)) versions.push_back(version);
+    }
+    if (ec) return Error("Failed to list '" + releases_ + "': " + ec.message());
+    auto current = currentId();
+    for (const auto& version : versions) {
+      std::string final = releaseDir(version);
+      std::string aside = setAsideName(version);
+      if (current && *current == final) {
+        if (auto st = removeRelease(aside); !st) return st;
+        continue;
+      }
+      if (auto st = removeRelease(final); !st) return st;
+      if (auto st = renameDurably(aside, final); !st) return st;
+      restored_.insert(final);
+    }
+    return okStatus();
   }
 
   std::string releaseDir(const std::string& version) const {
@@ -275,8 +338,9 @@ class SymlinkStrategy final : public Strategy {
   // step), and what is left of it is removed, by this run or the next.
   Status removeRelease(const std::string& dir) {
     if (!isDirectory(dir)) return removeIfExists(dir);
-    std::string doomed =
-        releases_ + "/." + baseName(dir) + std::string(kRemovingSuffix);
+    std::string name = baseName(dir);
+    if (name.starts_with('.')) name.erase(0, 1);  // a directory set aside
+    std::string doomed = releases_ + "/." + name + std::string(kRemovingSuffix);
     if (auto st = removeTreeIfExists(doomed); !st) return st;
     if (auto st = renameDurably(dir, doomed); !st) return st;
     return removeTreeIfExists(doomed);
@@ -303,6 +367,8 @@ class SymlinkStrategy final : public Strategy {
   std::string link_;
   std::string releases_;
   unsigned keep_;
+  // Release directories settleSetAside() put back in this run.
+  std::set<std::string> restored_;
 };
 
 }  // namespace

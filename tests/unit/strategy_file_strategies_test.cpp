@@ -480,6 +480,78 @@ TEST_F(ASymlinkStrategy, KeepsTheDirectoryOfARollbackPoint) {
   EXPECT_FALSE(fs::exists(dir_ / "install/releases/2"));
 }
 
+// A release KeepReleases= kept (or the rollback point), at the version an
+// attempt installs again: set aside whole, never replaced in place.
+class ASymlinkStrategyWithAKeptRelease : public ASymlinkStrategy {
+ protected:
+  ASymlinkStrategyWithAKeptRelease() {
+    fs::create_directories(dir_ / "install/releases/2");
+    write(dir_ / "install/releases/2/app-2", "version 2, as kept");
+    write(dir_ / "install/releases/2/note", "the operator's");
+  }
+  void expectKeptAsItWas() {
+    EXPECT_EQ(read(dir_ / "install/releases/2/app-2"), "version 2, as kept");
+    EXPECT_EQ(read(dir_ / "install/releases/2/note"), "the operator's");
+    EXPECT_THAT(entries(dir_ / "install/releases"), ::testing::ElementsAre("1", "2"));
+  }
+  ReleaseRef one{"1", dir_ / "install/releases/1"};
+};
+
+TEST_F(ASymlinkStrategyWithAKeptRelease, PutsItBackAfterAFailedAttemptAtItsVersion) {
+  auto two = stage("2");
+  ASSERT_TRUE(two) << two.error().message();
+  EXPECT_EQ(read(dir_ / "install/releases/2/app-2"), "version 2");
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  ASSERT_TRUE(strategy_->revert(one));
+  ASSERT_TRUE(strategy_->discard(*two, Discard::kRelease));
+  expectKeptAsItWas();
+  EXPECT_EQ(read(dir_ / "install/current/app-1"), "version one");
+}
+
+TEST_F(ASymlinkStrategyWithAKeptRelease, PutsTheRollbackPointBackAfterAFailedDowngradeToIt) {
+  auto two = stage("2");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->discard(*two, Discard::kKeepRelease));
+  expectKeptAsItWas();
+}
+
+TEST_F(ASymlinkStrategyWithAKeptRelease, DropsWhatItSetAsideOnlyAtTheCommit) {
+  auto two = stage("2");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  EXPECT_TRUE(fs::exists(dir_ / "install/releases/.2.upgrader-replaced"));
+  ASSERT_TRUE(strategy_->prune(*two, one));
+  EXPECT_THAT(entries(dir_ / "install/releases"), ::testing::ElementsAre("1", "2"));
+  EXPECT_EQ(read(dir_ / "install/current/app-2"), "version 2");
+}
+
+TEST_F(ASymlinkStrategyWithAKeptRelease, PutsItBackWhenARunWasKilledBetweenItsRenames) {
+  fs::rename(dir_ / "install/releases/2", dir_ / "install/releases/.2.upgrader-replaced");
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
+  expectKeptAsItWas();
+}
+
+TEST_F(ASymlinkStrategyWithAKeptRelease, DropsItWhenACommitWasKilledBeforeItsPrune) {
+  auto two = stage("2");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  // A new process: nothing of the first one's memory.
+  make();
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
+  EXPECT_THAT(entries(dir_ / "install/releases"), ::testing::ElementsAre("1", "2"));
+  EXPECT_EQ(read(dir_ / "install/current/app-2"), "version 2");
+}
+
+TEST_F(ASymlinkStrategyWithAKeptRelease, PutsItBackAfterARecoveryInANewProcess) {
+  auto two = stage("2");
+  ASSERT_TRUE(two);
+  ASSERT_TRUE(strategy_->swap(one, *two));
+  make();
+  ASSERT_TRUE(strategy_->revert(one));
+  ASSERT_TRUE(strategy_->discard(*two, Discard::kRelease));
+  expectKeptAsItWas();
+}
+
 TEST_F(ABinaryStrategy, RefusesADirectoryOthersCanWriteBeforeDownloading) {
   ASSERT_EQ(::chmod((dir_ / "install").c_str(), 0775), 0);
   publish("2", "version two");
