@@ -52,4 +52,21 @@ done
 # rollback point.
 upgrader apply demo >/dev/null 2>&1 || true
 assert_eq "releases kept" "2 4" "$(ls /opt/demo/releases | sort -V | paste -sd' ')"
+
+# A failed downgrade to the version of the rollback point (2, republished
+# never healthy): its directory was set aside, not replaced, and comes back
+# byte for byte; `upgrader rollback` still goes to it.
+echo "the operator's" >/opt/demo/releases/2/note
+kept=$(cd /opt/demo/releases/2 && find . -type f -exec sha256sum {} + | sort)
+publish_tree 2 test_service_v3_never_healthy -l
+conf_set Source Version 2
+conf_set Install AllowDowngrade yes
+assert_eq "4 -> 2 (republished) fails health: rolled back" 3 "$(upgrade_status demo)"
+assert_eq "current -> releases/4 again" /opt/demo/releases/4 "$(readlink /opt/demo/current)"
+assert_eq "release 2 as it was" "$kept" \
+  "$(cd /opt/demo/releases/2 && find . -type f -exec sha256sum {} + | sort)"
+assert_eq "nothing else in releases" "2 4" "$(ls -A /opt/demo/releases | sort -V | paste -sd' ')"
+assert_eq "upgrader rollback goes to the kept 2" 0 \
+  "$(upgrader rollback demo >/dev/null 2>&1; echo $?)"
+assert_eq "v2 serving" 2 "$(demo_version)"
 finish
