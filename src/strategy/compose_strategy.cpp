@@ -253,7 +253,7 @@ class ComposeStrategy final : public Strategy {
   Status prune(const ReleaseRef& installed,
                const ReleaseRef& previous) override {
     Status files = files_->prune(installed, previous);
-    Status images = settlePulls(/*commit=*/true);
+    Status images = settlePulls(/*commit=*/true, rollbackPlace(previous));
     return files ? images : files;
   }
 
@@ -273,6 +273,14 @@ class ComposeStrategy final : public Strategy {
   }
 
  private:
+  // Where the files of the rollback point `previous` are once a commit
+  // settled them: its directory, or PATH.old; "" if there is none.
+  std::string rollbackPlace(const ReleaseRef& previous) const {
+    if (previous.id.empty()) return "";
+    if (plan_.compose.perDirectory()) return previous.id;
+    return FileSlot(plan_.install.path, nullptr).oldPath();
+  }
+
   // Where the files of a staged release are: its directory, or the staged
   // env file.
   std::string stagedPlace(const ReleaseRef& release) const {
@@ -373,11 +381,18 @@ class ComposeStrategy final : public Strategy {
   // The record's "pulling" images: with `commit`, those the project in
   // place names become "pulled" (in service); every other is a leftover
   // of a failed or killed run and is removed if the engine lets it.
-  Status settlePulls(bool commit) {
+  // "using" claims (images the engine held already) are given up only by
+  // a commit, and never for an image the project in place or the rollback
+  // point at `rollback` names: a run that does not commit leaves every
+  // claim as it was, and another instance never removes an image this one
+  // could go back to.
+  Status settlePulls(bool commit, const std::string& rollback = "") {
     auto record = loadPullRecord(pullRecord_);
     if (!record) return record.error();
     bool pending = false;
-    for (const auto& e : record->entries) pending |= e.state != "pulled";
+    for (const auto& e : record->entries) {
+      pending |= e.state == "pulling" || (commit && e.state == "using");
+    }
     if (!pending) return okStatus();
     std::set<std::string> inPlace;
     if (auto model = tool_.render(composeInvocation(plan_, plan_.install.path))) {
@@ -386,10 +401,24 @@ class ComposeStrategy final : public Strategy {
       // Unknown what is in use: keep everything for the next run.
       return model.error().withContext("Keeping the images pulled for it");
     }
+    // Unknown what the rollback point runs: no claim is given up.
+    bool keepUses = !commit;
+    std::set<std::string> rollbackImages;
+    if (commit && !rollback.empty()) {
+      if (auto model = tool_.render(composeInvocation(plan_, rollback))) {
+        for (const auto& s : model->services) rollbackImages.insert(s.image);
+      } else {
+        keepUses = true;
+      }
+    }
     Status result = okStatus();
     bool changed = false;
     for (const auto& entry : std::vector<PullRecord::Entry>(record->entries)) {
       if (entry.state == "pulled") continue;
+      if (entry.state == "using" &&
+          (keepUses || rollbackImages.count(entry.reference) != 0)) {
+        continue;
+      }
       if (inPlace.count(entry.reference) != 0) {
         if (commit && entry.state == "pulling") {
           record->find(entry.reference)->state = "pulled";

@@ -208,6 +208,50 @@ TEST_F(AComposeStrategy, ACommitKeepsTheImagesOfTheReleaseInPlace) {
   EXPECT_EQ(*strategy_->currentId(), "1");
 }
 
+// The engine held svc:1 before this instance ran it: a claim ("using")
+// that only a commit gives up, and never while the rollback point runs it.
+TEST_F(AComposeStrategy, AFailedAttemptGivesUpNoClaim) {
+  PullRecord before;
+  before.entries = {{kName + ":1", "using"}, {"127.0.0.1:5000/old:0", "using"}};
+  ASSERT_TRUE(savePullRecord(record_, before));
+  auto s = upgrade();
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_TRUE(strategy_->discard(s->release, Discard::kRelease));
+  EXPECT_THAT(recorded(), ::testing::UnorderedElementsAre(
+                              kName + ":1 using", "127.0.0.1:5000/old:0 using",
+                              "127.0.0.1:5000/db:16 using"));
+}
+
+TEST_F(AComposeStrategy, ACommitKeepsTheClaimsOfTheRollbackPointAndDropsTheRest) {
+  PullRecord before;
+  before.entries = {{kName + ":1", "using"}, {"127.0.0.1:5000/old:0", "using"}};
+  ASSERT_TRUE(savePullRecord(record_, before));
+  engine_.held["127.0.0.1:5000/old:0"] = {"sha256:old", {}};
+  auto s = upgrade();
+  ASSERT_TRUE(s);
+  ReleaseRef one{"1", "1"};
+  ASSERT_TRUE(strategy_->prepareSwap(one));
+  ASSERT_TRUE(strategy_->swap(one, s->release));
+  ASSERT_TRUE(strategy_->prune(s->release, one));
+  EXPECT_THAT(recorded(), ::testing::UnorderedElementsAre(
+                              kName + ":1 using", "127.0.0.1:5000/db:16 using",
+                              kName + ":2 pulled"));
+  EXPECT_TRUE(engine_.holds("127.0.0.1:5000/old:0"));  // never pulled by it
+}
+
+TEST_F(AComposeStrategy, ACommitThatCannotReadItsRollbackPointGivesUpNoClaim) {
+  PullRecord before;
+  before.entries = {{"127.0.0.1:5000/old:0", "using"}};
+  ASSERT_TRUE(savePullRecord(record_, before));
+  auto s = upgrade();
+  ASSERT_TRUE(s);
+  ReleaseRef one{"1", "1"};
+  ASSERT_TRUE(strategy_->swap(one, s->release));
+  ASSERT_TRUE(removeIfExists(dir_ / ".release.env.upgrader-replaced"));
+  (void)strategy_->prune(s->release, one);
+  EXPECT_THAT(recorded(), ::testing::Contains("127.0.0.1:5000/old:0 using"));
+}
+
 TEST_F(AComposeStrategy, QuiesceKillsWhatStillRunsOfTheProject) {
   engine_.projects["app"] = {{"aaa", "web", true, true, 0, "running"},
                              {"bbb", "db", false, false, 0, "exited (0)"}};
