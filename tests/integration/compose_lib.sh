@@ -119,3 +119,76 @@ echo "\$1 \$UPGRADER_FROM_VERSION -> \$UPGRADER_TO_VERSION" >>$3.log
 SH
   chmod 0755 "$1"
 }
+
+# ---- the kill tests' project (compose_kills.sh, compose_kill_sweep.sh) ----
+
+# kill_test_project: two_service_project in /srv/app, upgraded to 2 by
+# /etc/upgrader/demo.conf, with short health checks and a Migrate= hook
+# (so a rollback has a migration to undo). Releases 1 to 3 are the
+# scenario's to push.
+kill_test_project() {
+  KILL_DIR=/srv/app
+  two_service_project "$KILL_DIR"
+  two_service_config /etc/upgrader/demo.conf "$KILL_DIR" 2
+  cat >>/etc/upgrader/demo.conf <<CONF
+IntervalSec=300ms
+SettleSec=1s
+TimeoutSec=10s
+[Hooks]
+Migrate=true
+CONF
+  # upgrade@demo may write the project's directory from now on.
+  systemctl daemon-reload
+}
+
+# The version both services serve; "" while they differ or are down.
+project_version() {
+  local web side
+  web=$(version_on 8080)
+  side=$(version_on 8081)
+  [ -n "$web" ] && [ "$web" = "$side" ] && echo "$web"
+}
+project_up() { [ -n "$(project_version)" ]; }
+
+# Release 1 running, no upgrader state, the images of 2 and 3 not held.
+reset_two_service_release() {
+  systemctl stop app.service
+  systemctl reset-failed app.service 2>/dev/null || true
+  rm -rf /var/lib/upgrader/demo "$KILL_DIR/release.env.old"
+  printf 'APP_VERSION=1\nDB_PASSWORD="s3cret"\n' >"$KILL_DIR/release.env"
+  for ref in svc:2 sidecar:2 svc:3 sidecar:3; do
+    engine_api "$DOCKER_SOCK" DELETE "/images/$REGISTRY/$ref" >/dev/null || true
+  done
+  systemctl start app.service
+  wait_for 60 project_up || fail "reset: release 1 did not come up"
+}
+
+# project_consistent VERSION: succeeds when the project serves VERSION as
+# its env file says, with the file's other lines kept, no transaction in
+# progress, nothing temporary beside the env file, the project's two
+# containers and no more, and no image of a release that is not in
+# service (2 or 3) left in the engine but the rollback point's; prints
+# what is wrong otherwise.
+project_consistent() {
+  local version=$1 env_version left containers ref
+  env_version=$(sed -n 's/^APP_VERSION=//p' "$KILL_DIR/release.env")
+  [ "$env_version" = "$version" ] ||
+    { echo "serving '$version', the env file names '$env_version'"; return 1; }
+  grep -qx 'DB_PASSWORD="s3cret"' "$KILL_DIR/release.env" ||
+    { echo "the env file lost its other lines"; return 1; }
+  [ -z "$(upgrader status demo | grep '^in progress' || true)" ] ||
+    { echo "a transaction is left in progress"; return 1; }
+  left=$(ls -A "$KILL_DIR" | grep -v -x -e docker-compose.yml -e release.env -e release.env.old || true)
+  [ -z "$left" ] || { echo "temp files left beside the env file: $left"; return 1; }
+  containers=$(engine_api "$DOCKER_SOCK" GET "/containers/json?all=1" |
+    grep -o '"com.docker.compose.project":"app"' | wc -l)
+  [ "$containers" -eq 2 ] ||
+    { echo "$containers containers of the project, not 2"; return 1; }
+  for ref in svc:2 sidecar:2 svc:3 sidecar:3; do
+    [ "${ref#*:}" = "$version" ] && continue
+    if engine_api "$DOCKER_SOCK" GET "/images/$REGISTRY/$ref/json" -f >/dev/null 2>&1; then
+      echo "the engine still holds $ref, which is not in service"
+      return 1
+    fi
+  done
+}

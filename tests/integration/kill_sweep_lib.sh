@@ -5,7 +5,9 @@
 #   reset_release        the service back on release 1, no state;
 #   files_consistent V   succeeds when the installed files are release V's
 #                        and nothing temporary is left; prints what is
-#                        wrong otherwise.
+#                        wrong otherwise;
+# and may redefine service_up and served_version (the demo service's by
+# default) and SWEEP_WAIT (how long the service may take to come up).
 # In the suite every twelfth call is tried (KILL_SWEEP_EVERY=12); every call
 # is the test labelled long: ctest --test-dir build -L long.
 if ! command -v strace >/dev/null; then
@@ -13,6 +15,9 @@ if ! command -v strace >/dev/null; then
   exit 77
 fi
 KILL_SWEEP_EVERY=${KILL_SWEEP_EVERY:-12}
+SWEEP_WAIT=${SWEEP_WAIT:-10}
+service_up() { demo_healthy; }
+served_version() { demo_version; }
 MUTATING=rename,renameat,renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,mkdir,mkdirat,rmdir,fsync,fdatasync,ftruncate,truncate,fchmod,fchmodat,fchown,fchownat
 
 # mutating_calls: "SYSCALL N" for each mutating call of one run of
@@ -46,11 +51,11 @@ sweep() {
     # The next run finishes or undoes what the killed one left, then goes
     # on: the end state is the expected version.
     rc=$(upgrade_status demo)
-    if ! wait_for 10 demo_healthy; then
-      fail "$what: after a kill before $name #$nth: demo.service is not healthy (next run: $rc)"
+    if ! wait_for "$SWEEP_WAIT" service_up; then
+      fail "$what: after a kill before $name #$nth: the service is not healthy (next run: $rc)"
       continue
     fi
-    served=$(demo_version)
+    served=$(served_version)
     [ "$served" = "$final" ] ||
       fail "$what: after a kill before $name #$nth: serving '$served', expected $final (next run: $rc)"
     wrong=$(files_consistent "$served") ||

@@ -28,57 +28,17 @@ two_service_release 1 test_service_v1 test_service_v1
 two_service_release 2 test_service_v2 test_service_v2
 two_service_release 3 test_service_v3_http_500 test_service_v3
 
-DIR=/srv/app
-two_service_project "$DIR"
-two_service_config /etc/upgrader/demo.conf "$DIR" 2
-cat >>/etc/upgrader/demo.conf <<CONF
-IntervalSec=300ms
-SettleSec=1s
-TimeoutSec=10s
-[Hooks]
-Migrate=true
-CONF
-
-# The version both services serve; "" while they differ or are down.
-project_version() {
-  local web side
-  web=$(version_on 8080)
-  side=$(version_on 8081)
-  [ -n "$web" ] && [ "$web" = "$side" ] && echo "$web"
-}
-project_up() { [ -n "$(project_version)" ]; }
-
-# Release 1 running, no upgrader state, release 2's images not pulled.
-reset_release() {
-  systemctl stop app.service
-  systemctl reset-failed app.service 2>/dev/null || true
-  rm -rf /var/lib/upgrader/demo "$DIR/release.env.old"
-  printf 'APP_VERSION=1\nDB_PASSWORD="s3cret"\n' >"$DIR/release.env"
-  for ref in svc:2 sidecar:2 svc:3 sidecar:3; do
-    engine_api "$DOCKER_SOCK" DELETE "/images/$REGISTRY/$ref" >/dev/null || true
-  done
-  systemctl start app.service
-  wait_for 60 project_up || fail "reset: release 1 did not come up"
-}
+kill_test_project
 
 # crash_then_apply POINT: killed there, then a normal apply; the project
 # must end on one release, consistent.
 crash_then_apply() {
-  local point=$1 served env_version left containers
-  reset_release
+  local point=$1 wrong
+  reset_two_service_release
   kill_then_apply "$point"
   assert_true "after '$point': every service up, on one release" wait_for 20 project_up
-  served=$(project_version)
-  env_version=$(sed -n 's/^APP_VERSION=//p' "$DIR/release.env")
-  assert_eq "after '$point': the env file names the release served" "$served" "$env_version"
-  assert_true "after '$point': its other lines kept" grep -qx 'DB_PASSWORD="s3cret"' "$DIR/release.env"
-  assert_eq "after '$point': no transaction left" "" \
-    "$(upgrader status demo | grep '^in progress' || true)"
-  left=$(ls -A "$DIR" | grep -v -x -e docker-compose.yml -e release.env -e release.env.old || true)
-  assert_eq "after '$point': nothing temporary beside the env file" "" "$left"
-  containers=$(engine_api "$DOCKER_SOCK" GET "/containers/json?all=1" |
-    grep -o '"com.docker.compose.project":"app"' | wc -l)
-  assert_eq "after '$point': the project's two containers, no more" 2 "$containers"
+  wrong=$(project_consistent "$(project_version)") ||
+    fail "after '$point': $wrong"
 }
 
 for point in $APPLY_POINTS; do
@@ -86,7 +46,7 @@ for point in $APPLY_POINTS; do
   assert_eq "after '$point': upgraded to 2 in the end" 2 "$(project_version)"
 done
 
-sed -i 's/^Version=2/Version=3/' /etc/upgrader/demo.conf
+conf_set Container Version 3
 for point in $ROLLBACK_POINTS; do
   crash_then_apply "$point"
   assert_eq "after '$point': back on 1" 1 "$(project_version)"
