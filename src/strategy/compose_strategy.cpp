@@ -411,34 +411,21 @@ class ComposeStrategy final : public Strategy {
         keepUses = true;
       }
     }
-    Status result = okStatus();
-    bool changed = false;
-    for (const auto& entry : std::vector<PullRecord::Entry>(record->entries)) {
-      if (entry.state == "pulled") continue;
-      if (entry.state == "using" &&
-          (keepUses || rollbackImages.count(entry.reference) != 0)) {
-        continue;
-      }
-      if (inPlace.count(entry.reference) != 0) {
-        if (commit && entry.state == "pulling") {
-          record->find(entry.reference)->state = "pulled";
-          changed = true;
-        }
-        continue;
-      }
-      // Never one another instance records; one only used leaves the
-      // record alone.
-      if (auto st = releasePull(*record, pullRecord_, engine_, entry.reference);
-          !st) {
-        if (result) result = st;  // in use, say: tried again next time
-        continue;
-      }
-      changed = true;
-    }
-    if (changed) {
-      if (auto st = savePullRecord(pullRecord_, *record); !st) return st;
-    }
-    return result;
+    return settlePullRecord(
+        pullRecord_, engine_, [&](const PullRecord::Entry& e) {
+          if (e.state == "pulled") return PullFate::kKeep;
+          if (e.state == "using" &&
+              (keepUses || rollbackImages.count(e.reference) != 0)) {
+            return PullFate::kKeep;
+          }
+          if (inPlace.count(e.reference) != 0) {
+            return commit && e.state == "pulling" ? PullFate::kPromote
+                                                  : PullFate::kKeep;
+          }
+          // Never one another instance records; one only used leaves the
+          // engine alone (releasePull).
+          return PullFate::kRelease;
+        });
   }
 
   std::shared_ptr<void> owned_;

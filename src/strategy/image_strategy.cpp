@@ -184,39 +184,22 @@ class ImageStrategy final : public FileSlotStrategy {
   // record for the next run; the first such error is reported.
   Status discard(const ReleaseRef& to, Discard what) override {
     if (auto st = slot_.removeLeftovers(); !st) return st;
-    auto record = loadPullRecord(places_.pullRecord);
-    if (!record) return record.error();
     const std::string failed = what == Discard::kRelease && !to.id.empty()
                                    ? pullReferenceOf(to.id)
                                    : "";
     const std::string kept = what == Discard::kKeepRelease && !to.id.empty()
                                  ? pullReferenceOf(to.id)
                                  : "";
-    std::set<std::string> inUse = referencesInPlace();
-    Status result = okStatus();
-    bool changed = false;
-    for (const auto& entry : std::vector<PullRecord::Entry>(record->entries)) {
-      bool leftover = entry.state != "pulled" || entry.reference == failed;
-      if (!leftover || entry.reference == kept) continue;
-      if (inUse.count(entry.reference) != 0) {
-        if (entry.state == "pulling") {
-          record->find(entry.reference)->state = "pulled";
-          changed = true;
-        }
-        continue;
-      }
-      if (auto st = releasePull(*record, places_.pullRecord, engine_,
-                                entry.reference);
-          !st) {
-        if (result) result = st;
-        continue;
-      }
-      changed = true;
-    }
-    if (changed) {
-      if (auto st = savePullRecord(places_.pullRecord, *record); !st) return st;
-    }
-    return result;
+    const std::set<std::string> inUse = referencesInPlace();
+    return settlePullRecord(
+        places_.pullRecord, engine_, [&](const PullRecord::Entry& e) {
+          bool leftover = e.state != "pulled" || e.reference == failed;
+          if (!leftover || e.reference == kept) return PullFate::kKeep;
+          if (inUse.count(e.reference) != 0) {
+            return e.state == "pulling" ? PullFate::kPromote : PullFate::kKeep;
+          }
+          return PullFate::kRelease;
+        });
   }
 
   // Kills the containers still running the image of `release`: the
@@ -239,47 +222,23 @@ class ImageStrategy final : public FileSlotStrategy {
   Status prune(const ReleaseRef& installed,
                const ReleaseRef& previous) override {
     if (auto st = slot_.removeLeftovers(); !st) return st;
-    auto record = loadPullRecord(places_.pullRecord);
-    if (!record) return record.error();
-    std::set<std::string> kept = {pullReferenceOf(installed.id),
-                                  pullReferenceOf(previous.id)};
     // Committed: what is pinned now is no leftover any more; an image used
     // but not pulled that is pinned no more leaves the record.
-    bool changed = false;
-    for (auto& entry : record->entries) {
-      if (kept.count(entry.reference) != 0 && entry.state == "pulling") {
-        entry.state = "pulled";
-        changed = true;
-      }
-    }
-    std::vector<std::string> doomed;
-    for (auto it = record->entries.rbegin(); it != record->entries.rend();
-         ++it) {
-      if (kept.count(it->reference) != 0) continue;
-      if (it->state == "using") {
-        doomed.push_back(it->reference);  // only its record goes
-      } else if (it->state != "pulled") {
-        continue;
-      } else if (kept.size() < config_.keepImages) {
-        kept.insert(it->reference);
-      } else {
-        doomed.push_back(it->reference);
-      }
-    }
-    Status result = okStatus();
-    for (const auto& reference : doomed) {
-      if (auto st = releasePull(*record, places_.pullRecord, engine_, reference);
-          !st) {
-        if (result)
-          result = st;  // in use, say: kept on record, tried next time
-        continue;
-      }
-      changed = true;
-    }
-    if (changed) {
-      if (auto st = savePullRecord(places_.pullRecord, *record); !st) return st;
-    }
-    return result;
+    std::set<std::string> kept = {pullReferenceOf(installed.id),
+                                  pullReferenceOf(previous.id)};
+    return settlePullRecord(
+        places_.pullRecord, engine_, [&](const PullRecord::Entry& e) {
+          if (kept.count(e.reference) != 0) {
+            return e.state == "pulling" ? PullFate::kPromote : PullFate::kKeep;
+          }
+          if (e.state == "using") return PullFate::kRelease;  // the record only
+          if (e.state != "pulled") return PullFate::kKeep;
+          if (kept.size() < config_.keepImages) {
+            kept.insert(e.reference);
+            return PullFate::kKeep;
+          }
+          return PullFate::kRelease;
+        });
   }
 
   Environment hookEnvironment(const ReleaseRef& from,

@@ -123,6 +123,41 @@ Status releasePull(PullRecord& record, const std::string& recordPath,
   return okStatus();
 }
 
+Status settlePullRecord(
+    const std::string& recordPath, ContainerEngine& engine,
+    const std::function<PullFate(const PullRecord::Entry&)>& fate) {
+  auto record = loadPullRecord(recordPath);
+  if (!record) return record.error();
+  Status result = okStatus();
+  bool changed = false;
+  // A copy: releasePull() erases from the record.
+  const std::vector<PullRecord::Entry> entries = record->entries;
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    switch (fate(*it)) {
+      case PullFate::kKeep:
+        break;
+      case PullFate::kPromote:
+        if (it->state != "pulled") {
+          record->find(it->reference)->state = "pulled";
+          changed = true;
+        }
+        break;
+      case PullFate::kRelease:
+        if (auto st = releasePull(*record, recordPath, engine, it->reference);
+            !st) {
+          if (result) result = st;
+          break;
+        }
+        changed = true;
+        break;
+    }
+  }
+  if (changed) {
+    if (auto st = savePullRecord(recordPath, *record); !st) return st;
+  }
+  return result;
+}
+
 bool otherInstanceRecords(const std::string& recordPath,
                           const std::string& reference) {
   const std::string own = parentDirectory(recordPath);

@@ -8,6 +8,7 @@
 // records is never removed by this one (releasePull()).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,25 @@ Result<bool> recordUse(const std::string& recordPath,
 /// and still recorded, if the engine refuses (in use): tried again later.
 Status releasePull(PullRecord& record, const std::string& recordPath,
                    ContainerEngine& engine, const std::string& reference);
+
+/// What settlePullRecord() does with an entry.
+enum class PullFate {
+  kKeep,
+  /// It becomes "pulled": a commit put it in service.
+  kPromote,
+  /// releasePull(): out of the record, and out of the engine if this
+  /// instance pulled it and no other records it.
+  kRelease,
+};
+
+/// The one way entries leave the record or change state: `fate` is asked
+/// about every entry, newest first (so that it may keep the newest N),
+/// and the record is saved once if anything changed. An image the engine
+/// refuses to remove (in use, the engine away) stays on record for a
+/// later run; the first such error is returned once the others are done.
+Status settlePullRecord(
+    const std::string& recordPath, ContainerEngine& engine,
+    const std::function<PullFate(const PullRecord::Entry&)>& fate);
 
 /// Whether the record of an instance other than the one at `recordPath`
 /// names `reference`. An unreadable record might: true.
