@@ -130,11 +130,10 @@ int main(int argc, char** argv) {
   plan.install.mode = InstallConfig::Mode::kBinary;
   plan.install.path = app;
   auto fetcher = makeCurlFetcher();
-  auto units = makeRefusingServiceManager();
   // The strategy reads plan.source at each resolve(): each iteration pins
   // the next version and its checksum there.
   std::unique_ptr<Strategy> strategy =
-      makeStrategy(plan, {*fetcher, *units, dir + "/state"});
+      std::move(*makeStrategy(plan, {*fetcher, dir + "/state"}));
 
   auto currentId = strategy->currentId();
   if (!currentId) fail(currentId.error().message());

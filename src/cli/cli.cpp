@@ -1,5 +1,6 @@
 // Wiring: the only place that chooses real implementations for the
-// interfaces the transaction acts through.
+// interfaces the transaction acts through (and for those the strategies
+// and the health checks act through: the container engine's clients).
 #include "cli/cli.hpp"
 
 #include <unistd.h>
@@ -15,11 +16,15 @@
 #include "cli/options.hpp"
 #include "common/json_text.hpp"
 #include "common/shown_text.hpp"
+#include "compose/compose_tool.hpp"
 #include "compose/project_probe.hpp"
 #include "config/names.hpp"
 #include "config/plan_loader.hpp"
+#include "container/engine_client.hpp"
+#include "container/registry_client.hpp"
 #include "exec/command_runner.hpp"
 #include "fetch/fetcher.hpp"
+#include "fetch/http_client.hpp"
 #include "health/health_checker.hpp"
 #include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
@@ -124,6 +129,41 @@ bool usesImages(const Plan& plan) {
           !plan.compose.perDirectory());
 }
 
+// A container engine's real clients, for the modes that run one
+// (container, compose): one HTTP client for the registry and the engine's
+// API, the registry with this run's deadline (RegistryTimeoutSec= from
+// now), the engine (its socket unit started through `engineUnits` when it
+// is down), and the compose tool run by `runner`.
+struct RealEngine {
+  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<ContainerEngine> engine;
+  std::unique_ptr<ComposeTool> compose;
+  std::optional<EngineClients> clients;  // the four above
+};
+std::unique_ptr<RealEngine> makeRealEngine(const Plan& plan,
+                                           ServiceManager& engineUnits,
+                                           CommandRunner& runner,
+                                           Clock& clock) {
+  if (plan.install.mode != InstallConfig::Mode::kContainer &&
+      plan.install.mode != InstallConfig::Mode::kCompose) {
+    return nullptr;
+  }
+  auto real = std::make_unique<RealEngine>();
+  real->http = makeCurlHttpClient();
+  auto image = parseImageName(plan.container.image);
+  RegistryAccess access =
+      registryAccessFor(plan.container, image ? image->registry : "", clock);
+  real->registry = makeRegistryClient(*real->http, access);
+  EngineEndpoint endpoint = engineEndpointFor(plan.container);
+  real->engine = makeEngineClient(*real->http, engineUnits, endpoint);
+  real->compose = makeComposeTool(runner, plan.compose.command,
+                                  "unix://" + endpoint.socket);
+  real->clients.emplace(EngineClients{*real->registry, *real->engine,
+                                      *real->compose, access.authFiles});
+  return real;
+}
+
 // The opt-out from signatures is a standing risk, so it is said on every
 // run, where an operator reading the journal sees it.
 void warnIfUnsigned(const Plan& plan, EventLog& log) {
@@ -160,21 +200,29 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   auto engineUnits = makeLazyServiceManager();
   auto fetcher = makeCurlFetcher();
   auto commands = makeProcessRunner();
-  auto strategy = makeStrategy(
-      plan, {*fetcher, *engineUnits, stateDirOf(o, loaded->name), &*commands});
+  Clock& clock = systemClock();
+  auto engine = makeRealEngine(plan, *engineUnits, *commands, clock);
+  auto strategy =
+      makeStrategy(plan, {*fetcher, stateDirOf(o, loaded->name),
+                          engine ? &*engine->clients : nullptr});
+  if (!strategy) {
+    return report(
+        o, {OutcomeCode::kFailedUnchanged, strategy.error().message(), {}, {}});
+  }
   // Hooks run as transient services whether the upgrader runs from its unit
   // or by hand: outside any sandbox, with the same environment either way.
   auto journal = makeSystemJournalReader();
   auto hooks = makeTransientHookRunner(
       *units, *journal, loaded->name, static_cast<long>(::getpid()), ownUnit());
-  Clock& clock = systemClock();
+  auto http = makeCurlHttpClient();
   auto health = makeHealthChecker(
-      *units, *commands, log, clock,
-      projectProbesFor(plan, *commands, *engineUnits, clock));
+      *units, *commands, *http, log, clock,
+      engine ? projectProbesFor(plan, *engine->compose, *engine->engine, clock)
+             : std::vector<ExtraProbe>{});
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      plan, Effects{*units, *strategy, *health, *commands, *hooks, *state, log,
-                    clock});
+      plan, Effects{*units, **strategy, *health, *commands, *hooks, *state,
+                    log, clock});
   Outcome out = rollback ? transaction.rollback()
                          : transaction.apply({o.dryRun, o.allowDowngrade});
   if (out.code == OutcomeCode::kNothingToDo)
@@ -192,19 +240,26 @@ int runCheck(const Options& o) {
   auto units = makeRefusingServiceManager();
   auto fetcher = makeCurlFetcher();
   auto commands = makeProcessRunner();
+  // check starts nothing, an engine's socket unit included.
+  Clock& clock = systemClock();
+  auto engine = makeRealEngine(loaded->plan, *units, *commands, clock);
   auto strategy =
-      makeStrategy(loaded->plan, {*fetcher, *units,
-                                  stateDirOf(o, loaded->name), &*commands});
+      makeStrategy(loaded->plan, {*fetcher, stateDirOf(o, loaded->name),
+                                  engine ? &*engine->clients : nullptr});
+  if (!strategy) {
+    return report(
+        o, {OutcomeCode::kFailedUnchanged, strategy.error().message(), {}, {}});
+  }
   // check runs no hook; the refusing manager would say so if it did.
   auto journal = makeSystemJournalReader();
   auto hooks =
       makeTransientHookRunner(*units, *journal, loaded->name,
                               static_cast<long>(::getpid()), std::nullopt);
-  Clock& clock = systemClock();
-  auto health = makeHealthChecker(*units, *commands, *log, clock);
+  auto http = makeCurlHttpClient();
+  auto health = makeHealthChecker(*units, *commands, *http, *log, clock);
   auto state = makeFileStateStore(stateDirOf(o, loaded->name));
   UpgradeTransaction transaction(
-      loaded->plan, Effects{*units, *strategy, *health, *commands, *hooks,
+      loaded->plan, Effects{*units, **strategy, *health, *commands, *hooks,
                             *state, *log, clock});
   return report(o, transaction.check(), true);
 }

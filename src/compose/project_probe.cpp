@@ -4,7 +4,6 @@
 
 #include "common/duration_text.hpp"
 
-#include "fetch/http_client.hpp"
 
 namespace upgrader {
 
@@ -93,12 +92,6 @@ class ProjectProbe final : public Probe {
   std::map<std::string, Watch> watched_;  // by container ID
 };
 
-struct ProbeClients {
-  std::unique_ptr<HttpClient> http;
-  std::unique_ptr<ContainerEngine> engine;
-  std::unique_ptr<ComposeTool> tool;
-};
-
 }  // namespace
 
 std::unique_ptr<Probe> makeProjectProbe(ComposeTool& tool,
@@ -109,21 +102,14 @@ std::unique_ptr<Probe> makeProjectProbe(ComposeTool& tool,
                                         settle, clock);
 }
 
-std::vector<ExtraProbe> projectProbesFor(const Plan& plan,
-                                         CommandRunner& runner,
-                                         ServiceManager& units, Clock& clock) {
+std::vector<ExtraProbe> projectProbesFor(const Plan& plan, ComposeTool& tool,
+                                         ContainerEngine& engine,
+                                         Clock& clock) {
   if (plan.install.mode != InstallConfig::Mode::kCompose) return {};
-  auto clients = std::make_shared<ProbeClients>();
-  clients->http = makeCurlHttpClient();
-  EngineEndpoint endpoint = engineEndpointFor(plan.container);
-  clients->engine = makeEngineClient(*clients->http, units, endpoint);
-  clients->tool = makeComposeTool(runner, plan.compose.command,
-                                  "unix://" + endpoint.socket);
   ComposeInvocation inPlace = composeInvocation(plan, plan.install.path);
   Duration settle = plan.health.settle;
-  return {[clients, inPlace, settle, &clock] {
-    return makeProjectProbe(*clients->tool, *clients->engine, inPlace, settle,
-                            clock);
+  return {[&tool, &engine, inPlace, settle, &clock] {
+    return makeProjectProbe(tool, engine, inPlace, settle, clock);
   }};
 }
 

@@ -14,10 +14,8 @@
 #include "compose/compose_tool.hpp"
 #include "config/plan.hpp"
 #include "container/engine_client.hpp"
-#include "exec/command_runner.hpp"
 #include "health/health_checker.hpp"
 #include "health/probe.hpp"
-#include "systemd/service_manager.hpp"
 
 namespace upgrader {
 
@@ -33,11 +31,10 @@ std::unique_ptr<Probe> makeProjectProbe(ComposeTool& tool,
                                         Duration settle, Clock& clock);
 
 /// For Mode=compose, the factory (a fresh probe for each wait, whose
-/// restart counts start anew) of the project's probe on the real tool
-/// and engine (run by `runner`; `units` starts the engine's socket); none
-/// for other modes. The factory owns its clients.
-std::vector<ExtraProbe> projectProbesFor(const Plan& plan,
-                                         CommandRunner& runner,
-                                         ServiceManager& units, Clock& clock);
+/// restart counts start anew) of the project's probe through `tool` and
+/// `engine` (which must outlive it, as `clock`); none for other modes.
+std::vector<ExtraProbe> projectProbesFor(const Plan& plan, ComposeTool& tool,
+                                         ContainerEngine& engine,
+                                         Clock& clock);
 
 }  // namespace upgrader

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
+#include "common/duration_text.hpp"
+#include "common/file_util.hpp"
 #include "common/url.hpp"
 #include "config/values.hpp"
 #include "fetch/sha256.hpp"
@@ -381,6 +383,28 @@ std::string nextLink(std::string_view header) {
     }
   }
   return "";
+}
+
+RegistryAccess registryAccessFor(const ContainerConfig& config,
+                                 const std::string& registry, Clock& clock) {
+  RegistryAccess access;
+  access.caFile = config.caFile;
+  if (access.caFile.empty()) {
+    // The CA the engine itself trusts for the registry (certs.d).
+    std::string dir = config.engine == ContainerConfig::Engine::kPodman
+                          ? "/etc/containers/certs.d/"
+                          : "/etc/docker/certs.d/";
+    std::string ca = dir + registry + "/ca.crt";
+    if (pathExists(ca)) access.caFile = ca;
+  }
+  access.authFiles = authFilesFor(config);
+  // From now, when the run's clients are made: resolving, listing and
+  // pulling all end within RegistryTimeoutSec=.
+  access.clock = &clock;
+  access.deadline = saturatingAdd(clock.now(), config.registryTimeout);
+  access.deadlineName =
+      "RegistryTimeoutSec=" + durationText(config.registryTimeout);
+  return access;
 }
 
 }  // namespace upgrader

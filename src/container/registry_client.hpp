@@ -60,6 +60,13 @@ struct RegistryAccess {
   Clock* clock = nullptr;
 };
 
+/// How to reach `registry` as [Container] says: CAFile=, else the
+/// engine's own certs.d CA for it; AuthFile=, else the engine's files;
+/// every request over within RegistryTimeoutSec= from now on `clock`
+/// (which must outlive the client).
+RegistryAccess registryAccessFor(const ContainerConfig& config,
+                                 const std::string& registry, Clock& clock);
+
 /// The real client, over HTTPS through `http` (which must outlive it).
 std::unique_ptr<Registry> makeRegistryClient(HttpClient& http,
                                              RegistryAccess access);

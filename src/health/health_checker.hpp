@@ -13,6 +13,7 @@
 #include "common/types.hpp"
 #include "config/plan.hpp"
 #include "exec/command_runner.hpp"
+#include "fetch/http_client.hpp"
 #include "health/probe.hpp"
 #include "systemd/event_log.hpp"
 #include "systemd/service_manager.hpp"
@@ -38,11 +39,11 @@ class HealthChecker {
 /// (a compose project's).
 using ExtraProbe = std::function<std::unique_ptr<Probe>()>;
 
-/// The real checker: libcurl for HTTP(S), sockets for TCP, `runner` for
-/// Exec=, `manager` to watch the units, `clock` to wait; `extra` probes
-/// are checked after the configured ones.
+/// The checker of [Health]: `http` for HTTP(S), sockets for TCP, `runner`
+/// for Exec=, `manager` to watch the units, `clock` to wait (all of which
+/// must outlive it); `extra` probes are checked after the configured ones.
 std::unique_ptr<HealthChecker> makeHealthChecker(
-    ServiceManager& manager, CommandRunner& runner, EventLog& log, Clock& clock,
-    std::vector<ExtraProbe> extra = {});
+    ServiceManager& manager, CommandRunner& runner, HttpClient& http,
+    EventLog& log, Clock& clock, std::vector<ExtraProbe> extra = {});
 
 }  // namespace upgrader

@@ -484,51 +484,23 @@ std::unique_ptr<Strategy> makeComposeStrategy(const Plan& plan,
 
 namespace upgrader {
 
-namespace {
-
-// The real parts, owned by the strategy that uses them.
-struct ComposeClients {
-  std::unique_ptr<CommandRunner> runner;  // when the caller gave none
-  std::unique_ptr<HttpClient> http;
-  std::unique_ptr<Registry> registry;
-  std::unique_ptr<ContainerEngine> engine;
-  std::unique_ptr<ComposeTool> tool;
-};
-
-}  // namespace
-
 std::unique_ptr<Strategy> makeComposeStrategyOn(const Plan& plan,
-                                                StrategyDeps deps) {
-  const ContainerConfig& config = plan.container;
-  auto clients = std::make_shared<ComposeClients>();
-  CommandRunner* runner = deps.commands;
-  if (runner == nullptr) {
-    clients->runner = makeProcessRunner();
-    runner = clients->runner.get();
-  }
-  clients->http = makeCurlHttpClient();
-  auto image = parseImageName(config.image);
-  RegistryAccess access =
-      registryAccessFor(config, image ? image->registry : "");
-  clients->registry = makeRegistryClient(*clients->http, access);
-  EngineEndpoint endpoint = engineEndpointFor(config);
-  clients->engine = makeEngineClient(*clients->http, deps.units, endpoint);
-  clients->tool = makeComposeTool(*runner, plan.compose.command,
-                                  "unix://" + endpoint.socket);
+                                                const StrategyDeps& deps) {
+  const EngineClients& clients = *deps.engine;
   ComposeParts parts{nullptr,
                      nullptr,
-                     *clients->tool,
-                     *clients->engine,
+                     clients.compose,
+                     clients.engine,
                      deps.stateDirectory + "/images.json",
-                     access.authFiles};
+                     clients.authFiles};
   if (plan.compose.perDirectory()) {
     parts.files = makeSymlinkStrategy(plan, deps.fetcher);
   } else {
-    auto files = makeEnvVersionStrategy(plan, *clients->registry, deps.fetcher);
+    auto files = makeEnvVersionStrategy(plan, clients.registry, deps.fetcher);
     parts.files = std::move(files.strategy);
     parts.vouched = std::move(files.vouched);
   }
-  return makeComposeStrategy(plan, std::move(parts), std::move(clients));
+  return makeComposeStrategy(plan, std::move(parts));
 }
 
 }  // namespace upgrader

@@ -367,59 +367,17 @@ std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
                                          std::move(places), std::move(owned));
 }
 
-// The CA the engine itself trusts for `registry` (certs.d), if there is one.
-RegistryAccess registryAccessFor(const ContainerConfig& config,
-                                 const std::string& registry) {
-  RegistryAccess access;
-  access.caFile = config.caFile;
-  if (access.caFile.empty()) {
-    std::string dir = config.engine == ContainerConfig::Engine::kPodman
-                          ? "/etc/containers/certs.d/"
-                          : "/etc/docker/certs.d/";
-    std::string ca = dir + registry + "/ca.crt";
-    if (pathExists(ca)) access.caFile = ca;
-  }
-  access.authFiles = authFilesFor(config);
-  // From now, when the run's clients are made: resolving, listing and
-  // pulling all end within RegistryTimeoutSec=.
-  access.deadline = saturatingAdd(systemClock().now(), config.registryTimeout);
-  access.deadlineName =
-      "RegistryTimeoutSec=" + durationText(config.registryTimeout);
-  return access;
-}
-
-namespace {
-
-// The real clients, owned by the strategy that uses them.
-struct ImageClients {
-  std::unique_ptr<HttpClient> http;
-  std::unique_ptr<Registry> registry;
-  std::unique_ptr<ContainerEngine> engine;
-};
-
-}  // namespace
-
 std::unique_ptr<Strategy> makeContainerStrategy(const Plan& plan,
-                                                StrategyDeps deps) {
+                                                const StrategyDeps& deps) {
   const ContainerConfig& config = plan.container;
-  auto image = parseImageName(config.image);
-  std::string registryHost = image ? image->registry : "";
-  auto clients = std::make_shared<ImageClients>();
-  clients->http = makeCurlHttpClient();
-  RegistryAccess access = registryAccessFor(config, registryHost);
-  clients->registry = makeRegistryClient(*clients->http, access);
-  clients->engine =
-      makeEngineClient(*clients->http, deps.units, engineEndpointFor(config));
   ImagePlaces places;
   places.environmentFile = !config.environmentFile.empty()
                                ? config.environmentFile
                                : deps.stateDirectory + "/image.env";
   places.pullRecord = deps.stateDirectory + "/images.json";
-  places.authFiles = access.authFiles;
-  Registry& registry = *clients->registry;
-  ContainerEngine& engine = *clients->engine;
-  return makeImageStrategy(plan, registry, engine, deps.fetcher,
-                           std::move(places), std::move(clients));
+  places.authFiles = deps.engine->authFiles;
+  return makeImageStrategy(plan, deps.engine->registry, deps.engine->engine,
+                           deps.fetcher, std::move(places));
 }
 
 }  // namespace upgrader

@@ -41,11 +41,6 @@ std::unique_ptr<Strategy> makeImageStrategy(
     const Plan& plan, Registry& registry, ContainerEngine& engine,
     Fetcher& fetcher, ImagePlaces places, std::shared_ptr<void> owned = nullptr);
 
-/// How to reach `registry` as [Container] says: CAFile=, else the
-/// engine's own certs.d CA for it; AuthFile=, else the engine's files.
-RegistryAccess registryAccessFor(const ContainerConfig& config,
-                                 const std::string& registry);
-
 /// The reference an environment file pins, "NAME:TAG@sha256:..." (or what
 /// an operator wrote there), from its UPGRADER_IMAGE= line.
 Result<std::string> readPinnedImage(const std::string& environmentFile);

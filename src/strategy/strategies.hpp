@@ -11,11 +11,13 @@ std::unique_ptr<Strategy> makeBinaryStrategy(const Plan& plan,
                                              Fetcher& fetcher);
 std::unique_ptr<Strategy> makeSymlinkStrategy(const Plan& plan,
                                               Fetcher& fetcher);
-/// The image strategy on the real registry, engine and files of `deps`.
+/// The image strategy on the engine's clients and files of `deps`
+/// (deps.engine set).
 std::unique_ptr<Strategy> makeContainerStrategy(const Plan& plan,
-                                                StrategyDeps deps);
-/// The compose strategy on the real tool, registry, engine and files.
+                                                const StrategyDeps& deps);
+/// The compose strategy on the engine's clients (compose tool, registry,
+/// engine) and files of `deps` (deps.engine set).
 std::unique_ptr<Strategy> makeComposeStrategyOn(const Plan& plan,
-                                                StrategyDeps deps);
+                                                const StrategyDeps& deps);
 
 }  // namespace upgrader

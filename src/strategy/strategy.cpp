@@ -4,14 +4,22 @@
 
 namespace upgrader {
 
-std::unique_ptr<Strategy> makeStrategy(const Plan& plan, StrategyDeps deps) {
+Result<std::unique_ptr<Strategy>> makeStrategy(const Plan& plan,
+                                               StrategyDeps deps) {
   switch (plan.install.mode) {
     case InstallConfig::Mode::kSymlink:
       return makeSymlinkStrategy(plan, deps.fetcher);
     case InstallConfig::Mode::kContainer:
-      return makeContainerStrategy(plan, std::move(deps));
     case InstallConfig::Mode::kCompose:
-      return makeComposeStrategyOn(plan, std::move(deps));
+      if (deps.engine == nullptr) {
+        return Error(plan.configFile +
+                     ": this [Install] Mode= needs a container engine's "
+                     "clients, and none were given");
+      }
+      if (plan.install.mode == InstallConfig::Mode::kContainer) {
+        return makeContainerStrategy(plan, deps);
+      }
+      return makeComposeStrategyOn(plan, deps);
     case InstallConfig::Mode::kBinary:
       break;
   }

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/release_ref.hpp"
 #include "common/result.hpp"
@@ -136,22 +137,35 @@ class Strategy {
                                        const ReleaseRef& staged) const = 0;
 };
 
-/// What the real strategies act through besides the file system.
+class Registry;
+class ContainerEngine;
+class ComposeTool;
+
+/// A container engine's clients, for Mode=container and Mode=compose: the
+/// caller builds them (the wiring, cli.cpp) and they outlive the strategy.
+struct EngineClients {
+  Registry& registry;
+  ContainerEngine& engine;
+  ComposeTool& compose;
+  /// Where registry credentials may be (for the engine's pulls).
+  std::vector<std::string> authFiles;
+};
+
+/// What the strategies act through besides the file system.
 struct StrategyDeps {
-  /// Downloads (binary, symlink).
+  /// Downloads (binary, symlink; signed listings of image digests).
   Fetcher& fetcher;
-  /// Starts a container engine's socket unit when it is not running
-  /// (image).
-  ServiceManager& units;
   /// The instance's state directory (/var/lib/upgrader/NAME): the image
   /// strategy keeps its environment file and its record of pulls there.
   std::string stateDirectory;
-  /// Runs the compose tool (compose); null for a runner of its own.
-  CommandRunner* commands = nullptr;
+  /// Required by Mode=container and Mode=compose; null for the others.
+  const EngineClients* engine = nullptr;
 };
 
-/// The strategy [Install] Mode= names, acting on the real system.
-std::unique_ptr<Strategy> makeStrategy(const Plan& plan, StrategyDeps deps);
+/// The strategy [Install] Mode= names. Error if the mode needs a
+/// container engine and `deps` has none.
+Result<std::unique_ptr<Strategy>> makeStrategy(const Plan& plan,
+                                               StrategyDeps deps);
 
 /// Replaces every `placeholder` in `command` with `value`.
 std::string replacePlaceholder(std::string command,

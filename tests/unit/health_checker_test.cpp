@@ -46,12 +46,13 @@ class AHealthChecker : public ::testing::Test {
   }
 
   Status wait() {
-    return makeHealthChecker(manager, *runner, log, systemClock())
+    return makeHealthChecker(manager, *runner, *http, log, systemClock())
         ->waitHealthy(config, {kApp});
   }
 
   FakeServiceManager manager;
   std::unique_ptr<CommandRunner> runner = makeProcessRunner();
+  std::unique_ptr<HttpClient> http = makeCurlHttpClient();
   NullEventLog log;
   HealthConfig config;
 };
@@ -60,7 +61,6 @@ TEST_F(AHealthChecker, BuildsOneProbePerConfiguredCheck) {
   config.httpUrls = {"http://127.0.0.1:1/a", "https://example.org/b"};
   config.tcp = {TcpEndpoint{"127.0.0.1", 5432}};
   config.exec = {"true"};
-  auto http = makeCurlHttpClient();
   auto probes = makeProbes(config, *runner, *http);
   ASSERT_EQ(probes.size(), 4u);
   EXPECT_EQ(probes[0]->name(), "GET http://127.0.0.1:1/a");

@@ -62,7 +62,7 @@ class StrategyTest : public ::testing::Test {
   }
 
   void make() {
-    strategy_ = makeStrategy(plan_, {*fetcher_, *units_, dir_ / "state"});
+    strategy_ = std::move(*makeStrategy(plan_, {*fetcher_, dir_ / "state"}));
   }
 
   // Publishes `text` as version `version` and pins the plan to it with the
@@ -87,7 +87,6 @@ class StrategyTest : public ::testing::Test {
   TempDir dir_;
   Plan plan_;
   std::unique_ptr<Fetcher> fetcher_ = makeCurlFetcher();
-  std::unique_ptr<ServiceManager> units_ = makeRefusingServiceManager();
   std::unique_ptr<Strategy> strategy_;
 };
 

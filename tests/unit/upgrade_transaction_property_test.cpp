@@ -283,7 +283,7 @@ class AMachine {
   template <class Body>
   Outcome run(Faults& faults, Body body) {
     // Each run is a new process: a new strategy, nothing kept in memory.
-    auto real = makeStrategy(plan_, {*fetcher_, *refusing_, dir_ / "state"});
+    auto real = std::move(*makeStrategy(plan_, {*fetcher_, dir_ / "state"}));
     FaultyStrategy strategy(*real, faults);
     FaultyUnits units(units_, faults);
     FaultyHealth health(health_, faults);
@@ -304,7 +304,6 @@ class AMachine {
   MemoryStateStore store_;
   RecordingEventLog log_;
   std::unique_ptr<Fetcher> fetcher_ = makeCurlFetcher();
-  std::unique_ptr<ServiceManager> refusing_ = makeRefusingServiceManager();
 };
 
 // What the machine may be after the runs: before (as found) or after
