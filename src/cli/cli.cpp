@@ -18,6 +18,7 @@
 #include "common/shown_text.hpp"
 #include "compose/compose_tool.hpp"
 #include "compose/project_probe.hpp"
+#include "config/modes.hpp"
 #include "config/names.hpp"
 #include "config/plan_loader.hpp"
 #include "container/engine_client.hpp"
@@ -121,12 +122,8 @@ Result<Loaded> loadInstance(const Options& o) {
   return Loaded{*name, std::move(*plan)};
 }
 
-// Whether a release is an image the registry names by digest (rather than
-// a file from a release server, listed with its checksum).
 bool usesImages(const Plan& plan) {
-  return plan.install.mode == InstallConfig::Mode::kContainer ||
-         (plan.install.mode == InstallConfig::Mode::kCompose &&
-          !plan.compose.perDirectory());
+  return modeInfo(plan.install.mode).imageReleases(plan);
 }
 
 // A container engine's real clients, for the modes that run one
@@ -145,10 +142,7 @@ std::unique_ptr<RealEngine> makeRealEngine(const Plan& plan,
                                            ServiceManager& engineUnits,
                                            CommandRunner& runner,
                                            Clock& clock) {
-  if (plan.install.mode != InstallConfig::Mode::kContainer &&
-      plan.install.mode != InstallConfig::Mode::kCompose) {
-    return nullptr;
-  }
+  if (!modeInfo(plan.install.mode).runsContainers) return nullptr;
   auto real = std::make_unique<RealEngine>();
   real->http = makeCurlHttpClient();
   auto image = parseImageName(plan.container.image);

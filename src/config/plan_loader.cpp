@@ -16,6 +16,7 @@
 #include "common/image_reference.hpp"
 #include "common/url.hpp"
 #include "config/ini_file.hpp"
+#include "config/modes.hpp"
 #include "config/names.hpp"
 #include "config/values.hpp"
 
@@ -256,12 +257,14 @@ Result<SourceConfig::Archive> parseArchive(std::string_view text) {
 }
 
 Result<InstallConfig::Mode> parseMode(std::string_view text) {
-  using M = InstallConfig::Mode;
-  static constexpr Choice<M> kChoices[] = {{"binary", M::kBinary},
-                                           {"symlink", M::kSymlink},
-                                           {"container", M::kContainer},
-                                           {"compose", M::kCompose}};
-  return parseChoice(text, kChoices);
+  std::string names;
+  for (const auto& row : allModes()) {
+    if (row.name == text) return row.mode;
+    names += names.empty() ? "" : ", ";
+    names += row.name;
+  }
+  return Error("invalid value " + quoteValue(text) + ": expected one of " +
+               names);
 }
 
 Result<ContainerConfig::Engine> parseEngine(std::string_view text) {
@@ -483,28 +486,12 @@ constexpr Modes kDownloadModes = kFileModes | kComposeMode;
 constexpr Modes kImageModes = kContainerMode | kComposeMode;
 constexpr Modes kAllModes = kFileModes | kContainerMode | kComposeMode;
 
-const char* modeName(InstallConfig::Mode mode) {
-  switch (mode) {
-    case InstallConfig::Mode::kBinary:
-      return "binary";
-    case InstallConfig::Mode::kSymlink:
-      return "symlink";
-    case InstallConfig::Mode::kContainer:
-      return "container";
-    case InstallConfig::Mode::kCompose:
-      return "compose";
-  }
-  return "?";
-}
-
 // "Mode=binary, Mode=symlink or Mode=compose".
 std::string modesText(Modes modes) {
   std::vector<std::string> names;
-  for (auto mode : {InstallConfig::Mode::kBinary, InstallConfig::Mode::kSymlink,
-                    InstallConfig::Mode::kContainer,
-                    InstallConfig::Mode::kCompose}) {
-    if ((modes & modeBit(mode)) != 0)
-      names.push_back(std::string("Mode=") + modeName(mode));
+  for (const auto& row : allModes()) {
+    if ((modes & modeBit(row.mode)) != 0)
+      names.push_back("Mode=" + std::string(row.name));
   }
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -804,7 +791,7 @@ class CrossKeyCheck {
       if (spec == nullptr || (spec->modes & modeBit(mode)) != 0) continue;
       return atKey(spec->section, spec->key,
                    "only valid with " + modesText(spec->modes) +
-                       ", not with Mode=" + modeName(mode));
+                       ", not with Mode=" + std::string(modeInfo(mode).name));
     }
     return okStatus();
   }

@@ -1,5 +1,6 @@
 #include "strategy/strategy.hpp"
 
+#include "config/modes.hpp"
 #include "strategy/strategies.hpp"
 
 namespace upgrader {
@@ -12,9 +13,10 @@ Result<std::unique_ptr<Strategy>> makeStrategy(const Plan& plan,
     case InstallConfig::Mode::kContainer:
     case InstallConfig::Mode::kCompose:
       if (deps.engine == nullptr) {
-        return Error(plan.configFile +
-                     ": this [Install] Mode= needs a container engine's "
-                     "clients, and none were given");
+        return Error(plan.configFile + ": Mode=" +
+                     std::string(modeInfo(plan.install.mode).name) +
+                     " needs a container engine's clients, and none were "
+                     "given");
       }
       if (plan.install.mode == InstallConfig::Mode::kContainer) {
         return makeContainerStrategy(plan, deps);

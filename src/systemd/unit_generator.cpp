@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/file_util.hpp"
+#include "config/modes.hpp"
 #include "config/names.hpp"
 #include "config/plan_loader.hpp"
 
@@ -100,34 +101,7 @@ Result<std::vector<std::string>> configFiles(const std::string& configDir) {
 }  // namespace
 
 Result<std::vector<std::string>> writablePaths(const Plan& plan) {
-  std::vector<std::string> wanted;
-  switch (plan.install.mode) {
-    case InstallConfig::Mode::kBinary:
-      wanted = {parentDirectory(plan.install.path)};
-      break;
-    case InstallConfig::Mode::kSymlink:
-      wanted = {parentDirectory(plan.install.path),
-                plan.install.releasesDirectory};
-      break;
-    case InstallConfig::Mode::kCompose:
-      // The env file and its rollback point, or the link and the release
-      // directories.
-      wanted = {parentDirectory(plan.install.path)};
-      if (plan.compose.perDirectory()) {
-        wanted.push_back(plan.install.releasesDirectory);
-      }
-      break;
-    case InstallConfig::Mode::kContainer:
-      // Its only file is the image's environment file: in the state
-      // directory, which the unit grants to every instance, unless
-      // EnvironmentFile= puts it elsewhere (its rollback point and temp
-      // names beside it).
-      if (plan.container.environmentFile.empty()) {
-        return std::vector<std::string>{};
-      }
-      wanted = {parentDirectory(plan.container.environmentFile)};
-      break;
-  }
+  const std::vector<std::string> wanted = modeInfo(plan.install.mode).writable(plan);
   std::vector<std::string> paths;
   for (const auto& raw : wanted) {
     if (raw.empty() || raw[0] != '/') {
