@@ -319,4 +319,74 @@ std::string describe(const FreeSpace& space) {
          " stay free";
 }
 
+namespace {
+
+// Closes a file descriptor on every return path.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() { ::close(fd_); }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+// "1 MiB", "4 KiB", "300 bytes".
+std::string sizeInWords(std::size_t bytes) {
+  if (bytes != 0 && bytes % (1024 * 1024) == 0) {
+    return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  }
+  if (bytes != 0 && bytes % 1024 == 0) {
+    return std::to_string(bytes / 1024) + " KiB";
+  }
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+Result<std::string> readTrustedFile(const std::string& path,
+                                    std::size_t maxBytes,
+                                    const std::string& consequence) {
+  auto refuse = [&](const std::string& why) {
+    return Error("refusing to use '" + path + "': " + why);
+  };
+  // O_NONBLOCK: a FIFO in place of the file must not hang the service's
+  // upgrade in open(); it is refused just below.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    return Error("cannot read '" + path + "': " + std::strerror(errno));
+  }
+  FdCloser closer(fd);
+  // fstat() of the open file, not stat() of the path: the checks must be
+  // about the very file that is read.
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) {
+    return Error("cannot read '" + path + "': " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
+  // Whoever can change the file, or a directory above it, decides what
+  // root does.
+  if (Status trusted = checkOnlyTrustedCanWrite(path); !trusted) {
+    return refuse(trusted.error().message() + ", so others could " +
+                  consequence);
+  }
+  std::string text;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error("cannot read '" + path + "': " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > maxBytes) {
+      return refuse("larger than " + sizeInWords(maxBytes));
+    }
+  }
+  return text;
+}
+
 }  // namespace upgrader

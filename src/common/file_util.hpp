@@ -37,6 +37,15 @@ Status fsyncDirectory(const std::string& dir);
 /// end). The descriptor is close-on-exec; the caller closes it.
 Result<int> openRegularFile(const std::string& path);
 
+/// Reads a file whose writer decides what root does (a configuration that
+/// names commands, a key that decides which releases are trusted): a
+/// regular file, at most `maxBytes`, that only root can change
+/// (checkOnlyTrustedCanWrite()). A refusal says "refusing to use 'PATH':
+/// WHY, so others could CONSEQUENCE".
+Result<std::string> readTrustedFile(const std::string& path,
+                                    std::size_t maxBytes,
+                                    const std::string& consequence);
+
 /// Reads a whole regular file of at most `maxBytes`.
 Result<std::string> readFile(const std::string& path,
                              std::size_t maxBytes = 16 * 1024 * 1024);

@@ -14,6 +14,12 @@ namespace upgrader {
 /// password in a URL's userinfo replaced: "https://ci:***@host/...".
 std::string shownText(std::string_view text);
 
+/// `text` in single quotes for an error message, control characters and
+/// non-ASCII bytes written as \xNN and anything past 200 characters cut to
+/// "...", so that a binary file cannot garble a terminal, the journal or
+/// JSON output.
+std::string quoteValue(std::string_view text);
+
 /// `text` with the secret of every "scheme://user:secret@" replaced by
 /// "***" (a userinfo without ':' is all secret: a token).
 std::string redactCredentials(std::string_view text);

@@ -7,7 +7,7 @@
 
 #include "common/file_util.hpp"
 #include "common/image_reference.hpp"
-#include "config/values.hpp"
+#include "common/shown_text.hpp"
 
 namespace upgrader {
 

@@ -94,26 +94,6 @@ std::string_view trimWhitespace(std::string_view s) {
   return s.substr(begin, end - begin + 1);
 }
 
-std::string quoteValue(std::string_view text) {
-  constexpr std::size_t kMaxShown = 200;
-  std::string out = "'";
-  for (std::size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    // Non-ASCII too: a message may end up in JSON output, which needs valid
-    // UTF-8, and file bytes are not guaranteed to be.
-    if (c < 0x20 || c >= 0x7f) {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (text.size() > kMaxShown) out += "...";
-  out.push_back('\'');
-  return out;
-}
-
 Result<bool> parseBoolean(std::string_view text) {
   for (std::string_view yes : {"yes", "true", "on", "1"}) {
     if (equalsIgnoreCase(text, yes)) return true;

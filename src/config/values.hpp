@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "common/shown_text.hpp"
 #include "config/plan.hpp"
 
 namespace upgrader {
@@ -19,12 +20,6 @@ inline constexpr std::string_view kWhitespace = " \t\n\r";
 
 /// `s` without leading and trailing kWhitespace.
 std::string_view trimWhitespace(std::string_view s);
-
-/// `text` in single quotes for an error message, control characters and
-/// non-ASCII bytes written as \xNN and anything past 200 characters cut to
-/// "...", so that a binary file cannot garble a terminal, the journal or
-/// JSON output.
-std::string quoteValue(std::string_view text);
 
 /// yes/no, true/false, on/off, 1/0, any case (systemd's parse_boolean).
 Result<bool> parseBoolean(std::string_view text);

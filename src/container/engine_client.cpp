@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_text.hpp"
+#include "common/shown_text.hpp"
 #include "common/url.hpp"
-#include "config/values.hpp"
 
 namespace upgrader {
 

@@ -5,8 +5,8 @@
 #include "common/clock.hpp"
 #include "common/duration_text.hpp"
 #include "common/file_util.hpp"
+#include "common/shown_text.hpp"
 #include "common/url.hpp"
-#include "config/values.hpp"
 #include "fetch/sha256.hpp"
 
 namespace upgrader {

@@ -20,7 +20,7 @@
 
 #include "common/clock.hpp"
 #include "common/duration_text.hpp"
-#include "config/values.hpp"
+#include "common/shown_text.hpp"
 
 extern char** environ;
 

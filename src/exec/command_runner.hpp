@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
-#include "config/plan.hpp"
 
 namespace upgrader {
 

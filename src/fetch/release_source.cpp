@@ -1,8 +1,8 @@
 #include "fetch/release_source.hpp"
 
 #include "fetch/checksums.hpp"
+#include "fetch/signature_check.hpp"
 #include "fetch/version.hpp"
-#include "trust/signature_check.hpp"
 
 namespace upgrader {
 

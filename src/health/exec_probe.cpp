@@ -1,6 +1,6 @@
 #include "health/exec_probe.hpp"
 
-#include "config/values.hpp"
+#include "common/shown_text.hpp"
 
 namespace upgrader {
 

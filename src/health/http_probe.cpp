@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "config/values.hpp"
+#include "common/shown_text.hpp"
 
 namespace upgrader {
 

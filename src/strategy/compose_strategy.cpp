@@ -7,13 +7,13 @@
 
 #include "common/file_util.hpp"
 #include "common/image_reference.hpp"
-#include "config/values.hpp"
+#include "common/shown_text.hpp"
 #include "container/credentials.hpp"
 #include "fetch/version.hpp"
 #include "strategy/file_slot.hpp"
 #include "strategy/image_release.hpp"
-#include "strategy/pull_record.hpp"
 #include "strategy/image_strategy.hpp"
+#include "strategy/pull_record.hpp"
 #include "strategy/strategies.hpp"
 
 namespace upgrader {

@@ -5,8 +5,8 @@
 #include "common/clock.hpp"
 #include "fetch/checksums.hpp"
 #include "fetch/release_source.hpp"
+#include "fetch/signature_check.hpp"
 #include "fetch/version.hpp"
-#include "trust/signature_check.hpp"
 
 namespace upgrader {
 

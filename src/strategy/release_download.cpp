@@ -4,8 +4,8 @@
 
 #include "common/file_util.hpp"
 #include "common/url.hpp"
+#include "fetch/signature_check.hpp"
 #include "fetch/version.hpp"
-#include "trust/signature_check.hpp"
 
 namespace upgrader {
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "common/result.hpp"
 #include "common/types.hpp"
-#include "config/plan.hpp"
 
 namespace upgrader {
 

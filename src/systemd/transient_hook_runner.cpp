@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "common/duration_text.hpp"
+#include "common/shown_text.hpp"
 #include "config/names.hpp"
-#include "config/values.hpp"
 
 namespace upgrader {
 

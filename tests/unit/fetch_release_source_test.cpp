@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "fetch/release_source.hpp"
+#include "fetch/signature_check.hpp"
 #include "support/fake_fetcher.hpp"
 #include "support/minisign_tool.hpp"
 #include "support/temp_dir.hpp"
-#include "trust/signature_check.hpp"
 
 namespace upgrader {
 namespace {

@@ -1,4 +1,4 @@
-#include "trust/signature_check.hpp"
+#include "fetch/signature_check.hpp"
 
 #include <ctime>
 #include <limits>

@@ -1,6 +1,6 @@
 // Signed listings and releases: what is believed, what is refused and what
 // the refusal says. Keys and signatures are made by the real minisign.
-#include "trust/signature_check.hpp"
+#include "fetch/signature_check.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
