@@ -31,7 +31,7 @@ mutating_calls() {
 
 # sweep WHAT EXPECTED_FINAL_VERSION
 sweep() {
-  local what=$1 final=$2 calls=() call name nth i=0 rc served wrong tried=0
+  local what=$1 final=$2 calls=() call name nth i=0 rc served wrong tried=0 missed=0
   mapfile -t calls < <(mutating_calls)
   assert_true "$what: the run makes mutating calls to kill before (${#calls[@]})" \
     test "${#calls[@]}" -gt 10
@@ -45,7 +45,13 @@ sweep() {
     strace -qq -o /dev/null -e trace="$name" -e inject="$name:signal=KILL:when=$nth" \
       upgrader apply demo >/dev/null 2>&1 || rc=$?
     if [ "$rc" -ne 137 ]; then
-      fail "$what: killed before $name #$nth: the run was not killed (exit $rc)"
+      # A run may make a call fewer than the traced one did (a save with
+      # nothing new to say is skipped): ended normally, it never reached
+      # the call. Anything else is a failure, and most calls must be hit.
+      case $rc in
+        0 | 3 | 5) missed=$((missed + 1)) ;;
+        *) fail "$what: killed before $name #$nth: the run was not killed (exit $rc)" ;;
+      esac
       continue
     fi
     # The next run finishes or undoes what the killed one left, then goes
@@ -63,5 +69,6 @@ sweep() {
     [ -z "$(upgrader status demo | grep '^in progress' || true)" ] ||
       fail "$what: after a kill before $name #$nth: a transaction is left in progress"
   done
-  assert_true "$what: $tried kills, each followed by a consistent run" test "$tried" -gt 0
+  assert_true "$what: $tried kills tried, $missed not reached, each other followed by a consistent run" \
+    test "$tried" -gt 0 -a $((missed * 5)) -le "$tried"
 }
