@@ -30,7 +30,7 @@ case "$ENGINE" in
   podman) check_once="/usr/bin/podman --remote --url unix://$PODMAN_SOCK run --rm --network=host" ;;
   docker) check_once=$run_once ;;
 esac
-sed -i "s|^Mode=container\$|&\nPreflight=$check_once @image --version|" /etc/upgrader/demo.conf
+conf_set Install Preflight "$check_once @image --version"
 cat >>/etc/upgrader/demo.conf <<CONF
 [Hooks]
 Migrate=$run_once \$UPGRADER_IMAGE --version >>/run/migrations 2>&1
@@ -79,10 +79,10 @@ assert_eq "next run: nothing to do" 5 "$(upgrade_status demo)"
 
 echo "== 2 -> 4, which crash-loops"
 # It answers well for 1.5 s before it exits: SettleSec= must outlast that.
-sed -i 's/^SettleSec=.*/SettleSec=3s/' /etc/upgrader/demo.conf
+conf_set Health SettleSec 3s
 push_image svc:4 >/dev/null
 assert_eq "2 -> 4: rolled back" 3 "$(upgrade_status demo)"
-sed -i 's/^SettleSec=.*/SettleSec=1s/' /etc/upgrader/demo.conf
+conf_set Health SettleSec 1s
 assert_eq "serving 2" 2 "$(demo_version)"
 assert_true "4 quarantined" bash -c "upgrader status demo | grep -q '^quarantined: 4 '"
 rollback_point_is 1
@@ -105,12 +105,14 @@ refused() {
 }
 
 echo "== refused before anything stops"
-sed -i "s|^Image=.*|&\nVersion=9|" /etc/upgrader/demo.conf
+conf_set Container Version 9
 refused "a tag that does not exist" "no tag '9' in '$SVC'"
 push_image svc:5 >/dev/null
-sed -i "s|^Version=9|Version=5\nDigest=$(image_digest svc:1)|" /etc/upgrader/demo.conf
+conf_set Container Version 5
+conf_set Container Digest "$(image_digest svc:1)"
 refused "a digest other than Digest=" "digest mismatch for '$SVC:5'"
-sed -i '/^Version=5/d; /^Digest=/d' /etc/upgrader/demo.conf
+conf_unset Container Version
+conf_unset Container Digest
 # A full disk: the engine's storage (a tmpfs here) leaves no room for 5.
 case "$ENGINE" in
   podman) storage=(/var/lib/containers) ;;
@@ -137,8 +139,10 @@ digests_listing() {
     printf '%s  %s\n' "$(image_digest "svc:${pair#*=}" | sed 's/^sha256://')" "${pair%%=*}"
   done >/srv/digests/DIGESTS
 }
-sed -i "s|^AllowUnsigned=yes|TrustedKey=demo.pub|; s|^Image=.*|&\nDigestsURL=file:///srv/digests/DIGESTS\nAllowedSchemes=file|" \
-  /etc/upgrader/demo.conf
+conf_unset Trust AllowUnsigned
+conf_set Trust TrustedKey demo.pub
+conf_set Container DigestsURL file:///srv/digests/DIGESTS
+conf_set Container AllowedSchemes file
 digests_listing 5=1
 sign_release /srv/digests/DIGESTS
 refused "a registry digest the signed listing does not name" \
@@ -157,8 +161,10 @@ assert_eq "the container runs exactly 5's image" "$(held_image 5)" "$(running_im
 assert_true "the journal names the signed listing" \
   journal -b -o cat UPGRADER_EVENT=verified --grep "digest listing signed by key"
 # Unsigned again, for the steps that push images without listing them.
-sed -i "s|^TrustedKey=demo.pub|AllowUnsigned=yes|; /^DigestsURL=/d; /^AllowedSchemes=/d" \
-  /etc/upgrader/demo.conf
+conf_unset Trust TrustedKey
+conf_set Trust AllowUnsigned yes
+conf_unset Container DigestsURL
+conf_unset Container AllowedSchemes
 build_image svc:6 test_service_v1
 push_image svc:6 >/dev/null
 assert_eq "5 -> 6: upgraded" 0 "$(upgrade_status demo)"
@@ -188,7 +194,7 @@ case "$ENGINE" in
   podman) run_detached="/usr/bin/podman --remote run -d --rm --network=host" ;;
   docker) run_detached="$DOCKER_CLI run -d --rm --network=host" ;;
 esac
-sed -i '/^\[Hooks\]/,$d' /etc/upgrader/demo.conf
+conf_drop Hooks
 # answers9099: any HTTP answer on 127.0.0.1:9099.
 cat >/run/answers9099 <<'SH'
 #!/bin/sh
@@ -212,11 +218,11 @@ rollback_point_is 6
 echo "== EnvironmentFile= outside /var/lib/upgrader, through upgrade@.service"
 # The generator must grant its directory; without it the swap fails with
 # EROFS inside the sandbox.
-sed -i '/^\[Hooks\]/,$d' /etc/upgrader/demo.conf
+conf_drop Hooks
 install -d -m 0755 /etc/demo-image
 cp -p /var/lib/upgrader/demo/image.env /var/lib/upgrader/demo/image.env.old /etc/demo-image/
 sed -i "s|^EnvironmentFile=.*|EnvironmentFile=/etc/demo-image/image.env|" /etc/systemd/system/demo.service
-sed -i "s|^Image=.*|&\nEnvironmentFile=/etc/demo-image/image.env|" /etc/upgrader/demo.conf
+conf_set Container EnvironmentFile /etc/demo-image/image.env
 config_changed
 build_image svc:8 test_service_v2
 push_image svc:8 >/dev/null

@@ -92,8 +92,6 @@ make_hostile_certificates() {
   ) >"$HOSTILE_DIR/openssl.log" 2>&1
 }
 
-# unset_conf KEY: drops every KEY= line.
-unset_conf() { sed -i "/^$1=/d" /etc/upgrader/demo.conf; }
 
 # snapshot: one line per entry of the watched trees: type, mode, owner and,
 # for everything but directories, size, mtime and link target. A directory's

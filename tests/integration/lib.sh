@@ -57,32 +57,51 @@ wait_for() {
   done
 }
 
-# needs_fault_injection: ends the scenario as skipped (ctest's code 77)
-# unless the build honours UPGRADER_CRASH_AT.
-# conf_set SECTION KEY VALUE [FILE]: KEY=VALUE in [SECTION] of FILE
-# (/etc/upgrader/demo.conf), replacing every KEY= line of that section,
-# the section added if it is missing. Unlike a sed edit, it never silently
-# changes nothing.
-conf_set() {
-  python3 - "$1" "$2" "$3" "${4:-/etc/upgrader/demo.conf}" <<'PY'
+# Edits of a configuration file (FILE, /etc/upgrader/demo.conf by default),
+# by section and key; unlike a sed edit, none silently changes nothing:
+#   conf_set SECTION KEY VALUE [FILE]  KEY=VALUE in [SECTION], replacing
+#                                      every KEY= line there (the section
+#                                      added if it is missing);
+#   conf_add SECTION KEY VALUE [FILE]  one more KEY=VALUE (Unit=, ...);
+#   conf_unset SECTION KEY [FILE]      every KEY= line of [SECTION] gone;
+#                                      fails if there was none;
+#   conf_drop SECTION [FILE]           [SECTION] and its lines gone; fails
+#                                      if there was none.
+conf_set() { conf_edit set "$1" "$2" "$3" "${4:-/etc/upgrader/demo.conf}"; }
+conf_add() { conf_edit add "$1" "$2" "$3" "${4:-/etc/upgrader/demo.conf}"; }
+conf_unset() { conf_edit unset "$1" "$2" "" "${3:-/etc/upgrader/demo.conf}"; }
+conf_drop() { conf_edit drop "$1" "" "" "${2:-/etc/upgrader/demo.conf}"; }
+conf_edit() {
+  python3 - "$@" <<'PY' || fail "conf_$1 [$2] $3 in $5: nothing to change"
 import sys
-section, key, value, path = sys.argv[1:]
+verb, section, key, value, path = sys.argv[1:]
+head = "[%s]" % section
 lines = open(path, encoding="utf-8", errors="surrogateescape").read().split("\n")
-out, current, placed = [], None, False
+out, current, placed, matched = [], None, False, False
 for line in lines:
     if line.startswith("["):
         current = line.strip()
+        if verb == "drop" and current == head:
+            matched = True
+            continue
         out.append(line)
-        if current == "[%s]" % section and not placed:
+        if current == head and verb in ("set", "add") and not placed:
             out.append("%s=%s" % (key, value))
             placed = True
         continue
-    if current == "[%s]" % section and line.startswith(key + "="):
+    if current == head and verb == "drop":
+        continue
+    if current == head and line.startswith(key + "=") and verb in ("set", "unset"):
+        matched = True
         continue
     out.append(line)
-if not placed:
-    out += ["[%s]" % section, "%s=%s" % (key, value)]
-open(path, "w", encoding="utf-8", errors="surrogateescape").write("\n".join(out))
+while out and out[-1] == "":
+    out.pop()
+if verb in ("set", "add") and not placed:
+    out += [head, "%s=%s" % (key, value)]
+    placed = True
+open(path, "w", encoding="utf-8", errors="surrogateescape").write("\n".join(out) + "\n")
+sys.exit(0 if placed or matched else 1)
 PY
 }
 
@@ -103,6 +122,8 @@ fault_points() {
   done
 }
 
+# needs_fault_injection: ends the scenario as skipped (ctest's code 77)
+# unless the build honours UPGRADER_CRASH_AT.
 needs_fault_injection() {
   if [ "${FAULT_INJECTION:-OFF}" != ON ]; then
     echo "skipped: this scenario needs a build with -DUPGRADER_FAULT_INJECTION=ON"

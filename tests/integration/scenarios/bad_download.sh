@@ -48,7 +48,8 @@ assert_true "bad config error names file and line" \
 assert_eq "bad config: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
 
 # 5. A unit systemd does not know: refused before anything is stopped.
-sed -i '/^Bogus=1$/d; s/^Unit=demo.service$/Unit=demo.service\nUnit=typo.service/' /etc/upgrader/demo.conf
+conf_unset Health Bogus
+conf_add Target Unit typo.service
 cp "$FIXTURES/test_service_v2" "$RELEASES/test_service-2"
 assert_eq "unknown unit: failed before any change" 1 "$(upgrade_status demo)"
 assert_true "the error names the unit" \
@@ -58,7 +59,7 @@ assert_eq "unknown unit: no temp files" "" "$(ls -A "$DEMO_DIR" | grep -v -x dem
 
 # 6. A message with bytes that are not UTF-8 (here a path): --json output
 # stays one valid JSON object, the bytes replaced, not an abort.
-sed -i '/^Unit=typo.service$/d' /etc/upgrader/demo.conf
+conf_set Target Unit demo.service
 sed "s|^Path=.*|Path=$DEMO_DIR/d\xffemo|" /etc/upgrader/demo.conf >/run/latin1.conf
 rc=0
 upgrader --json --config /run/latin1.conf apply demo >/run/latin1.json 2>/dev/null || rc=$?
@@ -68,12 +69,12 @@ assert_true "non-UTF-8 path: --json printed valid JSON naming the path" \
 
 # 7. Plain http is refused unless the source allows it: a usage error
 # naming the key, nothing fetched, nothing changed; allowed, it upgrades.
-sed -i "s|^URL=.*|URL=$RELEASE_HTTP_URL/test_service-@v|" /etc/upgrader/demo.conf
+conf_set Source URL "$RELEASE_HTTP_URL/test_service-@v"
 assert_eq "plain http: refused as a configuration error" 2 "$(upgrade_status demo)"
 assert_true "the error names the key and the way out" \
   journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "demo.conf:[0-9]+: \\[Source\\] URL=: uses http, which this source does not allow \\(AllowedSchemes=https\\)"
 assert_eq "plain http: same process" "$pid" "$(systemctl show -p MainPID --value demo.service)"
-sed -i "s|^\\[Source\\]$|[Source]\nAllowedSchemes=https http|" /etc/upgrader/demo.conf
+conf_set Source AllowedSchemes "https http"
 assert_eq "plain http allowed: upgraded" 0 "$(upgrade_status demo)"
 assert_eq "plain http allowed: v2 serving" 2 "$(demo_version)"
 finish

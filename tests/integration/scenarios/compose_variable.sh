@@ -53,7 +53,7 @@ holds() { api_json "/images/$REGISTRY/$1/json" | grep -q '"Id"'; }
 lacks() { ! holds "$1"; }
 invocation() { systemctl show -p InvocationID --value app.service; }
 version_in_env() { sed -n 's/^APP_VERSION=//p' "$ENV_FILE"; }
-set_version() { sed -i "s/^Version=.*/Version=$1/" /etc/upgrader/app.conf; }
+set_version() { conf_set Container Version "$1" /etc/upgrader/app.conf; }
 
 echo "== 1 -> 5, whose sidecar image is missing from the registry"
 before=$(invocation)

@@ -4,7 +4,8 @@
 source "$(dirname "$0")/../lib.sh"
 setup_demo 1
 # Long health timeout: only a prompt crash detection can pass this test.
-sed -i 's/^TimeoutSec=8s/TimeoutSec=60s/; s/^SettleSec=1s/SettleSec=5s/' /etc/upgrader/demo.conf
+conf_set Health TimeoutSec 60s
+conf_set Health SettleSec 5s
 publish 3 test_service_v3_crash_loop
 
 assert_eq "crash loop: rolled back" 3 "$(upgrade_status demo)"

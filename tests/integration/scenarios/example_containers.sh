@@ -110,7 +110,7 @@ config_changed
 assert_eq "24.0.23 -> 24.0.24 (pinned): upgraded" 0 "$(upgrade_status proget)"
 assert_true "serving 24.0.24 (the stand-in's 2)" serves 8624 2
 assert_eq "upgradedb ran with the new image" 2 "$(cat /run/proget-upgradedb)"
-sed -i "s/^Version=.*/Version=24.0.25/" /etc/upgrader/proget.conf
+conf_set Container Version 24.0.25 /etc/upgrader/proget.conf
 assert_eq "24.0.24 -> 24.0.25 (exits at start): rolled back" 3 "$(upgrade_status proget)"
 assert_true "serving 24.0.24 again" serves 8624 2
 assert_eq "the packages volume is intact" "$PACKAGES_SUM" "$(sha256sum <"$PACKAGES/feed.bin")"
@@ -141,7 +141,7 @@ sed -e "s|^Image=quay.io/projectquay/|Image=$REGISTRY/|" \
 config_changed
 assert_eq "3.12.0 -> 3.12.1: upgraded" 0 "$(upgrade_status quay)"
 assert_true "both containers serve 3.12.1" both_serve 2
-sed -i "s/^Version=.*/Version=3.12.2/" /etc/upgrader/quay.conf
+conf_set Container Version 3.12.2 /etc/upgrader/quay.conf
 assert_eq "3.12.1 -> 3.12.2 (a test configuration): rolled back" 3 "$(upgrade_status quay)"
 assert_true "the journal says why" \
   journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "data.is_testing"

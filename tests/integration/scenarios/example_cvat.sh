@@ -101,8 +101,8 @@ DATA=$(data_sum)
 invocation() { systemctl show -p InvocationID --value cvat.service; }
 holds() { engine_api "$DOCKER_SOCK" GET "/images/$1/json" | grep -q '"Id"'; }
 lacks() { ! holds "$1"; }
-pin() { sed -i "/^\[Source\]/a Version=$1" /etc/upgrader/cvat.conf; }
-unpin() { sed -i '/^Version=/d' /etc/upgrader/cvat.conf; }
+pin() { conf_set Source Version "$1" /etc/upgrader/cvat.conf; }
+unpin() { conf_unset Source Version /etc/upgrader/cvat.conf; }
 
 echo "== 1 -> 4, whose ui image is missing from the registry"
 pin 4
@@ -131,7 +131,7 @@ assert_eq "the cleanup ran in 2's server image" 2 "$(cat /run/cvat-cleanup)"
 assert_true "the data is intact" test "$DATA" = "$(data_sum)"
 
 echo "== 2 -> 3, whose server migrates, then answers 500"
-sed -i "s/^Version=.*/Version=3/" /etc/upgrader/cvat.conf
+conf_set Source Version 3 /etc/upgrader/cvat.conf
 assert_eq "2 -> 3: rolled back" 3 "$(upgrade_status cvat)"
 assert_true "both services serve 2 again" serving 2
 assert_eq "current names 2" /opt/cvat/releases/2 "$(readlink /opt/cvat/current)"

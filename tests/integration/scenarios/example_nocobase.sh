@@ -72,7 +72,7 @@ sed -e "s|^Image=nocobase/nocobase:|Image=$REGISTRY/nocobase:|" \
   -e "s|^Successes=.*|Successes=2|" -e "s|^TimeoutSec=15min|TimeoutSec=12s|" \
   -e "s|^Migrate=.*|Migrate=$DOCKER_CLI run --rm --network none -v nocobase_db-data:/data $REGISTRY/nocobase:\${UPGRADER_TO_VERSION}-full --migrate-only /data|" \
   "$EXAMPLE/nocobase.conf" >/etc/upgrader/nocobase.conf
-sed -i "s|^\[Container\]|&\nVersion=1.7.14|" /etc/upgrader/nocobase.conf
+conf_set Container Version 1.7.14 /etc/upgrader/nocobase.conf
 config_changed
 
 head -c 1048576 /dev/urandom >"$VOLUME/db.bin"
@@ -92,7 +92,7 @@ assert_true "the database is intact" data_intact
 
 echo "== 1.7.14 -> 1.8.0 (the newest release number), which answers 500"
 push_image nocobase:1.8.0-full >/dev/null
-sed -i "/^Version=/d" /etc/upgrader/nocobase.conf
+conf_unset Container Version /etc/upgrader/nocobase.conf
 assert_eq "rolled back" 3 "$(upgrade_status nocobase)"
 assert_true "serving 1.7.14 again" serving 2
 assert_eq "the env file says 1.7.14" 1.7.14 "$(version_in_env)"
@@ -102,7 +102,7 @@ assert_true "Restore= ran with the backup of 1.7.14" \
   grep -qx "restore 1.7.14 -> 1.8.0" /var/backups/nocobase.log
 
 echo "== 1.7.14 -> 1.7.13, a downgrade"
-sed -i "s|^\[Container\]|&\nVersion=1.7.13|" /etc/upgrader/nocobase.conf
+conf_set Container Version 1.7.13 /etc/upgrader/nocobase.conf
 before=$(invocation)
 assert_eq "refused" 1 "$(upgrade_status nocobase)"
 assert_true "the journal says why" \

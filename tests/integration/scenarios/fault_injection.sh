@@ -9,8 +9,9 @@ needs_fault_injection
 setup_demo 1 2
 # As the kill sweep: the release that fails its check (v3, answering 500)
 # is given up after 2 s rather than 8, at each of the rollback's points.
-sed -i 's/^SettleSec=1s/SettleSec=0/; s/^Successes=3/Successes=1/; s/^TimeoutSec=8s/TimeoutSec=2s/' \
-  /etc/upgrader/demo.conf
+conf_set Health SettleSec 0
+conf_set Health Successes 1
+conf_set Health TimeoutSec 2s
 echo "[Hooks]" >>/etc/upgrader/demo.conf
 echo "Migrate=true" >>/etc/upgrader/demo.conf
 v1=$(sha256sum <"$FIXTURES/test_service_v1")

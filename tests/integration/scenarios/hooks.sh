@@ -33,7 +33,7 @@ assert_eq "the shell, not systemd, expanded \$\$" 0 \
 
 # A hook's output reaches the journal and the state file escaped, and the
 # password of a URL it printed never does.
-sed -i 's|^Migrate=.*|Migrate=printf "\\033[2Jpulling https://ci:hunter2@registry.example/x\\n"; exit 7|' /etc/upgrader/demo.conf
+conf_set Hooks Migrate 'printf "\033[2Jpulling https://ci:hunter2@registry.example/x\n"; exit 7'
 upgrader unquarantine demo >/dev/null
 assert_eq "hostile hook output: rolled back" 3 "$(upgrade_status demo)"
 assert_true "escape sequence shown escaped, password hidden" \
@@ -42,7 +42,8 @@ assert_eq "no raw escape byte or password in journal or state" "" \
   "$({ journal -b -o cat UPGRADER_EVENT=failed; upgrader status demo; cat /var/lib/upgrader/demo/state.json; } | grep -a -e $'\033' -e hunter2 || true)"
 
 # A failing PreStop= changes nothing: the service is never stopped.
-sed -i 's/^Migrate=.*/Migrate=true/; s/^PreStop=.*/PreStop=exit 1/' /etc/upgrader/demo.conf
+conf_set Hooks Migrate true
+conf_set Hooks PreStop "exit 1"
 upgrader unquarantine demo >/dev/null
 pid=$(systemctl show -p MainPID --value demo.service)
 assert_eq "failed PreStop: unchanged" 1 "$(upgrade_status demo)"
@@ -50,7 +51,8 @@ assert_eq "failed PreStop: same process" "$pid" "$(systemctl show -p MainPID --v
 
 # Hooks may write where the upgrader's sandbox does not let it (a backup in
 # /usr/local, a marker in /etc): they run outside it.
-sed -i 's|^PreStop=.*|PreStop=echo prestop >/etc/upgrader-prestop-marker|; s|^PostUpgrade=.*|PostUpgrade=touch /usr/local/backup-marker|' /etc/upgrader/demo.conf
+conf_set Hooks PreStop "echo prestop >/etc/upgrader-prestop-marker"
+conf_set Hooks PostUpgrade "touch /usr/local/backup-marker"
 upgrader unquarantine demo >/dev/null || true
 assert_eq "hooks writing outside the sandbox: upgraded" 0 "$(upgrade_status demo)"
 assert_eq "v2 serving" 2 "$(demo_version)"

@@ -110,7 +110,7 @@ conf_set Source ChecksumsURL "file:///dev/zero"
 hostile_case "file:// listing that is /dev/zero" 1 \
   "Failed to fetch 'file:///dev/zero': '/dev/zero' is not a regular file" cli
 conf_set Source ChecksumsURL "$RELEASE_URL/SHA256SUMS"
-unset_conf AllowedSchemes
+conf_unset Source AllowedSchemes
 HOSTILE_MAX_SECONDS=60
 
 echo "== output of the release and of a hook: escaped, valid JSON, no password"
@@ -138,7 +138,7 @@ for how in unit json; do
     "PreStop= hook failed.*(\\\\x1b|\\\\u001b)\[2J backing up to https://ci:\*\*\*@backup.example/" \
     "$how"
 done
-sed -i '/^\[Hooks\]$/,$d' "$conf"
+conf_drop Hooks
 
 echo "== dry runs write no state"
 rm -rf /var/lib/upgrader/demo
@@ -147,7 +147,7 @@ hostile_case "dry run with an upgrade available" 0 \
   "dry run: 3 verified and staged; nothing changed" cli
 conf_set Source Version 2
 hostile_case "dry run that finds the target in place" 5 "already at version 2" cli
-unset_conf Version
+conf_unset Source Version
 HOSTILE_ARGS=""
 assert_true "no state directory was made" test ! -e /var/lib/upgrader/demo
 

@@ -44,7 +44,7 @@ hostile_case "Content-Length of a petabyte" 1 \
 at "$HOSTILE_URL/endless/test_service-@v"
 hostile_case "an endless body without Content-Length" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/endless/test_service-@v")': exceeds MaxSize= \(8388608 bytes\)"
-unset_conf MaxSize
+conf_unset Source MaxSize
 at "$RELEASE_URL/test_service-@v"
 conf_set Source ChecksumsURL "$HOSTILE_URL/endless/SHA256SUMS"
 hostile_case "an endless listing" 1 \
@@ -63,7 +63,7 @@ conf_set Source DownloadTimeoutSec 3s
 at "$HOSTILE_URL/drip/test_service-@v"
 hostile_case "drip above the low-speed limit" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/drip/test_service-@v")': not done within 3s \(DownloadTimeoutSec=\)"
-unset_conf DownloadTimeoutSec
+conf_unset Source DownloadTimeoutSec
 
 echo "== redirects"
 at "$HOSTILE_URL/loop/test_service-@v"
@@ -78,7 +78,7 @@ conf_set Source AllowedSchemes "https http"
 at "$HOSTILE_URL/to-http/test_service-@v"
 hostile_case "redirect from https to http, even with http allowed" 1 \
   "Failed to fetch '$(u3 "$HOSTILE_URL/to-http/test_service-@v")': refusing the redirect to '$RELEASE_HTTP_URL/test_service-3'"
-unset_conf AllowedSchemes
+conf_unset Source AllowedSchemes
 
 echo "== certificates"
 at "$UNTRUSTED_URL/plain/test_service-@v"
@@ -105,7 +105,7 @@ conf_set Source AllowedSchemes "https http"
 at "http://mirror:$HOSTILE_SECRET@127.0.0.1:$RELEASE_HTTP_PORT/missing/test_service-@v"
 hostile_case "plain http URL password hidden" 1 \
   "Failed to fetch 'http://mirror:\*\*\*@127.0.0.1:$RELEASE_HTTP_PORT/missing/test_service-3': HTTP 404"
-unset_conf AllowedSchemes
+conf_unset Source AllowedSchemes
 at "ftp://mirror:$HOSTILE_SECRET@127.0.0.1/test_service-@v"
 hostile_case "URL password in a refused configuration hidden" 2 \
   "/etc/upgrader/demo.conf:[0-9]+: \[Source\] URL=.*ftp://mirror:\*\*\*@127.0.0.1/test_service-@v"

@@ -10,8 +10,9 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../kill_sweep_lib.sh"
 setup_demo 1 2
 # v3's 500s fail the check at its timeout: short, as there are many.
-sed -i 's/^SettleSec=1s/SettleSec=0/; s/^Successes=3/Successes=1/; s/^TimeoutSec=8s/TimeoutSec=2s/' \
-  /etc/upgrader/demo.conf
+conf_set Health SettleSec 0
+conf_set Health Successes 1
+conf_set Health TimeoutSec 2s
 
 reset_release() { reset_demo_to_v1; }
 

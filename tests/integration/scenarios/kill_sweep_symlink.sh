@@ -46,7 +46,7 @@ install_release_1
 start_demo_unit /opt/demo/current/bin/service
 symlink_demo_config
 # Many rollbacks, each failing the check at its timeout: short.
-sed -i 's/^TimeoutSec=8s/TimeoutSec=2s/' /etc/upgrader/demo.conf
+conf_set Health TimeoutSec 2s
 
 echo "== 1 -> 2, which succeeds"
 sweep "upgrade" 2

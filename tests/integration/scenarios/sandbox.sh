@@ -40,7 +40,7 @@ grep -qx 'CapBnd:[[:space:]]*000000000000000b' /proc/self/status ||
 touch /tmp/sandbox-probe || { echo "no private /tmp"; exit 1; }
 SH
 chmod 0755 /usr/local/bin/sandbox-preflight
-sed -i 's|^Preflight=.*|Preflight=/usr/local/bin/sandbox-preflight @path|' /etc/upgrader/demo.conf
+conf_set Install Preflight "/usr/local/bin/sandbox-preflight @path"
 assert_eq "1 -> 2: Preflight= found the sandbox closed; stop and start over D-Bus without CAP_SYS_ADMIN" \
   0 "$(upgrade_status demo)"
 assert_eq "v2 serving" 2 "$(demo_version)"
@@ -69,7 +69,7 @@ upgrader unquarantine demo 3 >/dev/null
 echo "== a Path= moved without daemon-reload"
 mkdir -p /opt/moved/bin
 install -m 0755 "$FIXTURES/test_service_v2" /opt/moved/bin/demo
-sed -i 's|^Path=.*|Path=/opt/moved/bin/demo|' /etc/upgrader/demo.conf
+conf_set Install Path /opt/moved/bin/demo
 assert_eq "not reloaded: failed before any change" 1 "$(upgrade_status demo)"
 assert_true "the error says read-only and what to do" \
   journal -b -o cat -u upgrade@demo.service --grep "/opt/moved/bin.*Read-only file system.*systemctl daemon-reload"
@@ -81,7 +81,7 @@ assert_eq "the moved file is 3" "$(sha256sum <"$FIXTURES/test_service_v3")" \
 
 echo "== bad configurations"
 cp /etc/upgrader/demo.conf /etc/upgrader/other.conf
-sed -i 's|^Path=.*|Path=/opt/other/bin/other|' /etc/upgrader/other.conf
+conf_set Install Path /opt/other/bin/other /etc/upgrader/other.conf
 printf '[Install]\nMode=binary\n' >/etc/upgrader/broken.conf
 sed 's|^Path=.*|Path=/everything|' /etc/upgrader/demo.conf >/etc/upgrader/root.conf
 cp /etc/upgrader/demo.conf "/etc/upgrader/bad name.conf"

@@ -75,15 +75,15 @@ refused "missing signature" "SHA256SUMS.minisig.*404"
 
 echo "== refused: signed longer ago than MaxAge="
 sign_release "$RELEASES/SHA256SUMS" -t "$(printf 'timestamp:1000000000\tfile:SHA256SUMS\thashed')"
-sed -i 's|^TrustedKey=demo.pub$|&\nMaxAge=30d|' /etc/upgrader/demo.conf
+conf_set Trust MaxAge 30d
 refused "a frozen listing" "longer than MaxAge= \\(30 days\\)"
-sed -i '/^MaxAge=/d' /etc/upgrader/demo.conf
+conf_unset Trust MaxAge
 
 echo "== a second trusted key: the vendor rotates"
 minisign -G -W -f -p /etc/upgrader/keys/demo-2027.pub -s /run/release-server/demo-2027.key >/dev/null
 minisign -S -s /run/release-server/demo-2027.key -m "$RELEASES/SHA256SUMS" >/dev/null
 refused "the new key before it is trusted" "which is not a trusted key"
-sed -i 's|^TrustedKey=demo.pub$|&\nTrustedKey=demo-2027.pub|' /etc/upgrader/demo.conf
+conf_add Trust TrustedKey demo-2027.pub
 assert_eq "2 -> 3, signed with the new key" 0 "$(upgrade_status demo)"
 assert_eq "v3 serving" 3 "$(demo_version)"
 
@@ -105,23 +105,26 @@ echo "== a pinned release without a listing: its own signature"
 # rollback on request: allowed again first.)
 assert_eq "3 allowed again" 0 "$(upgrader unquarantine demo 3 >/dev/null 2>&1; echo $?)"
 rm -f "$RELEASES/SHA256SUMS" "$RELEASES/SHA256SUMS.minisig"
-sed -i "s|^ChecksumsURL=.*|Version=3\nChecksum=sha256:$(sha256sum <"$RELEASES/test_service-3" | cut -d' ' -f1)|" \
-  /etc/upgrader/demo.conf
+conf_unset Source ChecksumsURL
+conf_set Source Version 3
+conf_set Source Checksum "sha256:$(sha256sum <"$RELEASES/test_service-3" | cut -d' ' -f1)"
 refused "an unsigned release file" "test_service-3.minisig.*404"
 sign_release "$RELEASES/test_service-3"
 assert_eq "2 -> 3, the release file signed" 0 "$(upgrade_status demo)"
 assert_eq "v3 serving" 3 "$(demo_version)"
 assert_true "the journal names the release's signature" \
   journal -b -o cat UPGRADER_EVENT=verified --grep "release signed by key [0-9A-F]+"
-sed -i "/^Version=3$/d; s|^Checksum=.*|ChecksumsURL=$RELEASE_URL/SHA256SUMS|" /etc/upgrader/demo.conf
+conf_unset Source Version
+conf_unset Source Checksum
+conf_set Source ChecksumsURL "$RELEASE_URL/SHA256SUMS"
 cp /run/replay/SHA256SUMS /run/replay/SHA256SUMS.minisig "$RELEASES/"
 
 echo "== unsigned: refused unless the file opts out, then logged every run"
-sed -i '/^TrustedKey=/d' /etc/upgrader/demo.conf
+conf_unset Trust TrustedKey
 assert_eq "no key, no opt-out: a configuration error" 2 "$(upgrade_status demo)"
 assert_true "the error names the file and the way out" \
   journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "/etc/upgrader/demo.conf: \\[Trust\\] TrustedKey= \\(or AllowUnsigned=yes\\) is required"
-sed -i 's|^\[Trust\]$|&\nAllowUnsigned=yes|' /etc/upgrader/demo.conf
+conf_set Trust AllowUnsigned yes
 upgrader check demo >/dev/null 2>/run/check.err || true
 assert_true "upgrader check warns on the terminal" \
   grep -q 'not verified by signature (AllowUnsigned=yes)' /run/check.err

@@ -22,7 +22,7 @@ assert_eq "current -> releases/2" /opt/demo/releases/2 "$(readlink /opt/demo/cur
 assert_eq "release 2 complete" 2 "$(cat /opt/demo/releases/2/VERSION)"
 
 publish_tree 3 test_service_v3_never_healthy -l
-sed -i 's/^TimeoutSec=8s/TimeoutSec=2s/' /etc/upgrader/demo.conf
+conf_set Health TimeoutSec 2s
 assert_eq "2 -> 3 fails health: rolled back" 3 "$(upgrade_status demo)"
 assert_eq "v2 serving" 2 "$(demo_version)"
 assert_eq "current -> releases/2 again" /opt/demo/releases/2 "$(readlink /opt/demo/current)"
