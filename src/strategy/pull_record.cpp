@@ -13,6 +13,32 @@ namespace upgrader {
 namespace {
 using nlohmann::json;
 constexpr std::size_t kMaxPullRecord = 1024 * 1024;
+
+// Whether two recorded references may name one image in the engine: the
+// same text, the same digest, or the same name and tag. Mode=container
+// records NAME:TAG@DIGEST, Mode=compose the reference as the compose file
+// names it (often NAME:TAG alone); when in doubt an image is kept.
+bool mayBeSameImage(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  auto at = [](const std::string& r) { return r.find('@'); };
+  std::string nameA = a.substr(0, at(a)), nameB = b.substr(0, at(b));
+  std::string digestA = at(a) == std::string::npos ? "" : a.substr(at(a) + 1);
+  std::string digestB = at(b) == std::string::npos ? "" : b.substr(at(b) + 1);
+  if (!digestA.empty() && digestA == digestB) return true;
+  // NAME@DIGEST has no tag: its name alone says nothing of another's tag.
+  bool taggedA = nameA.find(':', nameA.rfind('/') + 1) != std::string::npos;
+  return taggedA && nameA == nameB;
+}
+// Whether the engine holds `a` and `b` as one image (one image ID): names
+// that differ in form (NAME@DIGEST, NAME:TAG) still meet there. An engine
+// that cannot say might: true.
+bool sameImageInEngine(ContainerEngine& engine, const std::string& a,
+                       const std::string& b) {
+  auto imageA = engine.inspect(a);
+  auto imageB = engine.inspect(b);
+  if (!imageA || !imageB) return true;
+  return *imageA && *imageB && (*imageA)->id == (*imageB)->id;
+}
 }  // namespace
 
 PullRecord::Entry* PullRecord::find(const std::string& reference) {
@@ -116,7 +142,11 @@ Status releasePull(PullRecord& record, const std::string& recordPath,
                    ContainerEngine& engine, const std::string& reference) {
   const PullRecord::Entry* entry = record.find(reference);
   bool ours = entry != nullptr && entry->state != "using";
-  if (ours && !otherInstanceRecords(recordPath, reference)) {
+  if (ours) {
+    // Another instance runs it, or may go back to it: it stays, and so
+    // does this record of it, so that the image is removed once no other
+    // instance names it (a later run tries again).
+    if (otherInstanceRecords(recordPath, reference, &engine)) return okStatus();
     if (auto st = engine.remove(reference); !st) return st;
   }
   record.erase(reference);
@@ -159,7 +189,8 @@ Status settlePullRecord(
 }
 
 bool otherInstanceRecords(const std::string& recordPath,
-                          const std::string& reference) {
+                          const std::string& reference,
+                          ContainerEngine* engine) {
   const std::string own = parentDirectory(recordPath);
   const std::string root = parentDirectory(own);
   const std::string file = baseName(recordPath);
@@ -169,7 +200,13 @@ bool otherInstanceRecords(const std::string& recordPath,
     const std::string dir = it->path().string();
     if (dir == own || !pathExists(dir + "/" + file)) continue;
     auto other = loadPullRecord(dir + "/" + file);
-    if (!other || other->find(reference) != nullptr) return true;
+    if (!other) return true;
+    for (const auto& e : other->entries) {
+      if (mayBeSameImage(e.reference, reference)) return true;
+      if (engine != nullptr && sameImageInEngine(*engine, e.reference, reference)) {
+        return true;
+      }
+    }
   }
   // A root that cannot be listed hides who else may use the image.
   return static_cast<bool>(ec);

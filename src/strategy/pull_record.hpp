@@ -57,9 +57,12 @@ Result<bool> recordUse(const std::string& recordPath,
 /// Gives up this instance's claim on `reference`: the engine removes it if
 /// this instance pulled it and no other instance's record (a sibling
 /// directory's images.json) names it, in any state; then it leaves
-/// `record` (the caller saves it). An image another instance records stays
-/// in the engine (that instance may run it, or roll back to it). Error,
-/// and still recorded, if the engine refuses (in use): tried again later.
+/// `record` (the caller saves it). An image this instance only used
+/// ("using") just leaves the record. One it pulled that another instance
+/// records stays in the engine (that instance may run it, or roll back to
+/// it) and in `record`, so that a later run removes it once nothing else
+/// names it. Error, and still recorded, if the engine refuses (in use):
+/// tried again later.
 Status releasePull(PullRecord& record, const std::string& recordPath,
                    ContainerEngine& engine, const std::string& reference);
 
@@ -83,8 +86,13 @@ Status settlePullRecord(
     const std::function<PullFate(const PullRecord::Entry&)>& fate);
 
 /// Whether the record of an instance other than the one at `recordPath`
-/// names `reference`. An unreadable record might: true.
+/// names `reference`, or may name the same image: the same digest, the
+/// same name and tag, or (with `engine`) one the engine holds as the same
+/// image ID - Mode=container records NAME@DIGEST, Mode=compose the
+/// reference as its file names it. An unreadable record, or an engine
+/// that cannot say, might: true.
 bool otherInstanceRecords(const std::string& recordPath,
-                          const std::string& reference);
+                          const std::string& reference,
+                          ContainerEngine* engine = nullptr);
 
 }  // namespace upgrader

@@ -292,7 +292,34 @@ TEST_F(AnImageStrategy, NeverRemovesAnImageAnotherInstanceRecords) {
   ASSERT_TRUE(strategy_->revert(one()));
   ASSERT_TRUE(strategy_->discard(staged->release, Discard::kRelease));  // 2 failed here
   EXPECT_TRUE(engine_.holds(pullRef('2')));  // the other instance's to keep
-  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));  // no longer ours
+  // Still on record, to be removed once nothing else names it.
+  EXPECT_THAT(record(), HasSubstr(digest('2')));
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
+  EXPECT_TRUE(engine_.holds(pullRef('2')));
+  ASSERT_TRUE(removeIfExists(dir_ / "other/images.json"));
+  ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
+  EXPECT_FALSE(engine_.holds(pullRef('2')));
+  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+}
+
+TEST_F(AnImageStrategy, KeepsAnImageAComposeInstanceNamesByItsTagAlone) {
+  // A compose project on the same engine runs svc:2, named by tag only.
+  boost::filesystem::create_directories(dir_ / "compose");
+  std::string tagOnly = kName + ":2";
+  ASSERT_TRUE(writeFileAtomically(
+      dir_ / "compose/images.json",
+      R"({"images":[{"reference":")" + tagOnly + R"(","state":"using"}]})"));
+  engine_.held[tagOnly] = {"sha256:id2", {pullRef('2')}};
+  engine_.held[pullRef('2')] = {"sha256:id2", {pullRef('2')}};
+  engine_.held[pullRef('3')] = {"sha256:id3", {pullRef('3')}};
+  EXPECT_TRUE(otherInstanceRecords(dir_ / "state/images.json", pullRef('2'), &engine_));
+  EXPECT_FALSE(otherInstanceRecords(dir_ / "state/images.json", pullRef('3'), &engine_));
+  // The same digest under another name is the same image, too.
+  std::string byDigest = "other.example/mirror@" + digest('3');
+  ASSERT_TRUE(writeFileAtomically(
+      dir_ / "compose/images.json",
+      R"({"images":[{"reference":")" + byDigest + R"(","state":"pulled"}]})"));
+  EXPECT_TRUE(otherInstanceRecords(dir_ / "state/images.json", pullRef('3')));
 }
 
 TEST_F(AnImageStrategy, RecordsAnImageItFoundHeldAsUsedAndNeverRemovesIt) {
@@ -319,7 +346,8 @@ TEST_F(AnImageStrategy, AnImageItUsesKeepsAnotherInstanceFromRemovingIt) {
   ASSERT_TRUE(savePullRecord(dir_ / "other/images.json", theirs));
   ASSERT_TRUE(releasePull(theirs, dir_ / "other/images.json", engine_, pullRef('2')));
   EXPECT_TRUE(engine_.holds(pullRef('2')));
-  EXPECT_TRUE(theirs.entries.empty());
+  // Still on their record: theirs to remove once this instance is done.
+  EXPECT_EQ(theirs.entries.size(), 1u);
 }
 
 TEST_F(AnImageStrategy, PullsNothingOnceTheRunsRegistryTimeHasPassed) {
