@@ -171,10 +171,8 @@ class EnvVersionStrategy final : public FileSlotStrategy {
 
 class ComposeStrategy final : public Strategy {
  public:
-  ComposeStrategy(const Plan& plan, ComposeParts parts,
-                  std::shared_ptr<void> owned)
-      : owned_(std::move(owned)),
-        plan_(plan),
+  ComposeStrategy(const Plan& plan, ComposeParts parts)
+      : plan_(plan),
         files_(std::move(parts.files)),
         vouched_(std::move(parts.vouched)),
         tool_(parts.tool),
@@ -428,7 +426,6 @@ class ComposeStrategy final : public Strategy {
         });
   }
 
-  std::shared_ptr<void> owned_;
   const Plan& plan_;
   std::unique_ptr<Strategy> files_;
   VouchedDigests vouched_;
@@ -474,10 +471,8 @@ EnvVersionFiles makeEnvVersionStrategy(const Plan& plan, Registry& registry,
 }
 
 std::unique_ptr<Strategy> makeComposeStrategy(const Plan& plan,
-                                              ComposeParts parts,
-                                              std::shared_ptr<void> owned) {
-  return std::make_unique<ComposeStrategy>(plan, std::move(parts),
-                                           std::move(owned));
+                                              ComposeParts parts) {
+  return std::make_unique<ComposeStrategy>(plan, std::move(parts));
 }
 
 }  // namespace upgrader

@@ -46,10 +46,9 @@ struct ComposeParts {
   std::vector<std::string> authFiles;
 };
 
-/// Mode=compose on `parts` (whose references must outlive it, or be kept
-/// alive by `owned`).
-std::unique_ptr<Strategy> makeComposeStrategy(
-    const Plan& plan, ComposeParts parts, std::shared_ptr<void> owned = nullptr);
+/// Mode=compose on `parts` (whose references must outlive it).
+std::unique_ptr<Strategy> makeComposeStrategy(const Plan& plan,
+                                              ComposeParts parts);
 
 /// The version variable of an env file: Path= swapped as a whole file,
 /// its variable set to the version of the named image ([Container] Image=)

@@ -47,10 +47,8 @@ std::string digestOf(const std::string& pinned) {
 class ImageStrategy final : public FileSlotStrategy {
  public:
   ImageStrategy(const Plan& plan, ImageName image, Registry& registry,
-                ContainerEngine& engine, Fetcher& fetcher, ImagePlaces places,
-                std::shared_ptr<void> owned)
+                ContainerEngine& engine, Fetcher& fetcher, ImagePlaces places)
       : FileSlotStrategy(FileSlot(places.environmentFile, readPinnedImage)),
-        owned_(std::move(owned)),
         config_(plan.container),
         trust_(plan.trust),
         image_(std::move(image)),
@@ -295,7 +293,6 @@ class ImageStrategy final : public FileSlotStrategy {
     return in;
   }
 
-  std::shared_ptr<void> owned_;  // the clients, when this strategy owns them
   const ContainerConfig& config_;
   const TrustConfig& trust_;
   ImageName image_;
@@ -357,14 +354,13 @@ std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
                                             Registry& registry,
                                             ContainerEngine& engine,
                                             Fetcher& fetcher,
-                                            ImagePlaces places,
-                                            std::shared_ptr<void> owned) {
+                                            ImagePlaces places) {
   auto image = parseImageName(plan.container.image);
   // The configuration was checked when it was loaded; a plan built by
   // hand with a bad image gets a strategy that can only say so.
   return std::make_unique<ImageStrategy>(plan, image ? *image : ImageName{},
                                          registry, engine, fetcher,
-                                         std::move(places), std::move(owned));
+                                         std::move(places));
 }
 
 std::unique_ptr<Strategy> makeContainerStrategy(const Plan& plan,

@@ -35,11 +35,12 @@ struct ImagePlaces {
 };
 
 /// The image strategy on `registry` and `engine`, with `fetcher` for the
-/// signed listing of digests; they must outlive it (or be kept alive by
-/// `owned`).
-std::unique_ptr<Strategy> makeImageStrategy(
-    const Plan& plan, Registry& registry, ContainerEngine& engine,
-    Fetcher& fetcher, ImagePlaces places, std::shared_ptr<void> owned = nullptr);
+/// signed listing of digests; they must outlive it.
+std::unique_ptr<Strategy> makeImageStrategy(const Plan& plan,
+                                            Registry& registry,
+                                            ContainerEngine& engine,
+                                            Fetcher& fetcher,
+                                            ImagePlaces places);
 
 /// The reference an environment file pins, "NAME:TAG@sha256:..." (or what
 /// an operator wrote there), from its UPGRADER_IMAGE= line.

@@ -17,7 +17,8 @@ APPLY_POINTS=$(fault_points apply)
 ROLLBACK_POINTS=$(fault_points rollback)
 [ -n "$APPLY_POINTS" ] && [ -n "$ROLLBACK_POINTS" ] || fail "no fault points known"
 if [ "${FAULT_POINTS:-sample}" = sample ]; then
-  APPLY_POINTS="pulled swapped started"
+  # compose_kill_sweep kills between the points, at every system call.
+  APPLY_POINTS="pulled swapped"
   ROLLBACK_POINTS="rollback-reverted"
 fi
 

@@ -15,9 +15,10 @@
 # image.env.old pinning what they must, nothing staged, no transaction.
 # The engine's own storage is not on the loop device (only the upgrader's
 # files are under test). The suite tries every POWER_LOSS_EVERY-th call
-# (default 12) on xfs (where a missing fsync shows); POWER_LOSS_EVERY=1 and all three file
-# systems is the long form.
+# (default 24) on xfs (where a missing fsync shows); POWER_LOSS_EVERY=1 and
+# all three file systems is the long form.
 source "$(dirname "$0")/../lib.sh"
+POWER_LOSS_EVERY=${POWER_LOSS_EVERY:-24}
 PL_BINDS=".:/var/lib/upgrader"
 PL_FILESYSTEMS="xfs"
 source "$(dirname "$0")/../power_loss_lib.sh"
