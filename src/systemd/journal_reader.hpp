@@ -33,7 +33,7 @@ class JournalReader {
 
 /// The system journal of this machine (sd-journal). It asks journald to
 /// write out what it has received (as `journalctl --sync`), then reads the
-/// tail again until the journal has been quiet for 100 ms (1 s at most), so
+/// tail again until the journal has been quiet for 100 ms (6 s at most), so
 /// lines a command printed just before it ended, which journald may not
 /// have read from its stream yet, are there too.
 std::unique_ptr<JournalReader> makeSystemJournalReader();
