@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The real-systemd test bed: boots a throwaway systemd as PID 1 in new
-# pid/mount/net/uts/ipc namespaces over a tmpfs-backed overlay of /, runs one
-# command inside it, and always powers it off again.
+# pid/mount/net/uts/ipc/cgroup namespaces over a tmpfs-backed overlay of /
+# (or of another root file system), runs one command inside it, and always
+# powers it off again.
 #
-#   testbed.sh run [--tmpfs DIR]... [--bind DIR]... [--keep-log] -- COMMAND [ARG]...
+#   testbed.sh run [--root DIR] [--tmpfs DIR]... [--bind DIR]... -- COMMAND [ARG]...
 #
 # COMMAND runs as root inside the booted system (on its own loopback and
 # system bus, with systemctl and journalctl talking to the inner systemd) and
@@ -11,8 +12,13 @@
 # tmpfs and vanishes with it. Overlayfs does not cross mount points, so
 # directories on other file systems must be passed with --bind (they are then
 # shared, writes included); --tmpfs gives a directory a fresh tmpfs (container
-# storage cannot live on the overlay). docs/testbed.md has the recipe and
-# the pitfalls.
+# storage cannot live on the overlay). --root boots another Debian root
+# file system (scripts/debian-root makes one) instead of the host's /.
+# docs/testbed.md has the recipe and the pitfalls.
+#
+# Beds run side by side: each gets its own cgroup in every hierarchy of the
+# host and a cgroup namespace rooted there, fresh cgroup mounts, and its own
+# /dev/shm and /dev/mqueue (Podman keeps its locks in /dev/shm).
 #
 # Clean-up does not depend on this script ending normally: the booted system
 # is killed by the kernel when this script dies, even by SIGKILL (parent-death
@@ -36,12 +42,23 @@ boot() {
   root="$state/root"
   mount -t tmpfs -o mode=0755 testbed "$root"
   mkdir -p "$root"/{upper,work,merged}
-  local merged=$root/merged
+  local merged=$root/merged lower
+  lower=$(cat "$state/lower")
   mount -t overlay overlay \
-    -o "lowerdir=/,upperdir=$root/upper,workdir=$root/work" "$merged"
+    -o "lowerdir=$lower,upperdir=$root/upper,workdir=$root/work" "$merged"
   mount -t proc proc "$merged/proc"
   mount --rbind /sys "$merged/sys"
+  # The host's cgroup mounts show the whole tree; mounted again inside the
+  # cgroup namespace, each shows only this bed's subtree as its root.
+  mount -t tmpfs -o mode=0755 cgroup "$merged/sys/fs/cgroup"
+  local mnt fstype options
+  while read -r mnt fstype options _; do
+    mkdir -p "$merged$mnt"
+    mount -t "$fstype" -o "$options" cgroup "$merged$mnt"
+  done <"$state/cgroups"
   mount --rbind /dev "$merged/dev"
+  mount -t tmpfs -o mode=1777 shm "$merged/dev/shm"
+  mount -t mqueue mqueue "$merged/dev/mqueue" 2>/dev/null || true
   mount -t tmpfs -o mode=0755 tmpfs "$merged/run"
   mount -t tmpfs -o mode=1777 tmpfs "$merged/tmp"
   local dir
@@ -102,9 +119,87 @@ pid1=""
 unshare_pid=""
 state=""
 
-# Runs a command inside the booted system, with its namespaces and root.
+cgroup_dirs=()
+
+# Runs a command inside the booted system, with its namespaces and root, in
+# the bed's root cgroup (where the command of a bed always ran).
 inside() {
-  nsenter -t "$pid1" -m -p -n -u -i -r -w -- "$@"
+  (
+    join_cgroups "$BASHPID"
+    exec nsenter -t "$pid1" -m -p -n -u -i -r -w -C -- "$@"
+  )
+}
+
+# Makes this bed's cgroup in every cgroup hierarchy the host has mounted,
+# under the cgroup this script is in, and records how to mount each again
+# inside the bed. Reads /proc/self/mountinfo and /proc/self/cgroup.
+make_cgroups() {
+  local name=$1 line mnt fstype super ctrl ours id ctrls path opt
+  while read -r line; do
+    mnt=$(cut -d' ' -f5 <<<"$line")
+    ours=${line#* - }
+    fstype=${ours%% *}
+    super=${ours##* }
+    case "$fstype" in cgroup | cgroup2) ;; *) continue ;; esac
+    case "$mnt" in /sys/fs/cgroup/*) ;; *) continue ;; esac
+    # The controllers (or name=) of this hierarchy, as /proc/self/cgroup
+    # names them.
+    ctrl=""
+    if [ "$fstype" = cgroup ]; then
+      for opt in ${super//,/ }; do
+        case "$opt" in
+          name=*) ctrl+="${ctrl:+,}$opt" ;;
+          *) grep -qw "^$opt" /proc/cgroups && ctrl+="${ctrl:+,}$opt" ;;
+        esac
+      done
+    fi
+    path=""
+    while IFS=: read -r id ctrls ours; do
+      if [ "$fstype" = cgroup2 ] && [ "$id" = 0 ] && [ -z "$ctrls" ]; then
+        path=$ours
+      elif [ "$fstype" = cgroup ] && [ -n "$ctrls" ] &&
+          [ "$(tr , '\n' <<<"$ctrls" | sort | tr '\n' ,)" = \
+            "$(tr , '\n' <<<"$ctrl" | sort | tr '\n' ,)" ]; then
+        path=$ours
+      fi
+    done </proc/self/cgroup
+    [ -n "$path" ] || continue
+    local dir=$mnt${path%/}/$name
+    mkdir "$dir"
+    # A new cpuset cgroup has no CPUs or memory nodes until given some.
+    local knob
+    for knob in cpuset.cpus cpuset.mems; do
+      [ -f "$dir/$knob" ] && cat "${dir%/*}/$knob" >"$dir/$knob"
+    done
+    cgroup_dirs+=("$dir")
+    echo "$dir" >>"$state/cgroup-dirs"
+    echo "$mnt $fstype $super" >>"$state/cgroups"
+  done </proc/self/mountinfo
+}
+
+join_cgroups() {
+  local dir
+  for dir in "${cgroup_dirs[@]+"${cgroup_dirs[@]}"}"; do
+    echo "$1" >"$dir/cgroup.procs"
+  done
+}
+
+# Removes a bed's cgroups, deepest first, once their processes are gone
+# (the kernel empties them a moment after PID 1 dies).
+remove_cgroups() {
+  local list=$1 dir i
+  [ -f "$list" ] || return 0
+  for ((i = 0; i < 50; i++)); do
+    local left=0
+    while read -r dir; do
+      [ -d "$dir" ] || continue
+      find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      [ -d "$dir" ] && left=1
+    done <"$list"
+    [ "$left" = 0 ] && return 0
+    sleep 0.1
+  done
+  log "could not remove the cgroups listed in $list"
 }
 
 poweroff() {
@@ -131,6 +226,7 @@ cleanup() {
   trap - EXIT INT TERM HUP
   poweroff
   if [ -n "$state" ] && [ -d "$state" ]; then
+    remove_cgroups "$state/cgroup-dirs"
     # The tmpfs was mounted in the namespace only; the host dir is empty
     # but for our bookkeeping files.
     rm -rf -- "$state"
@@ -139,13 +235,15 @@ cleanup() {
 }
 
 # Removes what test beds killed without a chance to clean up left on the
-# host: their (empty) state directories. Their namespaces died with them.
+# host: their (empty) state directories and their cgroups. Their namespaces
+# died with them.
 remove_stale_state() {
   local dir owner
   for dir in /tmp/upgrader-testbed.*; do
     [ -d "$dir" ] || continue
     owner=$(cat "$dir/owner" 2>/dev/null || true)
     if [ -z "$owner" ] || ! kill -0 "$owner" 2>/dev/null; then
+      remove_cgroups "$dir/cgroup-dirs"
       rm -rf -- "$dir"
     fi
   done
@@ -191,9 +289,15 @@ wait_for_boot() {
 }
 
 run() {
-  local binds=() tmpfss=()
+  local binds=() tmpfss=() lower=/
   while [ $# -gt 0 ]; do
     case "$1" in
+      --root)
+        lower=$(realpath "$2")
+        [ -x "$lower/lib/systemd/systemd" ] ||
+          { log "--root $2: no /lib/systemd/systemd in it"; exit 2; }
+        shift 2
+        ;;
       --bind) binds+=("$(realpath "$2")"); shift 2 ;;
       --tmpfs) tmpfss+=("$2"); shift 2 ;;
       --) shift; break ;;
@@ -202,15 +306,6 @@ run() {
   done
   [ $# -gt 0 ] || usage
   [ "$(id -u)" -eq 0 ] || { log "must run as root"; exit 2; }
-
-  # One test bed at a time on a machine: every booted systemd manages the
-  # same cgroup tree, and two of them disturb each other's units. Whoever
-  # comes second waits (ctest's timeout still bounds the whole test).
-  exec 9>/run/upgrader-testbed.lock
-  if ! flock -n 9; then
-    log "waiting for another test bed to finish"
-    flock 9
-  fi
 
   trap cleanup EXIT
   trap 'exit 130' INT
@@ -222,22 +317,30 @@ run() {
   mkdir "$state/root"
   printf '%s\n' "${binds[@]+"${binds[@]}"}" >"$state/bind"
   printf '%s\n' "${tmpfss[@]+"${tmpfss[@]}"}" >"$state/tmpfs"
+  echo "$lower" >"$state/lower"
+  : >"$state/cgroups"
+  make_cgroups "${state##*/}"
 
   local self
   self=$(realpath "$0")
   # --pdeathsig: unshare dies with this script; --kill-child: PID 1 (and so
   # the whole namespace) dies with unshare. No orphaned systemd survives us.
-  setpriv --pdeathsig KILL -- \
-    unshare --pid --fork --kill-child=SIGKILL --mount --uts --ipc --net \
-      --propagation private \
-      env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin container=upgrader-testbed \
-      bash "$self" __boot "$state" >"$state/console.log" 2>&1 9>&- &
+  # unshare runs in the bed's cgroups, so the new cgroup namespace is
+  # rooted there.
+  (
+    join_cgroups "$BASHPID"
+    exec setpriv --pdeathsig KILL -- \
+      unshare --pid --fork --kill-child=SIGKILL --mount --uts --ipc --net \
+        --cgroup --propagation private \
+        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin container=upgrader-testbed \
+        bash "$self" __boot "$state" >"$state/console.log" 2>&1
+  ) &
   unshare_pid=$!
   find_pid1 || { log "could not find the namespace's PID 1"; exit 1; }
   wait_for_boot || exit 1
 
   local rc=0
-  inside "$@" 9>&- || rc=$?
+  inside "$@" || rc=$?
   exit "$rc"
 }
 
