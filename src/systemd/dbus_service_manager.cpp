@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "systemd/sdbus_compat.hpp"
 
 namespace upgrader {
 
@@ -71,7 +72,7 @@ DbusServiceManager::~DbusServiceManager() {
 
 Status DbusServiceManager::init() {
   try {
-    manager_ = sdbus::createProxy(*connection_, kDestination, kManagerPath);
+    manager_ = sdbus_compat::createProxy(*connection_, kDestination, kManagerPath);
     // The JobRemoved match is in place before any job is queued: a job that
     // finishes quickly cannot slip past us (the race systemctl also avoids).
     manager_->uponSignal("JobRemoved")
@@ -80,7 +81,7 @@ Status DbusServiceManager::init() {
                      const std::string&, const std::string& result) {
           removedJobs_[job] = result;
         });
-    manager_->finishRegistration();
+    sdbus_compat::finishRegistration(*manager_);
     // Without a subscriber systemd sends no unit PropertiesChanged signals.
     manager_->callMethod("Subscribe").onInterface(kManagerInterface);
   } catch (const sdbus::Error& e) {
@@ -93,24 +94,25 @@ Status DbusServiceManager::init() {
 bool DbusServiceManager::pumpUntil(const std::function<bool()>& done,
                                    SteadyClock::time_point deadline) {
   for (;;) {
-    while (connection_->processPendingRequest()) {
+    while (sdbus_compat::processPending(*connection_)) {
     }
     if (done()) return true;
     auto now = SteadyClock::now();
     if (now >= deadline) return false;
     auto data = connection_->getEventLoopPollData();
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
-    if (data.timeout_usec != std::numeric_limits<std::uint64_t>::max()) {
+    if (auto busAt = sdbus_compat::absoluteTimeout(data)) {
       // sd-bus wants to be called again at this CLOCK_MONOTONIC instant
       // (steady_clock is CLOCK_MONOTONIC on Linux).
       auto busWait = std::chrono::ceil<std::chrono::milliseconds>(
-          data.getAbsoluteTimeout() - now.time_since_epoch());
+          *busAt - now.time_since_epoch());
       wait = std::max(std::chrono::milliseconds(0), std::min(wait, busWait));
     }
     // poll() takes int milliseconds: a long wait is done in parts.
     wait = std::min<std::chrono::milliseconds>(wait, std::chrono::hours(1));
-    pollfd pfd{data.fd, data.events, 0};
-    int rc = ::poll(&pfd, 1, static_cast<int>(wait.count()));
+    pollfd pfds[2] = {{data.fd, data.events, 0},
+                      {sdbus_compat::eventFd(data), POLLIN, 0}};
+    int rc = ::poll(pfds, pfds[1].fd >= 0 ? 2 : 1, static_cast<int>(wait.count()));
     if (rc < 0 && errno != EINTR) return done();
   }
 }
@@ -137,7 +139,7 @@ Status DbusServiceManager::runJob(const char* method, const char* verb,
   if (!finished) {
     // Leave no job queued behind us: the caller decides what happens next.
     try {
-      auto jobProxy = sdbus::createProxy(*connection_, kDestination, job);
+      auto jobProxy = sdbus_compat::createProxy(*connection_, kDestination, job);
       jobProxy->callMethod("Cancel").onInterface(kJobInterface);
     } catch (const sdbus::Error&) {
       // The job may have finished in the meantime; nothing to cancel.
@@ -181,7 +183,7 @@ Result<sdbus::IProxy*> DbusServiceManager::unitProxy(const UnitName& unit) {
         .withArguments(unit.str())
         .storeResultsTo(path);
     WatchedUnit watched;
-    watched.proxy = sdbus::createProxy(*connection_, kDestination, path);
+    watched.proxy = sdbus_compat::createProxy(*connection_, kDestination, path);
     auto& slot = units_[unit.str()];
     slot = std::move(watched);
     slot.proxy->uponSignal("PropertiesChanged")
@@ -189,7 +191,7 @@ Result<sdbus::IProxy*> DbusServiceManager::unitProxy(const UnitName& unit) {
         .call([&slot](const std::string&,
                       const std::map<std::string, sdbus::Variant>&,
                       const std::vector<std::string>&) { ++slot.changes; });
-    slot.proxy->finishRegistration();
+    sdbus_compat::finishRegistration(*slot.proxy);
     return slot.proxy.get();
   } catch (const sdbus::Error& e) {
     units_.erase(unit.str());
@@ -365,7 +367,7 @@ Result<TransientOutcome> DbusServiceManager::collectTransient(
     const UnitName& unit, const sdbus::ObjectPath& path) {
   TransientOutcome out;
   try {
-    auto proxy = sdbus::createProxy(*connection_, kDestination, path);
+    auto proxy = sdbus_compat::createProxy(*connection_, kDestination, path);
     std::map<std::string, sdbus::Variant> props;
     proxy->callMethod("GetAll")
         .onInterface(kPropertiesInterface)
