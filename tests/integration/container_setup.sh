@@ -29,7 +29,12 @@ build_image svc:5 test_service_v3
 pinned() { echo "$SVC:$1@$(image_digest "svc:$1")"; }
 
 engine_pull "$ENGINE" "$(image_ref svc:1)" >/dev/null
-container_demo_unit "$ENGINE" "$(pinned 1)"
+# QUADLET=healthy|plain: a Quadlet demo.container instead of a unit file.
+if [ -n "${QUADLET:-}" ]; then
+  container_demo_quadlet "$(pinned 1)" "$QUADLET"
+else
+  container_demo_unit "$ENGINE" "$(pinned 1)"
+fi
 
 container_config() {
   cat >/etc/upgrader/demo.conf <<CONF

@@ -1147,6 +1147,7 @@ TEST(ParsePlan, ReadsEveryShippedExample) {
       // Also what the packages install as /etc/upgrader/example.conf.sample.
       {"progressdb/progressdb.conf", InstallConfig::Mode::kBinary},
       {"progressdb-container/progressdb.conf", InstallConfig::Mode::kContainer},
+      {"quadlet/progressdb.conf", InstallConfig::Mode::kContainer},
       {"proget/proget.conf", InstallConfig::Mode::kContainer},
       {"quay/quay.conf", InstallConfig::Mode::kContainer},
       {"nocobase/nocobase.conf", InstallConfig::Mode::kCompose},
