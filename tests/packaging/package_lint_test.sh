@@ -3,6 +3,8 @@
 #   lintian on the .deb: no error, and no warning that packaging/README.md
 #     does not justify (a line "- `TAG`: why");
 #   rpmlint on the .rpm, with packaging/rpm/rpmlint.toml: no error.
+# With RELEASE=trixie (in a Debian 13 test bed, tests/integration/
+# release_bed.sh) the Debian 13 .deb, by that release's lintian.
 #
 #   package_lint_test.sh DIST_DIR SOURCE_DIR
 # Skipped when DIST_DIR holds no package, unless REQUIRE_PACKAGES=1 (as
@@ -38,6 +40,11 @@ while read -r tag; do
   fi
 done < <(sed -n 's/^W: [^:]*: \([a-z0-9-]*\).*/\1/p' "$work/lintian.out" | sort -u)
 
+if [ -z "$rpm" ]; then
+  echo "ok: lintian of ${RELEASE:-bookworm} checked; the .rpm is checked on the host"
+  [ "$failures" -eq 0 ] || exit 1
+  exit 0
+fi
 rpmlint -c "$src/packaging/rpm/rpmlint.toml" "$rpm" >"$work/rpmlint.out" 2>&1 || true
 sed 's/^/    rpmlint: /' "$work/rpmlint.out"
 summary=$(grep -E '[0-9]+ packages? and [0-9]+ specfiles? checked' "$work/rpmlint.out" || true)

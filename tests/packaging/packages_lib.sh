@@ -1,6 +1,16 @@
 # Shared by the package tests and the package_install scenario: finds the
 # packages of scripts/package.
 
+# deb_release_tag: the suffix (scripts/package) of the .deb built for the
+# release this runs on, as RELEASE names it (Debian 12 when unset).
+deb_release_tag() {
+  case "${RELEASE:-bookworm}" in
+    bookworm) echo deb12 ;;
+    trixie) echo deb13 ;;
+    *) echo "FAIL: no .deb suffix for RELEASE=$RELEASE" >&2; exit 1 ;;
+  esac
+}
+
 # package_file DIST_DIR PATTERN: the path of the package in DIST_DIR whose
 # name matches PATTERN, or the test ends: skipped (77) when there is none,
 # failed when REQUIRE_PACKAGES=1 (as scripts/test sets once it built them).
@@ -26,9 +36,15 @@ package_file() {
 find_packages() {
   local dist=$1
   # In a command substitution package_file's exit only ends the subshell.
-  deb=$(package_file "$dist" 'upgrader_*.deb') || exit $?
-  dbgsym=$(package_file "$dist" 'upgrader-dbgsym_*.deb') || exit $?
-  rpm=$(package_file "$dist" 'upgrader-[0-9]*.rpm') || exit $?
+  local tag
+  tag=$(deb_release_tag)
+  deb=$(package_file "$dist" "upgrader_*+${tag}_*.deb") || exit $?
+  dbgsym=$(package_file "$dist" "upgrader-dbgsym_*+${tag}_*.deb") || exit $?
+  # The .rpm is built and checked on the host (Debian 12) only.
+  rpm=""
+  if [ "$(deb_release_tag)" = deb12 ]; then
+    rpm=$(package_file "$dist" 'upgrader-[0-9]*.rpm') || exit $?
+  fi
   work=$(mktemp -d)
   trap 'rm -rf -- "$work"' EXIT
   # rpm keeps its database in ~ on Debian, lintian its cache: neither

@@ -13,10 +13,11 @@
 #     succeeds;
 #   remove keeps /var/lib/upgrader; purge leaves no file of the package and
 #     removes the state.
+# The .deb of the release the bed runs (RELEASE; Debian 12 when unset).
 # Skipped without packages in dist/ (unless REQUIRE_PACKAGES=1).
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/packaging/packages_lib.sh"
-deb=$(package_file "${DIST:-$SRC/dist}" 'upgrader_*.deb') || exit $?
+deb=$(package_file "${DIST:-$SRC/dist}" "upgrader_*+$(deb_release_tag)_*.deb") || exit $?
 
 # What the scenario needs from the trees, copied before they are hidden.
 PKG=/run/package-test
