@@ -88,6 +88,7 @@ UNIT
   local unit
   for unit in systemd-udevd.service systemd-udev-trigger.service \
       systemd-udev-settle.service systemd-networkd-wait-online.service \
+      systemd-modules-load.service \
       getty.target console-getty.service systemd-timesyncd.service \
       cron.service apt-daily.timer apt-daily-upgrade.timer \
       e2scrub_all.timer fstrim.timer man-db.timer; do
@@ -242,10 +243,14 @@ remove_stale_state() {
   for dir in /tmp/upgrader-testbed.*; do
     [ -d "$dir" ] || continue
     owner=$(cat "$dir/owner" 2>/dev/null || true)
-    if [ -z "$owner" ] || ! kill -0 "$owner" 2>/dev/null; then
-      remove_cgroups "$dir/cgroup-dirs"
-      rm -rf -- "$dir"
+    # No owner yet: a bed starting beside us, unless it is old.
+    if [ -z "$owner" ]; then
+      [ -n "$(find "$dir" -maxdepth 0 -mmin +1)" ] || continue
+    elif kill -0 "$owner" 2>/dev/null; then
+      continue
     fi
+    remove_cgroups "$dir/cgroup-dirs"
+    rm -rf -- "$dir"
   done
 }
 
