@@ -164,7 +164,8 @@ finish() {
 # The upgrader, its units and its unit generator, installed as the packages
 # install them (the generator where the package puts it).
 install_upgrader() {
-  install -m 0755 "$BUILD/upgrader" /usr/bin/upgrader
+  # UPGRADER_PROGRAM: another release's program (release_bed.sh).
+  install -m 0755 "${UPGRADER_PROGRAM:-$BUILD/upgrader}" /usr/bin/upgrader
   install -m 0644 "$SRC/units/upgrade@.service" "$SRC/units/upgrade@.timer" \
     /etc/systemd/system/
   install -D -m 0755 "$SRC/units/upgrader-generator" \
