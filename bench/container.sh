@@ -85,6 +85,13 @@ PROBE=$BUILD/bench/http_probe
 SVC=$REGISTRY/svc
 AUTO_UNIT=container-auto.service
 AUTO_PORT=8081
+# BENCH_QUADLET=1 (Debian 13, Podman 5): both sides are Quadlet units with
+# Notify=healthy and the same HealthCmd= (the image's own probe), as Podman
+# 5 users run auto-update; then also the bad image's day 1 and day 2.
+# Every key written gets BENCH_SUFFIX (e.g. _trixie).
+QUADLET=${BENCH_QUADLET:-0}
+SUFFIX=${BENCH_SUFFIX:-}
+[ "$QUADLET" = 1 ] && AUTO_UNIT=auto.service
 WORK=$(mktemp -d /tmp/container-bench.XXXXXX) # the test bed's /tmp: gone at power-off
 RESULTS=$WORK/results.tsv                    # KIND RUN LABEL BEGIN_US END_US PROBE_JSON EXTRA
 SETUP_LOG=$WORK/setup.log                    # container_lib's progress, shown on failure
@@ -169,7 +176,11 @@ setup_podman 2>>"$SETUP_LOG" || die "setup_podman"
 # The upgrader's side: svc:1 pulled as an operator would, demo.service on it.
 push_variant svc:1 "$(fixture_for 1)" >/dev/null
 engine_pull podman "$(image_ref svc:1)" >/dev/null 2>>"$SETUP_LOG" || die "pull svc:1"
-container_demo_unit podman "$(pinned 1)" 2>>"$SETUP_LOG" || die "demo.service on svc:1"
+if [ "$QUADLET" = 1 ]; then
+  container_demo_quadlet "$(pinned 1)" healthy 2>>"$SETUP_LOG" || die "demo.container on svc:1"
+else
+  container_demo_unit podman "$(pinned 1)" 2>>"$SETUP_LOG" || die "demo.service on svc:1"
+fi
 cat >/etc/upgrader/demo.conf <<CONF
 [Install]
 Mode=container
@@ -197,11 +208,34 @@ CONF
 # auto-update's side: the container podman generates the unit from, then
 # the unit alone (--new: each start creates the container afresh).
 push_variant svc:latest "$(fixture_for 1)" >/dev/null
-podman create --name auto --label io.containers.autoupdate=registry --network=host \
-  "$SVC:latest" --port "$AUTO_PORT" >/dev/null 2>>"$SETUP_LOG" || die "podman create auto"
-podman generate systemd --new --name auto >"/etc/systemd/system/$AUTO_UNIT" 2>>"$SETUP_LOG" ||
-  die "podman generate systemd"
-podman rm auto >/dev/null
+if [ "$QUADLET" = 1 ]; then
+  # What a Podman 5 user writes for auto-update with a health-based
+  # rollback: AutoUpdate=registry, Notify=healthy, the same health command
+  # as demo.container (container_lib's _ct_demo_quadlet).
+  cat >/etc/containers/systemd/auto.container <<UNIT
+[Container]
+Image=$SVC:latest
+ContainerName=auto
+Network=host
+Exec=--port $AUTO_PORT
+AutoUpdate=registry
+HealthCmd=["/test_service", "--check", "$AUTO_PORT"]
+HealthInterval=1s
+HealthRetries=3
+HealthOnFailure=kill
+Notify=healthy
+
+[Service]
+TimeoutStartSec=30
+UNIT
+  podman pull -q "$SVC:latest" >/dev/null 2>>"$SETUP_LOG" || die "podman pull svc:latest"
+else
+  podman create --name auto --label io.containers.autoupdate=registry --network=host \
+    "$SVC:latest" --port "$AUTO_PORT" >/dev/null 2>>"$SETUP_LOG" || die "podman create auto"
+  podman generate systemd --new --name auto >"/etc/systemd/system/$AUTO_UNIT" 2>>"$SETUP_LOG" ||
+    die "podman generate systemd"
+  podman rm auto >/dev/null
+fi
 systemctl daemon-reload
 systemctl start "$AUTO_UNIT" || die "$AUTO_UNIT did not start"
 auto_healthy() {
@@ -209,7 +243,7 @@ auto_healthy() {
     grep -q '"status":"ok"'
 }
 wait_for 30 auto_healthy || die "$AUTO_UNIT does not answer"
-cp "/etc/systemd/system/$AUTO_UNIT" "$WORK/$AUTO_UNIT"
+systemctl cat "$AUTO_UNIT" >"$WORK/$AUTO_UNIT"
 
 # ---- the operations -----------------------------------------------------------
 
@@ -308,9 +342,54 @@ for ((run = 1; run <= RUNS; run++)); do
   done
 done
 
+# ---- Quadlet: a bad image, day 1 and day 2 -------------------------------------
+# The image answering 500 is pushed once and stays the newest. Day 1: each
+# tool tries it and rolls back (auto-update: the start job fails, since the
+# container never becomes healthy). Day 2: each runs again, the bad image
+# still the newest: auto-update tries it again; the upgrader has it
+# quarantined. Downtime each day is what the probe sees.
+BAD_DAYS=""
+bad_days() {
+  local day name begin end rc status bad=$((tag + 1))
+  push_variant svc:latest test_service_v3_http_500 >/dev/null
+  push_variant "svc:$bad" test_service_v3_http_500 >/dev/null
+  sed -i 's/^TimeoutSec=.*/TimeoutSec=2s/' /etc/upgrader/demo.conf
+  for day in 1 2; do
+    name=bad-auto-$day
+    probe_ready "$name" "$AUTO_PORT"
+    begin=$(now_us)
+    rc=0
+    podman auto-update >"$WORK/$name.out" 2>&1 || rc=$?
+    end=$(now_us)
+    wait_for 30 auto_healthy || die "day $day: $AUTO_UNIT not healthy after podman auto-update"
+    probe_finish
+    record bad-auto "$day" "latest=500" "$begin" "$end" "$name" "exit $rc"
+    name=bad-upgrader-$day
+    systemctl stop podman.service 2>/dev/null
+    probe_ready "$name" "$DEMO_PORT"
+    begin=$(now_us)
+    status=$(run_upgrade)
+    end=$(now_us)
+    probe_finish
+    case "$day:$status" in
+      1:3 | 2:5) ;;
+      *) die "day $day: upgrade@demo to the image answering 500 exited '$status' (day 1: 3, day 2: 5)" ;;
+    esac
+    record bad-upgrader "$day" "svc:$bad=500" "$begin" "$end" "$name" "exit $status"
+    BAD_DAYS+="day $day: podman auto-update exited $rc ($(awk -v u="$AUTO_UNIT" '$1 == u { print $NF }' "$WORK/bad-auto-$day.out")), upgrade@demo exited $status. "
+  done
+}
+
 # ---- an image whose /healthz answers 500, once --------------------------------
 # test_service_v3_http_500 starts, listens and answers every request with
 # HTTP 500 {"status":"error","version":"3"}.
+if [ "$QUADLET" = 1 ]; then
+  log "a bad image, day 1 and day 2"
+  bad_days
+  log "$BAD_DAYS"
+  AUTO_500="Quadlet, Notify=healthy: $BAD_DAYS"
+  UPGRADER_500="see http_500_podman_auto_update"
+else
 log "an image answering 500: podman auto-update"
 bad_digest=$(push_variant svc:latest test_service_v3_http_500)
 rc=0
@@ -356,14 +435,15 @@ failed=$(journal -b -o cat SYSLOG_IDENTIFIER=upgrader UPGRADER_INSTANCE=demo UPG
 UPGRADER_500="upgrade@demo to svc:$bad (answering 500) exited $status (3: rolled back, the old version runs and is healthy) after $(((end - begin) / 1000)) ms with TimeoutSec=2s; its journal: '$failed'. Afterwards demo.service is $demo_state, $demo_runs, GET /healthz answers status ok from version '$served', and upgrader status says '${quarantined:-nothing quarantined}'."
 log "$UPGRADER_500"
 [ "$status" = 3 ] || die "upgrade@demo to the image answering 500: exit status '$status', expected 3"
+fi
 
 # ---- results ----------------------------------------------------------------
 journalctl --sync
 journalctl -b -o json --output-fields=__REALTIME_TIMESTAMP,_SOURCE_REALTIME_TIMESTAMP,MESSAGE,UNIT,JOB_TYPE,JOB_RESULT,UPGRADER_EVENT,UPGRADER_INSTANCE,SYSLOG_IDENTIFIER,_SYSTEMD_UNIT \
   >"$WORK/journal.json"
 
-AUTO_500=$AUTO_500 UPGRADER_500=$UPGRADER_500 \
-python3 - "$RESULTS" "$WORK/journal.json" "$OUT_JSON" "$RUNS" "$((SECONDS - bench_started))" <<'PY'
+AUTO_500=$AUTO_500 UPGRADER_500=$UPGRADER_500 AUTO_UNIT=$AUTO_UNIT SUFFIX=$SUFFIX \
+QUADLET=$QUADLET python3 - "$RESULTS" "$WORK/journal.json" "$OUT_JSON" "$RUNS" "$((SECONDS - bench_started))" <<'PY'
 import json, os, statistics, sys
 
 results_path, journal_path, out_path, runs, elapsed = sys.argv[1:6]
@@ -399,9 +479,9 @@ def event(name):
 
 # The steps of one operation, ms after it was issued.
 def steps(kind, begin, end):
-    unit = "container-auto.service" if kind == "auto" else "demo.service"
+    unit = os.environ["AUTO_UNIT"] if kind.endswith("auto") else "demo.service"
     s = {}
-    if kind == "upgrader":
+    if kind.endswith("upgrader"):
         s["upgrade@demo_starting"] = first(begin, end, unit_msg("upgrade@demo.service", "Starting"))
         s["podman.service_started"] = first(begin, end, unit_msg("podman.service", "Started"))
         for ev in ("started", "verified", "stopped", "swapped", "started-new", "healthy", "committed"):
@@ -409,7 +489,7 @@ def steps(kind, begin, end):
         s["upgrade@demo_done"] = first(begin, end, lambda e: e.get("UNIT") == "upgrade@demo.service"
                                        and (e["MESSAGE"].startswith("Finished")
                                             or "Deactivated" in e["MESSAGE"]))
-    if kind == "auto":
+    if kind.endswith("auto"):
         s["podman_image_pull"] = first(begin, end, lambda e: e.get("SYSLOG_IDENTIFIER") == "podman"
                                        and " image pull " in e["MESSAGE"])
     s["stopping_logged"] = first(begin, end, unit_msg(unit, "Stopping"))
@@ -452,6 +532,16 @@ out = {
     "podman_auto_update_downtime_ms": med(values("auto", "gap_ms")),
     "container_runs": runs,
 }
+if os.environ["QUADLET"] == "1":
+    # Pairs from the same run, as the wall time.
+    up_gap, auto_gap = values("upgrader", "gap_ms"), values("auto", "gap_ms")
+    out["container_downtime_vs_podman_auto_update"] = med(
+        [a / b if b else float(a > 0) for a, b in zip(up_gap, auto_gap)])
+    for kind, who in (("bad-upgrader", "upgrader"), ("bad-auto", "podman_auto_update")):
+        for d in per_kind.get(kind, []):
+            out["bad_image_day%d_downtime_ms_%s" % (d["run"], who)] = d["gap_ms"]
+suffix = os.environ["SUFFIX"]
+out = {k + suffix: v for k, v in out.items()}
 details["http_500_podman_auto_update"] = os.environ["AUTO_500"]
 details["http_500_upgrader"] = os.environ["UPGRADER_500"]
 with open(out_path + ".tmp", "w") as f:
@@ -463,7 +553,8 @@ with open(out_path + ".details", "w") as f:
     f.write("\n")
 
 p = lambda *a: print(*a, file=sys.stderr)
-p("== containers (median of %d run(s))" % runs)
+out = {k[:len(k) - len(suffix)] if suffix and k.endswith(suffix) else k: v for k, v in out.items()}
+p("== containers%s (median of %d run(s))" % (suffix, runs))
 p("  wall: upgrader %.1f ms, podman auto-update %.1f ms, ratio %.3f   runs: %s | %s" % (
     out["container_upgrade_ms"], out["podman_auto_update_ms"],
     out["container_upgrade_vs_podman_auto_update"],

@@ -37,6 +37,20 @@ FIGURES = [
     ("container_downtime_vs_restart", "<= 1.1", lambda v: v <= 1.1),
     ("podman_auto_update_downtime_ms", "report", None),
 ]
+# Debian 13 (bench/container.sh with BENCH_QUADLET=1): reported when that
+# part ran (bench/run says when it did not).
+TRIXIE_FIGURES = [
+    ("container_upgrade_ms_trixie", "report", None),
+    ("podman_auto_update_ms_trixie", "report", None),
+    ("container_upgrade_vs_podman_auto_update_trixie", "<= 1.0", lambda v: v <= 1.0),
+    ("container_downtime_ms_trixie", "report", None),
+    ("podman_auto_update_downtime_ms_trixie", "report", None),
+    ("container_downtime_vs_podman_auto_update_trixie", "<= 1.0", lambda v: v <= 1.0),
+    ("bad_image_day1_downtime_ms_upgrader_trixie", "report", None),
+    ("bad_image_day1_downtime_ms_podman_auto_update_trixie", "report", None),
+    ("bad_image_day2_downtime_ms_upgrader_trixie", "0", lambda v: v == 0),
+    ("bad_image_day2_downtime_ms_podman_auto_update_trixie", "report", None),
+]
 
 
 def main():
@@ -53,10 +67,11 @@ def main():
         platform.node(), os.cpu_count() or 0, platform.platform())
     merged["smoke"] = os.environ.get("BENCH_SMOKE", "0") == "1"
 
-    missing = [k for k, _, _ in FIGURES
+    figures = FIGURES + (TRIXIE_FIGURES if any(k.endswith("_trixie") for k in merged) else [])
+    missing = [k for k, _, _ in figures
                if not isinstance(merged.get(k), (int, float)) or isinstance(merged.get(k), bool)]
     print("%-40s %12s  %-24s %s" % ("figure", "value", "target", ""))
-    for key, target, check in FIGURES:
+    for key, target, check in figures:
         value = merged.get(key)
         if key in missing:
             print("%-40s %12s  %-24s MISSING" % (key, "-", target))

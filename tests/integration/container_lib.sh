@@ -682,6 +682,9 @@ UNIT
 HealthCmd=["/test_service", "--check", "$DEMO_PORT"]
 HealthInterval=1s
 HealthRetries=3
+# Unhealthy: the container is killed, so the start job fails at once
+# instead of waiting for TimeoutStartSec=.
+HealthOnFailure=kill
 Notify=healthy
 UNIT
   fi
