@@ -67,7 +67,10 @@ def main():
         platform.node(), os.cpu_count() or 0, platform.platform())
     merged["smoke"] = os.environ.get("BENCH_SMOKE", "0") == "1"
 
-    figures = FIGURES + (TRIXIE_FIGURES if any(k.endswith("_trixie") for k in merged) else [])
+    # The Debian 13 figures when that part ran; only them when only it ran.
+    trixie = any(k.endswith("_trixie") for k in merged)
+    figures = (FIGURES if any(not k.endswith("_trixie") for k in merged) else []) + \
+        (TRIXIE_FIGURES if trixie else [])
     missing = [k for k, _, _ in figures
                if not isinstance(merged.get(k), (int, float)) or isinstance(merged.get(k), bool)]
     print("%-40s %12s  %-24s %s" % ("figure", "value", "target", ""))

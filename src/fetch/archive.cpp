@@ -212,7 +212,8 @@ class TreeWriter {
   /// Makes every directory writable again so the tree can be removed.
   void unlockDirectories() {
     for (const auto& [path, mode] : dirs_) {
-      ::fchmodat(rootFd_, path.c_str(), 0700, 0);
+      // Best effort: the removal that follows says what it cannot remove.
+      if (::fchmodat(rootFd_, path.c_str(), 0700, 0) != 0) continue;
     }
   }
 
