@@ -31,11 +31,19 @@ if [ -z "$deb" ]; then
   exit 1
 fi
 out=$src/build-$suite-deb
-# Unpacked again whenever the .deb is newer than what was unpacked.
+# Unpacked again whenever the .deb is newer than what was unpacked. Tests
+# run two at a time and may both get here: one unpacks under a lock, into
+# a new directory renamed into place, so no caller sees a half-unpacked
+# program.
+exec 9<"$deb"
+flock 9
 if [ ! -x "$out/usr/bin/upgrader" ] || [ "$deb" -nt "$out/usr/bin/upgrader" ]; then
+  rm -rf -- "$out.new"
+  mkdir -p "$out.new"
+  dpkg-deb -x "$deb" "$out.new"
+  touch "$out.new/usr/bin/upgrader"
   rm -rf -- "$out"
-  mkdir -p "$out"
-  dpkg-deb -x "$deb" "$out"
-  touch "$out/usr/bin/upgrader"
+  mv "$out.new" "$out"
 fi
+exec 9>&-
 printf '%s\ndeb\n' "$out/usr/bin/upgrader"
