@@ -59,6 +59,7 @@ class AComposeStrategy : public ::testing::Test {
     plan_.compose.variable = "APP_VERSION";
     plan_.container.image = kName + ":@v";
     plan_.trust.allowUnsigned = true;
+    boost::filesystem::create_directories(dir_ / "app");
     registry_.tags = {{"1", digest('1')}, {"2", digest('2')}};
     EXPECT_TRUE(writeFileAtomically(
         plan_.install.path, "# ours\nAPP_VERSION=1\nPASSWORD='x y'\n", 0640));
@@ -91,7 +92,10 @@ class AComposeStrategy : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::string record_ = dir_ / "images.json";
+  // In a directory of its own, as /var/lib/upgrader/NAME/ is: the record
+  // of another instance is looked for beside it, in dir_ (beside dir_,
+  // it would be another test's temporary directory in /tmp).
+  std::string record_ = dir_ / "app/images.json";
   Plan plan_;
   FakeRegistry registry_;
   FakeFetcher fetcher_;
