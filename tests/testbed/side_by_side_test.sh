@@ -76,13 +76,30 @@ a=$!
 "$here/testbed.sh" run --bind "$here" --bind "$dir" -- \
   bash "$self" probe b a "$dir" >"$dir/b.log" 2>&1 &
 b=$!
+# Each bed's name (the state directory in which testbed.sh records its PID
+# as the owner; its cgroups are named after it), for the check at the end:
+# other tests' beds may be running beside these.
+names=()
+for pid in "$a" "$b"; do
+  found=""
+  for ((i = 0; i < 600; i++)); do
+    found=$(grep -lx "$pid" /tmp/upgrader-testbed.*/owner 2>/dev/null | head -n 1 || true)
+    [ -n "$found" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -n "$found" ] || fail "no state directory of the bed run by PID $pid"
+  found=${found%/owner}
+  names+=("${found##*/}")
+done
 rc=0
 wait "$a" || rc=1
 wait "$b" || rc=1
 sed 's/^/bed a: /' "$dir/a.log"
 sed 's/^/bed b: /' "$dir/b.log"
 [ "$rc" = 0 ] || fail "a bed's probe failed"
-left=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "upgrader-testbed.*" 2>/dev/null || true)
+left=$(find /sys/fs/cgroup -maxdepth 6 -type d \( -name "${names[0]}" -o -name "${names[1]}" \) \
+  2>/dev/null || true)
 [ -z "$left" ] || fail "cgroups left on the host: $left"
 ok "no cgroup of either bed left on the host"
 echo "== all assertions held"
