@@ -3,7 +3,7 @@
 # stops its own unit, sees neither the other's unit nor its cgroup, and
 # its unit keeps running while the other bed stops its own. The beds meet
 # at barriers in a directory bound into both. Afterwards no cgroup of
-# either bed is left on the host.
+# either bed is left on the host. Binding the host's /tmp is refused.
 #
 #   side_by_side_test.sh            (on the host, as root: the test)
 #   side_by_side_test.sh probe NAME OTHER DIR   (inside a bed)
@@ -102,4 +102,12 @@ left=$(find /sys/fs/cgroup -maxdepth 6 -type d \( -name "${names[0]}" -o -name "
   2>/dev/null || true)
 [ -z "$left" ] || fail "cgroups left on the host: $left"
 ok "no cgroup of either bed left on the host"
+
+# A bed empties its /tmp at boot: binding the host's in is refused, and
+# nothing boots.
+rc=0
+"$here/testbed.sh" run --bind /tmp -- true 2>"$dir/refused.log" || rc=$?
+[ "$rc" = 2 ] || fail "--bind /tmp: exit status $rc, expected 2"
+grep -q "refused" "$dir/refused.log" || fail "--bind /tmp: no reason given: $(cat "$dir/refused.log")"
+ok "binding the host's /tmp is refused"
 echo "== all assertions held"

@@ -303,7 +303,19 @@ run() {
           { log "--root $2: no /lib/systemd/systemd in it"; exit 2; }
         shift 2
         ;;
-      --bind) binds+=("$(realpath "$2")"); shift 2 ;;
+      --bind)
+        # The booted system empties these at boot (systemd-tmpfiles: "D
+        # /tmp", and /run): bound in, the host's own would be emptied too.
+        # A directory below them is not touched.
+        case "$(realpath "$2")" in
+          / | /tmp | /run | /var/run)
+            log "--bind $2: refused, the booted system would empty the host's $(realpath "$2"); bind a directory below it"
+            exit 2
+            ;;
+        esac
+        binds+=("$(realpath "$2")")
+        shift 2
+        ;;
       --tmpfs) tmpfss+=("$2"); shift 2 ;;
       --) shift; break ;;
       *) usage ;;
