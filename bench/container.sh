@@ -26,6 +26,9 @@
 #   auto      `podman auto-update` after a new image was pushed to
 #             svc:latest, wall time and downtime;
 #   restart   `systemctl restart demo.service`: the downtime floor.
+# Wall time is the clock read just before and just after the command alone
+# (bash's EPOCHREALTIME, no fork), the same on every side: reading the
+# upgrader's exit status from the journal is outside it.
 # Downtime is what bench/http_probe sees (GET /healthz every 2 ms): the
 # longest window from the last success before failures to the first
 # success after them.
@@ -252,8 +255,9 @@ systemctl cat "$AUTO_UNIT" >"$WORK/$AUTO_UNIT"
 # init.scope; then found by time).
 run_upgrade() {
   local since status
+  rm -f "$WORK/run-times"
   since=$(now_us)
-  status=$(upgrade_status demo)
+  status=$(upgrade_status demo "$WORK/run-times")
   if [ -z "$status" ]; then
     status=$(journalctl -b -o cat SYSLOG_IDENTIFIER=upgrader \
       --since "@$((since / 1000000)).$(printf %06d $((since % 1000000)))" |
@@ -278,9 +282,8 @@ upgrade_to_next() {
   systemctl stop podman.service 2>/dev/null # (it warns that the socket can start it: the point)
   name=$kind-$run
   probe_ready "$name" "$DEMO_PORT"
-  begin=$(now_us)
   status=$(run_upgrade)
-  end=$(now_us)
+  read -r begin end <"$WORK/run-times"
   probe_finish
   [ "$status" = 0 ] || die "upgrade@demo to svc:$next: exit status '$status', expected 0"
   [ "$(sed -n 's/^UPGRADER_IMAGE=//p' "$DEMO_IMAGE_ENV")" = "$(pinned "$next")" ] ||
@@ -300,9 +303,9 @@ auto_update_next() {
   digest=$(push_variant svc:latest "$(fixture_for "$next")")
   name=$kind-$run
   probe_ready "$name" "$AUTO_PORT"
-  begin=$(now_us)
+  begin=${EPOCHREALTIME/./}
   podman auto-update >"$WORK/$name.out" 2>&1 || rc=$?
-  end=$(now_us)
+  end=${EPOCHREALTIME/./}
   probe_finish
   [ "$rc" = 0 ] || die "podman auto-update exited $rc: $(cat "$WORK/$name.out")"
   [ "$(auto_image_id)" = "$(image_id "$digest")" ] ||
@@ -316,9 +319,9 @@ auto_update_next() {
 restart_demo() {
   local run=$1 name=restart-$1 begin end
   probe_ready "$name" "$DEMO_PORT"
-  begin=$(now_us)
+  begin=${EPOCHREALTIME/./}
   systemctl restart demo.service
-  end=$(now_us)
+  end=${EPOCHREALTIME/./}
   probe_finish
   record restart "$run" restart "$begin" "$end" "$name"
 }
@@ -357,19 +360,18 @@ bad_days() {
   for day in 1 2; do
     name=bad-auto-$day
     probe_ready "$name" "$AUTO_PORT"
-    begin=$(now_us)
+    begin=${EPOCHREALTIME/./}
     rc=0
     podman auto-update >"$WORK/$name.out" 2>&1 || rc=$?
-    end=$(now_us)
+    end=${EPOCHREALTIME/./}
     wait_for 30 auto_healthy || die "day $day: $AUTO_UNIT not healthy after podman auto-update"
     probe_finish
     record bad-auto "$day" "latest=500" "$begin" "$end" "$name" "exit $rc"
     name=bad-upgrader-$day
     systemctl stop podman.service 2>/dev/null
     probe_ready "$name" "$DEMO_PORT"
-    begin=$(now_us)
     status=$(run_upgrade)
-    end=$(now_us)
+    read -r begin end <"$WORK/run-times"
     probe_finish
     case "$day:$status" in
       1:3 | 2:5) ;;
@@ -419,9 +421,8 @@ push_variant "svc:$bad" test_service_v3_http_500 >/dev/null
 # The outcome does not depend on the timeout, only how long it takes to
 # come: 2 s keeps the smoke run short.
 sed -i 's/^TimeoutSec=.*/TimeoutSec=2s/' /etc/upgrader/demo.conf
-begin=$(now_us)
 status=$(run_upgrade)
-end=$(now_us)
+read -r begin end <"$WORK/run-times"
 served=$(demo_version)
 demo_state=$(systemctl show -p ActiveState --value demo.service)
 quarantined=$(upgrader status demo 2>/dev/null | grep "^quarantined: $bad " || true)

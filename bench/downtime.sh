@@ -125,8 +125,9 @@ runs_file() {
 # such line of any upgrader since this run began (runs are sequential).
 run_upgrade() {
   local since status
+  rm -f "$WORK/run-times"
   since=$(now_us)
-  status=$(upgrade_status "$1")
+  status=$(upgrade_status "$1" "$WORK/run-times")
   if [ -z "$status" ]; then
     status=$(journalctl -b -o cat SYSLOG_IDENTIFIER=upgrader \
       --since "@$((since / 1000000)).$(printf %06d $((since % 1000000)))" |
@@ -232,9 +233,9 @@ measure() {
   shift 2
   probe_start "$name" "$DEMO_PORT"
   probe_wait_ready "$name"
-  begin=$(now_us)
+  begin=${EPOCHREALTIME/./}
   "$@"
-  end=$(now_us)
+  end=${EPOCHREALTIME/./}
   probe_finish
   record "$kind" "$run" "$kind" "$begin" "$end" "$name"
 }
@@ -254,9 +255,8 @@ for ((run = 1; run <= RUNS; run++)); do
   name=upgrader-$run
   probe_start "$name" "$DEMO_PORT"
   probe_wait_ready "$name"
-  begin=$(now_us)
   status=$(run_upgrade demo)
-  end=$(now_us)
+  read -r begin end <"$WORK/run-times"
   probe_finish
   [ "$status" = 0 ] || die "upgrade@demo to $version: exit status '$status', expected 0"
   cmp -s "$DEMO_BIN" "$WORK/releases/demo-$version" || die "$DEMO_BIN is not release $version"
@@ -282,9 +282,8 @@ for ((run = 1; run <= RUNS; run++)); do
   name=sock-$run
   probe_start "$name" "$SOCK_PORT" --timeout-ms 5000
   probe_wait_ready "$name"
-  begin=$(now_us)
   status=$(run_upgrade sock)
-  end=$(now_us)
+  read -r begin end <"$WORK/run-times"
   probe_finish
   [ "$status" = 0 ] || die "upgrade@sock to $version: exit status '$status', expected 0"
   served=$(tail -n 1 "$WORK/$name.json.log" | cut -d' ' -f3)
@@ -303,9 +302,9 @@ for ((run = 1; run <= RUNS; run++)); do
   systemctl stop demo.service
   name=oldstart-$run
   probe_start "$name" "$DEMO_PORT"
-  begin=$(now_us)
+  begin=${EPOCHREALTIME/./}
   systemctl start demo.service
-  end=$(now_us)
+  end=${EPOCHREALTIME/./}
   probe_finish
   record oldstart "$run" "start" "$begin" "$end" "$name"
 done
@@ -322,9 +321,8 @@ publish_demo 3 test_service_v3_crash_loop
 name=rollback-1
 probe_start "$name" "$DEMO_PORT" --expect-version "$old_version"
 probe_wait_ready "$name"
-begin=$(now_us)
 status=$(run_upgrade demo)
-end=$(now_us)
+read -r begin end <"$WORK/run-times"
 probe_finish
 [ "$status" = 3 ] || die "upgrade@demo to the crash-looping 3: exit status '$status', expected 3"
 [ "$(demo_version)" = "$old_version" ] || die "not back at version $old_version"

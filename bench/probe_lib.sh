@@ -5,7 +5,7 @@
 # directory) and defined die().
 
 PROBE_PID=""
-now_us() { date +%s%6N; }
+now_us() { echo "${EPOCHREALTIME/./}"; }
 
 stop_probe_on_exit() {
   if [ -n "$PROBE_PID" ]; then kill -TERM "$PROBE_PID" 2>/dev/null || true; fi

@@ -402,15 +402,19 @@ demo_healthy() {
     grep -q '"status":"ok"'
 }
 
-# upgrade_status NAME: `systemctl start upgrade@NAME` (which waits for the
+# upgrade_status NAME [TIMES_FILE]: `systemctl start upgrade@NAME` (which waits for the
 # oneshot to finish) and prints the upgrader's exit status, read from the
 # journal (systemd forgets a status it counts as success, like 5). Runs are
 # sequential, so the last such line is this run's; "none" if this run wrote
 # none (the unit never ran the upgrader), never an earlier run's status.
+# With TIMES_FILE (bench/), writes "BEGIN_US END_US" there: the wall clock
+# around `systemctl start` alone, not the journal reads around it.
 upgrade_status() {
-  local before
+  local before begin
   before=$(exit_status_lines "$1")
+  begin=${EPOCHREALTIME/./}
   systemctl start "upgrade@$1.service" >/dev/null 2>&1 || true
+  [ -z "${2:-}" ] || echo "$begin ${EPOCHREALTIME/./}" >"$2"
   if [ "$(exit_status_lines "$1")" = "$before" ]; then
     echo none
   else
