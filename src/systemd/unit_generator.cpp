@@ -20,7 +20,8 @@ namespace upgrader {
 
 namespace {
 
-constexpr std::string_view kDropInName = "50-upgrader-paths.conf";
+constexpr std::string_view kPathsDropIn = "50-upgrader-paths.conf";
+constexpr std::string_view kEngineDropIn = "50-upgrader-engine.conf";
 
 // Whether `inner` is `outer` or lies below it.
 bool isWithin(const std::string& inner, const std::string& outer) {
@@ -55,7 +56,7 @@ Status writeNewFile(int dirFd, const std::string& name, const std::string& text,
 }
 
 Status writeDropIn(const std::string& normalDir, const InstanceName& instance,
-                   const std::string& text) {
+                   std::string_view fileName, const std::string& text) {
   const std::string dirName = "upgrade@" + instance.str() + ".service.d";
   const std::string dirPath = normalDir + "/" + dirName;
   int base = ::open(normalDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -73,8 +74,8 @@ Status writeDropIn(const std::string& normalDir, const InstanceName& instance,
   }
   ::close(base);
   if (!status) return status;
-  status = writeNewFile(dir, std::string(kDropInName), text,
-                        dirPath + "/" + std::string(kDropInName));
+  status = writeNewFile(dir, std::string(fileName), text,
+                        dirPath + "/" + std::string(fileName));
   ::close(dir);
   return status;
 }
@@ -186,6 +187,32 @@ std::string pathsDropIn(const Plan& plan,
   return text;
 }
 
+std::string engineServiceFor(const Plan& plan) {
+  if (plan.install.mode != InstallConfig::Mode::kContainer) return "";
+  if (!plan.container.socket.empty()) return "";
+  return plan.container.engine == ContainerConfig::Engine::kPodman
+             ? "podman.service"
+             : "docker.service";
+}
+
+std::string engineDropIn(const Plan& plan, const std::string& service) {
+  // Wants= without After=: systemd starts the engine's service at the same
+  // time as the upgrader's sandbox is set up, and the upgrader asks the
+  // registry what to pull meanwhile. Podman's service exits when idle (5 s),
+  // so without this every run waits for it to start at its first request.
+  // A service already running is left as it is; one that fails to start
+  // fails nothing here: the upgrader then reports the engine's socket.
+  return "# Written by upgrader-generator (upgrader generate-units) from\n"
+         "# " +
+         unitFileWord(plan.configFile, false) + ": upgrade@" +
+         plan.instance.str() +
+         ".service starts the engine's API\n"
+         "# service along with itself. After changing that file: systemctl "
+         "daemon-reload\n"
+         "[Unit]\n" +
+         sourcePathLine(plan.configFile) + "Wants=" + service + "\n";
+}
+
 void generateUnits(const std::string& configDir, const std::string& normalDir,
                    const std::function<void(const std::string&)>& warn) {
   auto files = configFiles(configDir);
@@ -225,10 +252,23 @@ void generateUnits(const std::string& configDir, const std::string& normalDir,
       skip(paths.error().message());
       continue;
     }
-    if (paths->empty()) continue;
-    if (auto st = writeDropIn(normalDir, *instance, pathsDropIn(*plan, *paths));
-        !st) {
-      skip(st.error().message());
+    if (!paths->empty()) {
+      if (auto st = writeDropIn(normalDir, *instance, kPathsDropIn,
+                                pathsDropIn(*plan, *paths));
+          !st) {
+        skip(st.error().message());
+        continue;
+      }
+    }
+    // Only a matter of speed: a failure to write it is said, not more.
+    if (std::string engine = engineServiceFor(*plan); !engine.empty()) {
+      if (auto st = writeDropIn(normalDir, *instance, kEngineDropIn,
+                                engineDropIn(*plan, engine));
+          !st) {
+        warn(path + ": upgrade@" + instance->str() +
+             ".service does not start " + engine + " along with itself: " +
+             st.error().message());
+      }
     }
   }
 }

@@ -5,7 +5,9 @@
 // upgrader-generator (`upgrader generate-units DIR...`), which reads
 // /etc/upgrader/*.conf and writes, for each instance, a drop-in
 // upgrade@NAME.service.d/50-upgrader-paths.conf with ReadWritePaths= for
-// exactly the directories that instance changes (see writablePaths()).
+// exactly the directories that instance changes (see writablePaths()), and
+// for a container instance 50-upgrader-engine.conf, which starts the
+// engine's API service along with the unit (see engineServiceFor()).
 // Nothing it meets may fail the boot: a bad configuration only costs its own
 // instance its drop-in, with a message in the kernel log.
 #pragma once
@@ -43,6 +45,15 @@ std::string sourcePathLine(std::string_view path);
 /// The text of the drop-in for `plan` that grants `paths`.
 std::string pathsDropIn(const Plan& plan,
                         const std::vector<std::string>& paths);
+
+/// The container engine's API service that upgrade@NAME.service starts
+/// beside itself: "podman.service" or "docker.service" for Mode=container
+/// on the engine's usual socket, "" otherwise (another socket: whatever
+/// serves it is not known here).
+std::string engineServiceFor(const Plan& plan);
+
+/// The text of the drop-in that makes upgrade@NAME.service want `service`.
+std::string engineDropIn(const Plan& plan, const std::string& service);
 
 /// One generator run: a drop-in in `normalDir` for every valid instance in
 /// `configDir` (a regular file NAME.conf, not a link); `warn` gets a line

@@ -19,6 +19,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using testing::TempDir;
 
 Plan binaryAt(const std::string& path) {
@@ -105,6 +106,30 @@ TEST(PathsDropIn, GrantsEachPathAndNamesItsSource) {
   EXPECT_THAT(text, HasSubstr("systemctl daemon-reload"));
 }
 
+TEST(EngineService, IsTheUsualSocketsServiceOfAContainersEngine) {
+  Plan plan = binaryAt("");
+  EXPECT_EQ(engineServiceFor(plan), "");
+  plan.install.mode = InstallConfig::Mode::kContainer;
+  EXPECT_EQ(engineServiceFor(plan), "podman.service");
+  plan.container.engine = ContainerConfig::Engine::kDocker;
+  EXPECT_EQ(engineServiceFor(plan), "docker.service");
+  // Another socket: what serves it is not known, so nothing is started.
+  plan.container.socket = "/run/user/1000/podman/podman.sock";
+  EXPECT_EQ(engineServiceFor(plan), "");
+  plan.container.socket.clear();
+  plan.install.mode = InstallConfig::Mode::kCompose;
+  EXPECT_EQ(engineServiceFor(plan), "");
+}
+
+TEST(EngineDropIn, WantsTheServiceWithoutWaitingForIt) {
+  std::string text = engineDropIn(binaryAt(""), "podman.service");
+  EXPECT_THAT(text, HasSubstr("\n[Unit]\nSourcePath=/etc/upgrader/demo.conf\n"
+                              "Wants=podman.service\n"));
+  // After= would put the engine's start before the upgrader's instead of
+  // beside it.
+  EXPECT_THAT(text, Not(HasSubstr("After=")));
+}
+
 TEST(SourcePathLine, IsThePathAsSystemdReadsItOrNothing) {
   EXPECT_EQ(sourcePathLine("/etc/upgrader/a.conf"), "SourcePath=/etc/upgrader/a.conf\n");
   EXPECT_EQ(sourcePathLine("/etc/upgrader/100%.conf"), "SourcePath=/etc/upgrader/100%%.conf\n");
@@ -164,6 +189,22 @@ TEST_F(AGeneratorRun, WritesADropInPerInstanceAndSkipsOnlyTheBadOnes) {
               HasSubstr("/c.conf: upgrade@c.service gets no writable paths: "));
   EXPECT_THAT(warnings_[3], HasSubstr("/d.conf: upgrade@d.service gets no "
                                       "writable paths: not a regular file"));
+}
+
+TEST_F(AGeneratorRun, StartsTheEngineAlongWithAContainerInstance) {
+  ::mkdir((dir_ / "etc").c_str(), 0755);
+  std::ofstream(dir_ / "etc/web.conf")
+      << "[Install]\nMode=container\n[Container]\nEngine=podman\n"
+         "Image=registry.example.com/web:@v\n[Target]\nUnit=web.service\n"
+         "[Trust]\nAllowUnsigned=yes\n";
+  config("a.conf", "/opt/a/bin/a");
+  run();
+  EXPECT_THAT(warnings_, IsEmpty());
+  EXPECT_EQ(dropIn("web"), "");  // no writable paths
+  auto engine = readFile(dir_ / "out/upgrade@web.service.d/50-upgrader-engine.conf");
+  ASSERT_TRUE(engine);
+  EXPECT_THAT(*engine, HasSubstr("Wants=podman.service\n"));
+  EXPECT_FALSE(pathExists(dir_ / "out/upgrade@a.service.d/50-upgrader-engine.conf"));
 }
 
 TEST_F(AGeneratorRun, NeverWritesThroughALinkPlantedInItsOutput) {
