@@ -12,7 +12,8 @@
 #     did not pull;
 #   `upgrader rollback` back to 5;
 #   a migration that leaves its container running and fails: that
-#     container is killed before Restore= runs.
+#     container is killed before Restore= runs;
+#   upgrade@demo wants the engine's API service (the generator's drop-in).
 source "$(dirname "${BASH_SOURCE[0]}")/container_setup.sh"
 
 # A Migrate= hook that runs the new image once, as ProGet's upgradedb: the
@@ -234,4 +235,10 @@ assert_eq "its rollback point pins 5" "UPGRADER_IMAGE=$(pinned 5)" \
   "$(grep UPGRADER_IMAGE /etc/demo-image/image.env.old)"
 assert_eq "no systemd warning about the drop-in" "" \
   "$(journal -b -q -o cat --grep 'SourcePath=' || true)"
+# The generator's 50-upgrader-engine.conf: the engine's API service is
+# started along with upgrade@demo (Wants=), not before it (no After=).
+assert_true "upgrade@demo wants $ENGINE.service" \
+  bash -c "systemctl show -p Wants --value upgrade@demo.service | tr ' ' '\n' | grep -qx $ENGINE.service"
+assert_true "and is not ordered after it" \
+  bash -c "! systemctl show -p After --value upgrade@demo.service | tr ' ' '\n' | grep -qx $ENGINE.service"
 finish
