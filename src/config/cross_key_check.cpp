@@ -10,10 +10,6 @@ namespace upgrader {
 
 namespace {
 
-bool contains(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
-}
-
 // The rules that span several keys, checked once every key is read.
 class CrossKeyCheck {
  public:

@@ -15,10 +15,6 @@ namespace {
 
 constexpr auto npos = std::string_view::npos;
 
-bool contains(std::string_view text, std::string_view part) {
-  return text.find(part) != npos;
-}
-
 bool isAsciiAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
          (c >= 'A' && c <= 'Z');

@@ -18,6 +18,11 @@ namespace upgrader {
 /// read the same.
 inline constexpr std::string_view kWhitespace = " \t\n\r";
 
+/// Whether `part` occurs in `text` (std::string_view::contains is C++23).
+inline bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
+
 /// `s` without leading and trailing kWhitespace.
 std::string_view trimWhitespace(std::string_view s);
 

@@ -22,6 +22,7 @@
 #include "common/clock.hpp"
 #include "common/duration_text.hpp"
 #include "common/file_util.hpp"
+#include "fetch/curl_handle.hpp"
 #include "fetch/sha256.hpp"
 
 // libcurl < 7.87 has no name for "abort the transfer" from a write callback;
@@ -316,11 +317,6 @@ int onProgress(void* user, curl_off_t dlTotal, curl_off_t, curl_off_t,
   }
   return 0;
 }
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-using CurlHandle = std::unique_ptr<CURL, CurlDeleter>;
 
 // Everything here is part of the security of an upgrade, so a libcurl that
 // refuses any of it (too old, built without a feature) fails the fetch

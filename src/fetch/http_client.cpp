@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/url.hpp"
+#include "fetch/curl_handle.hpp"
 
 #ifndef CURL_WRITEFUNC_ERROR
 #define CURL_WRITEFUNC_ERROR 0xFFFFFFFF
@@ -113,13 +114,6 @@ extern "C" std::size_t onBody(char* data, std::size_t size, std::size_t n,
   return bytes;
 }
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
 long milliseconds(Duration d) {
   // libcurl reads 0 as "no limit": a spent budget still gets 1 ms. Long
   // spans are capped where a long can hold them.
@@ -142,7 +136,7 @@ class CurlHttpClient final : public HttpClient {
       return Error(std::string("libcurl failed to initialise: ") +
                    curl_easy_strerror(init));
     }
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+    CurlHandle curl(curl_easy_init());
     if (!curl) return Error("could not create a libcurl handle");
     // One connection (and TLS session) per server for all the requests of
     // a run: a registry is asked for tags, a digest and a token in a row.
@@ -150,7 +144,7 @@ class CurlHttpClient final : public HttpClient {
       curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
       curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     }
-    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    CurlSlist headers;
     for (const auto& h : request.headers) {
       curl_slist* next = curl_slist_append(headers.get(), h.c_str());
       if (next == nullptr) return Error("out of memory for headers");

@@ -16,6 +16,7 @@
 namespace upgrader {
 namespace {
 
+using testing::entriesIn;
 using testing::TempDir;
 
 // One entry of a test archive: a regular file unless `type` says otherwise.
@@ -84,15 +85,6 @@ void writeArchive(const std::string& path, const std::vector<Entry>& entries,
   }
   ASSERT_EQ(archive_write_close(a), ARCHIVE_OK);
   archive_write_free(a);
-}
-
-std::vector<std::string> entriesIn(const std::string& path) {
-  std::vector<std::string> names;
-  for (auto it = boost::filesystem::directory_iterator(path);
-       it != boost::filesystem::directory_iterator(); ++it) {
-    names.push_back(it->path().filename().string());
-  }
-  return names;
 }
 
 mode_t modeOf(const std::string& path) {

@@ -16,16 +16,8 @@
 namespace upgrader {
 namespace {
 
+using testing::entriesIn;
 using testing::TempDir;
-
-std::vector<std::string> entriesIn(const std::string& path) {
-  std::vector<std::string> names;
-  for (auto it = boost::filesystem::directory_iterator(path);
-       it != boost::filesystem::directory_iterator(); ++it) {
-    names.push_back(it->path().filename().string());
-  }
-  return names;
-}
 
 FetchOptions quickOptions() {
   FetchOptions o;

@@ -26,7 +26,7 @@ using testing::FakeServiceManager;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-const UnitName kApp("app.service");
+const UnitName kAppUnit("app.service");
 
 class NullEventLog : public EventLog {
  public:
@@ -40,14 +40,14 @@ class NullEventLog : public EventLog {
 class AHealthChecker : public ::testing::Test {
  protected:
   AHealthChecker() {
-    manager.setStatus(kApp, activeStatus());
+    manager.setStatus(kAppUnit, activeStatus());
     config.interval = 10ms;
     config.timeout = 5s;
   }
 
   Status wait() {
     return makeHealthChecker(manager, *runner, *http, log, systemClock())
-        ->waitHealthy(config, {kApp});
+        ->waitHealthy(config, {kAppUnit});
   }
 
   FakeServiceManager manager;

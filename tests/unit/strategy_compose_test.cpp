@@ -26,11 +26,8 @@ using testing::FakeEngine;
 using testing::FakeRegistry;
 using testing::ManualClock;
 using testing::TempDir;
-
-const std::string kName = "127.0.0.1:5000/svc";
-// append(), not "…" + std::string(…): g++ 14 -O2 warns falsely on the
-// latter (-Wstringop-overread, GCC bug 105651).
-std::string digest(char c) { return std::string("sha256:").append(64, c); }
+using testing::fakeDigest;
+using testing::kTestImage;
 
 // Renders a project from the version its env file sets: web runs
 // svc:VERSION, db runs a fixed image.
@@ -45,7 +42,7 @@ class FakeComposeTool : public ComposeTool {
     if (!failure.empty()) return Error(failure);
     auto version = readVersionVariable(in.envFile, "APP_VERSION");
     if (!version) return version.error();
-    return ComposeModel{{{"db", dbImage}, {"web", kName + ":" + *version}}};
+    return ComposeModel{{{"db", dbImage}, {"web", kTestImage + ":" + *version}}};
   }
 };
 
@@ -57,18 +54,18 @@ class AComposeStrategy : public ::testing::Test {
     plan_.compose.project = "app";
     plan_.compose.file = dir_ / "docker-compose.yml";
     plan_.compose.variable = "APP_VERSION";
-    plan_.container.image = kName + ":@v";
+    plan_.container.image = kTestImage + ":@v";
     plan_.trust.allowUnsigned = true;
     boost::filesystem::create_directories(dir_ / "app");
-    registry_.tags = {{"1", digest('1')}, {"2", digest('2')}};
+    registry_.tags = {{"1", fakeDigest('1')}, {"2", fakeDigest('2')}};
     EXPECT_TRUE(writeFileAtomically(
         plan_.install.path, "# ours\nAPP_VERSION=1\nPASSWORD='x y'\n", 0640));
     // What runs now: the engine holds it, the upgrader did not pull it.
-    engine_.held[kName + ":1"] = {"sha256:id1", {kName + "@" + digest('1')}};
+    engine_.held[kTestImage + ":1"] = {"sha256:id1", {kTestImage + "@" + fakeDigest('1')}};
     engine_.held["127.0.0.1:5000/db:16"] = {"sha256:db", {}};
     // A pull by tag holds the manifest the registry names for it.
-    engine_.pullYields[kName + ":2"] = {"sha256:id2",
-                                        {kName + "@" + digest('2')}};
+    engine_.pullYields[kTestImage + ":2"] = {"sha256:id2",
+                                        {kTestImage + "@" + fakeDigest('2')}};
     auto files = makeEnvVersionStrategy(plan_, registry_, fetcher_);
     strategy_ = makeComposeStrategy(
         plan_, {std::move(files.strategy), std::move(files.vouched), tool_,
@@ -124,22 +121,22 @@ TEST_F(AComposeStrategy, HoldsEveryImageTheStagedReleaseNamesBeforeAnythingStops
   EXPECT_EQ(tool_.calls[0].envFile, staged());
   EXPECT_EQ(tool_.calls[0].project, "app");
   // Pulled exactly as compose names it, so that `up` pulls nothing.
-  EXPECT_EQ(engine_.count("pull " + kName + ":2"), 1u);
+  EXPECT_EQ(engine_.count("pull " + kTestImage + ":2"), 1u);
   EXPECT_EQ(engine_.count("pull 127.0.0.1:5000/db"), 0u);  // already held
   // Held already: recorded as used, never removed by this instance, and
   // no other instance removes it under this one.
   EXPECT_THAT(recorded(), ::testing::UnorderedElementsAre("127.0.0.1:5000/db:16 using",
-                                                          kName + ":2 pulling"));
+                                                          kTestImage + ":2 pulling"));
   EXPECT_THAT(s->evidence, HasSubstr("1 pulled, 1 already held"));
 }
 
 TEST_F(AComposeStrategy, RefusesTheNamedImageWithADigestOtherThanTheRegistrys) {
-  engine_.pullYields[kName + ":2"] = {"sha256:idx", {kName + "@" + digest('x')}};
+  engine_.pullYields[kTestImage + ":2"] = {"sha256:idx", {kTestImage + "@" + fakeDigest('x')}};
   auto s = upgrade();
   ASSERT_FALSE(s);
   EXPECT_THAT(s.error().message(),
-              HasSubstr("holds no image with digest " + digest('2')));
-  EXPECT_FALSE(engine_.holds(kName + ":2"));
+              HasSubstr("holds no image with digest " + fakeDigest('2')));
+  EXPECT_FALSE(engine_.holds(kTestImage + ":2"));
   EXPECT_TRUE(recorded().empty());
   EXPECT_FALSE(pathExists(staged()));
 }
@@ -190,8 +187,8 @@ TEST_F(AComposeStrategy, DiscardingAFailedReleaseRemovesOnlyWhatWasPulledForIt) 
   auto s = upgrade();
   ASSERT_TRUE(s) << s.error().message();
   ASSERT_TRUE(strategy_->discard(s->release, Discard::kRelease));
-  EXPECT_FALSE(engine_.holds(kName + ":2"));
-  EXPECT_TRUE(engine_.holds(kName + ":1"));  // in place
+  EXPECT_FALSE(engine_.holds(kTestImage + ":2"));
+  EXPECT_TRUE(engine_.holds(kTestImage + ":1"));  // in place
   EXPECT_TRUE(engine_.holds("127.0.0.1:5000/db:16"));
   // db:16 is in place too: it stays recorded as used (so that no other
   // instance removes it), never as pulled.
@@ -207,9 +204,9 @@ TEST_F(AComposeStrategy, ACommitKeepsTheImagesOfTheReleaseInPlace) {
   ASSERT_TRUE(strategy_->swap(one, s->release));
   EXPECT_EQ(*strategy_->currentId(), "2");
   ASSERT_TRUE(strategy_->prune(s->release, one));
-  EXPECT_TRUE(engine_.holds(kName + ":2"));
+  EXPECT_TRUE(engine_.holds(kTestImage + ":2"));
   EXPECT_THAT(recorded(), ::testing::UnorderedElementsAre("127.0.0.1:5000/db:16 using",
-                                                          kName + ":2 pulled"));
+                                                          kTestImage + ":2 pulled"));
   ASSERT_TRUE(strategy_->revert(one));
   EXPECT_EQ(*strategy_->currentId(), "1");
 }
@@ -218,19 +215,19 @@ TEST_F(AComposeStrategy, ACommitKeepsTheImagesOfTheReleaseInPlace) {
 // that only a commit gives up, and never while the rollback point runs it.
 TEST_F(AComposeStrategy, AFailedAttemptGivesUpNoClaim) {
   PullRecord before;
-  before.entries = {{kName + ":1", "using"}, {"127.0.0.1:5000/old:0", "using"}};
+  before.entries = {{kTestImage + ":1", "using"}, {"127.0.0.1:5000/old:0", "using"}};
   ASSERT_TRUE(savePullRecord(record_, before));
   auto s = upgrade();
   ASSERT_TRUE(s) << s.error().message();
   ASSERT_TRUE(strategy_->discard(s->release, Discard::kRelease));
   EXPECT_THAT(recorded(), ::testing::UnorderedElementsAre(
-                              kName + ":1 using", "127.0.0.1:5000/old:0 using",
+                              kTestImage + ":1 using", "127.0.0.1:5000/old:0 using",
                               "127.0.0.1:5000/db:16 using"));
 }
 
 TEST_F(AComposeStrategy, ACommitKeepsTheClaimsOfTheRollbackPointAndDropsTheRest) {
   PullRecord before;
-  before.entries = {{kName + ":1", "using"}, {"127.0.0.1:5000/old:0", "using"}};
+  before.entries = {{kTestImage + ":1", "using"}, {"127.0.0.1:5000/old:0", "using"}};
   ASSERT_TRUE(savePullRecord(record_, before));
   engine_.held["127.0.0.1:5000/old:0"] = {"sha256:old", {}};
   auto s = upgrade();
@@ -240,8 +237,8 @@ TEST_F(AComposeStrategy, ACommitKeepsTheClaimsOfTheRollbackPointAndDropsTheRest)
   ASSERT_TRUE(strategy_->swap(one, s->release));
   ASSERT_TRUE(strategy_->prune(s->release, one));
   EXPECT_THAT(recorded(), ::testing::UnorderedElementsAre(
-                              kName + ":1 using", "127.0.0.1:5000/db:16 using",
-                              kName + ":2 pulled"));
+                              kTestImage + ":1 using", "127.0.0.1:5000/db:16 using",
+                              kTestImage + ":2 pulled"));
   EXPECT_TRUE(engine_.holds("127.0.0.1:5000/old:0"));  // never pulled by it
 }
 

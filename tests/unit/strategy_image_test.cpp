@@ -30,25 +30,22 @@ using testing::MinisignTool;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::TempDir;
+using testing::fakeDigest;
+using testing::kTestImage;
 
-const std::string kName = "127.0.0.1:5000/svc";
-
-// append(), not "…" + std::string(…): g++ 14 -O2 warns falsely on the
-// latter (-Wstringop-overread, GCC bug 105651).
-std::string digest(char c) { return std::string("sha256:").append(64, c); }
-std::string pullRef(char c) { return kName + "@" + digest(c); }
+std::string pullRef(char c) { return kTestImage + "@" + fakeDigest(c); }
 std::string pinned(const std::string& tag, char c) {
-  return kName + ":" + tag + "@" + digest(c);
+  return kTestImage + ":" + tag + "@" + fakeDigest(c);
 }
 
 class AnImageStrategy : public ::testing::Test {
  protected:
   AnImageStrategy() {
     plan_.install.mode = InstallConfig::Mode::kContainer;
-    plan_.container.image = kName + ":@v";
+    plan_.container.image = kTestImage + ":@v";
     plan_.container.keepImages = 2;
     registry_.tags = {
-        {"1", digest('1')}, {"2", digest('2')}, {"latest", digest('l')}};
+        {"1", fakeDigest('1')}, {"2", fakeDigest('2')}, {"latest", fakeDigest('l')}};
     boost::filesystem::create_directories(dir_ / "state");
     pin(pinned("1", '1'));
     // Version 1 was there before the upgrader: the engine holds it, and
@@ -97,8 +94,8 @@ TEST_F(AnImageStrategy, OffersTheNewestVersionTag) {
   EXPECT_TRUE(offer->ordered);
   EXPECT_EQ(*strategy_->currentId(), pinned("1", '1'));
   EXPECT_EQ(strategy_->recognise(pinned("1", '1')), "1");
-  EXPECT_EQ(strategy_->recognise(kName + ":1"), "1");  // written by hand
-  EXPECT_EQ(strategy_->recognise("other.io/svc:1@" + digest('1')), "");
+  EXPECT_EQ(strategy_->recognise(kTestImage + ":1"), "1");  // written by hand
+  EXPECT_EQ(strategy_->recognise("other.io/svc:1@" + fakeDigest('1')), "");
 }
 
 TEST_F(AnImageStrategy, OffersAPinnedVersion) {
@@ -109,13 +106,13 @@ TEST_F(AnImageStrategy, OffersAPinnedVersion) {
 }
 
 TEST_F(AnImageStrategy, FollowsTheDigestBehindAFixedTag) {
-  plan_.container.image = kName + ":latest";
+  plan_.container.image = kTestImage + ":latest";
   make();
   auto offer = strategy_->resolve();
   ASSERT_TRUE(offer) << offer.error().message();
-  EXPECT_EQ(offer->version, digest('l'));
+  EXPECT_EQ(offer->version, fakeDigest('l'));
   EXPECT_FALSE(offer->ordered);  // digests have no order
-  EXPECT_EQ(strategy_->recognise(pinned("latest", 'x')), digest('x'));
+  EXPECT_EQ(strategy_->recognise(pinned("latest", 'x')), fakeDigest('x'));
   auto staged = strategy_->acquire({});
   ASSERT_TRUE(staged) << staged.error().message();
   EXPECT_EQ(staged->release.id, pinned("latest", 'l'));
@@ -123,59 +120,59 @@ TEST_F(AnImageStrategy, FollowsTheDigestBehindAFixedTag) {
 
 TEST_F(AnImageStrategy, RefusesADigestOtherThanThePinnedOneBeforePulling) {
   plan_.container.version = Version("2");
-  plan_.container.digest = digest('9');
+  plan_.container.digest = fakeDigest('9');
   auto offer = strategy_->resolve();
   ASSERT_FALSE(offer);
-  EXPECT_EQ(offer.error().message(), "digest mismatch for '" + kName +
+  EXPECT_EQ(offer.error().message(), "digest mismatch for '" + kTestImage +
                                          ":2': the registry serves " +
-                                         digest('2') + ", Digest= pins " +
-                                         digest('9') + "; nothing was pulled");
+                                         fakeDigest('2') + ", Digest= pins " +
+                                         fakeDigest('9') + "; nothing was pulled");
   EXPECT_TRUE(engine_.calls.empty());
 }
 
 TEST_F(AnImageStrategy, RefusesTagsThatAreEquallyNew) {
-  registry_.tags = {{"1.2", digest('a')}, {"1.02", digest('b')}};
+  registry_.tags = {{"1.2", fakeDigest('a')}, {"1.02", fakeDigest('b')}};
   auto offer = strategy_->resolve();
   ASSERT_FALSE(offer);
   EXPECT_THAT(offer.error().message(), HasSubstr("are equally new"));
 }
 
 TEST_F(AnImageStrategy, SaysWhenNoTagFitsThePattern) {
-  plan_.container.image = kName + ":@v-full";
+  plan_.container.image = kTestImage + ":@v-full";
   make();
   auto offer = strategy_->resolve();
   ASSERT_FALSE(offer);
   EXPECT_EQ(
       offer.error().message(),
-      "no tag of '" + kName +
+      "no tag of '" + kTestImage +
           "' matches '@v-full' with a release number (digits and dots) for @v");
 }
 
 TEST_F(AnImageStrategy, NeverOffersAPreReleaseOrAnotherVariant) {
   // NocoBase's and nginx's tags: the version order ranks a '-' suffix
   // above the release, so only release numbers count.
-  plan_.container.image = kName + ":@v-full";
-  registry_.tags = {{"1.7.14-full", digest('a')},
-                    {"1.8.0-beta.3-full", digest('b')},
-                    {"latest-full", digest('c')}};
+  plan_.container.image = kTestImage + ":@v-full";
+  registry_.tags = {{"1.7.14-full", fakeDigest('a')},
+                    {"1.8.0-beta.3-full", fakeDigest('b')},
+                    {"latest-full", fakeDigest('c')}};
   make();
   auto offer = strategy_->resolve();
   ASSERT_TRUE(offer) << offer.error().message();
   EXPECT_EQ(offer->version, "1.7.14");
-  registry_.tags["1.8.0-full"] = digest('d');
+  registry_.tags["1.8.0-full"] = fakeDigest('d');
   EXPECT_EQ(strategy_->resolve()->version, "1.8.0");
-  plan_.container.image = kName + ":@v";
-  registry_.tags = {{"1.27.3", digest('a')},
-                    {"1.27.3-alpine", digest('b')},
-                    {"1.27.3-perl", digest('c')}};
+  plan_.container.image = kTestImage + ":@v";
+  registry_.tags = {{"1.27.3", fakeDigest('a')},
+                    {"1.27.3-alpine", fakeDigest('b')},
+                    {"1.27.3-perl", fakeDigest('c')}};
   make();
   EXPECT_EQ(strategy_->resolve()->version, "1.27.3");
 }
 
 TEST_F(AnImageStrategy, InstallsAPinnedPreReleaseWhenAskedTo) {
-  plan_.container.image = kName + ":@v-full";
+  plan_.container.image = kTestImage + ":@v-full";
   plan_.container.version = Version("1.8.0-beta.3");
-  registry_.tags = {{"1.8.0-beta.3-full", digest('b')}};
+  registry_.tags = {{"1.8.0-beta.3-full", fakeDigest('b')}};
   make();
   auto offer = strategy_->resolve();
   ASSERT_TRUE(offer) << offer.error().message();
@@ -187,7 +184,7 @@ TEST_F(AnImageStrategy, PullsByDigestVerifiesAndStagesThePinnedReference) {
   ASSERT_TRUE(staged) << staged.error().message();
   EXPECT_EQ(staged->release, (ReleaseRef{"2", pinned("2", '2')}));
   EXPECT_THAT(staged->evidence,
-              HasSubstr("image digest " + digest('2') +
+              HasSubstr("image digest " + fakeDigest('2') +
                         ", unsigned (AllowUnsigned=yes), pulled by podman"));
   EXPECT_THAT(engine_.calls,
               ElementsAre("inspect " + pullRef('2'), "pull " + pullRef('2'),
@@ -216,21 +213,21 @@ TEST_F(AnImageStrategy, AFailedPullLeavesNothingBehind) {
   ASSERT_FALSE(staged);
   EXPECT_THAT(staged.error().message(), HasSubstr("connection refused"));
   EXPECT_FALSE(engine_.holds(pullRef('2')));
-  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+  EXPECT_THAT(record(), Not(HasSubstr(fakeDigest('2'))));
   EXPECT_FALSE(pathExists(dir_ / "state/.image.env.upgrader-staged"));
 }
 
 TEST_F(AnImageStrategy, RemovesAndRefusesAnImageThatDoesNotCarryTheDigest) {
   // An engine (or a registry lying to it) that ends up with other content.
   engine_.pullYields[pullRef('2')] = {"sha256:evil",
-                                      {kName + "@" + digest('e')}};
+                                      {kTestImage + "@" + fakeDigest('e')}};
   auto staged = upgrade();
   ASSERT_FALSE(staged);
   EXPECT_EQ(staged.error().message(), "podman holds no image with digest " +
-                                          digest('2') + " for '" + kName +
+                                          fakeDigest('2') + " for '" + kTestImage +
                                           "' after the pull");
   EXPECT_FALSE(engine_.holds(pullRef('2')));
-  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+  EXPECT_THAT(record(), Not(HasSubstr(fakeDigest('2'))));
 }
 
 TEST_F(AnImageStrategy, NeverPullsNorRemovesAnImageTheEngineAlreadyHad) {
@@ -266,7 +263,7 @@ TEST_F(AnImageStrategy, AFailedAttemptKeepsTheRollbackPointAndItsImage) {
   ASSERT_TRUE(strategy_->prune(two->release, one()));  // 2 committed
   EXPECT_EQ(*readPinnedImage(dir_ / "state/image.env.old"), pinned("1", '1'));
   // 3 fails: 2 comes back, and 1 stays the rollback point, image and all.
-  registry_.tags["3"] = digest('3');
+  registry_.tags["3"] = fakeDigest('3');
   make();
   auto three = upgrade();
   ASSERT_TRUE(three) << three.error().message();
@@ -295,19 +292,19 @@ TEST_F(AnImageStrategy, NeverRemovesAnImageAnotherInstanceRecords) {
   ASSERT_TRUE(strategy_->discard(staged->release, Discard::kRelease));  // 2 failed here
   EXPECT_TRUE(engine_.holds(pullRef('2')));  // the other instance's to keep
   // Still on record, to be removed once nothing else names it.
-  EXPECT_THAT(record(), HasSubstr(digest('2')));
+  EXPECT_THAT(record(), HasSubstr(fakeDigest('2')));
   ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
   EXPECT_TRUE(engine_.holds(pullRef('2')));
   ASSERT_TRUE(removeIfExists(dir_ / "other/images.json"));
   ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
   EXPECT_FALSE(engine_.holds(pullRef('2')));
-  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+  EXPECT_THAT(record(), Not(HasSubstr(fakeDigest('2'))));
 }
 
 TEST_F(AnImageStrategy, KeepsAnImageAComposeInstanceNamesByItsTagAlone) {
   // A compose project on the same engine runs svc:2, named by tag only.
   boost::filesystem::create_directories(dir_ / "compose");
-  std::string tagOnly = kName + ":2";
+  std::string tagOnly = kTestImage + ":2";
   ASSERT_TRUE(writeFileAtomically(
       dir_ / "compose/images.json",
       R"({"images":[{"reference":")" + tagOnly + R"(","state":"using"}]})"));
@@ -317,7 +314,7 @@ TEST_F(AnImageStrategy, KeepsAnImageAComposeInstanceNamesByItsTagAlone) {
   EXPECT_TRUE(otherInstanceRecords(dir_ / "state/images.json", pullRef('2'), &engine_));
   EXPECT_FALSE(otherInstanceRecords(dir_ / "state/images.json", pullRef('3'), &engine_));
   // The same digest under another name is the same image, too.
-  std::string byDigest = "other.example/mirror@" + digest('3');
+  std::string byDigest = "other.example/mirror@" + fakeDigest('3');
   ASSERT_TRUE(writeFileAtomically(
       dir_ / "compose/images.json",
       R"({"images":[{"reference":")" + byDigest + R"(","state":"pulled"}]})"));
@@ -331,7 +328,7 @@ TEST_F(AnImageStrategy, RecordsAnImageItFoundHeldAsUsedAndNeverRemovesIt) {
   EXPECT_THAT(record(), HasSubstr(R"("state": "using")"));
   ASSERT_TRUE(strategy_->discard(staged->release, Discard::kRelease));
   EXPECT_TRUE(engine_.holds(pullRef('2')));
-  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+  EXPECT_THAT(record(), Not(HasSubstr(fakeDigest('2'))));
 }
 
 TEST_F(AnImageStrategy, AnImageItUsesKeepsAnotherInstanceFromRemovingIt) {
@@ -359,7 +356,7 @@ TEST_F(AnImageStrategy, PullsNothingOnceTheRunsRegistryTimeHasPassed) {
   ASSERT_FALSE(staged);
   EXPECT_THAT(staged.error().message(), HasSubstr("RegistryTimeoutSec=1s has passed"));
   EXPECT_EQ(engine_.count("pull " + pullRef('2')), 0u);
-  EXPECT_TRUE(record().empty() || record().find(digest('2')) == std::string::npos);
+  EXPECT_TRUE(record().empty() || record().find(fakeDigest('2')) == std::string::npos);
   EXPECT_FALSE(pathExists(dir_ / "state/.image.env.upgrader-staged"));
 }
 
@@ -371,7 +368,7 @@ TEST_F(AnImageStrategy, RemovesTheImageOfAReleaseThatFailed) {
   ASSERT_TRUE(strategy_->discard(staged->release, Discard::kRelease));
   EXPECT_FALSE(engine_.holds(pullRef('2')));
   EXPECT_TRUE(engine_.holds(pullRef('1')));
-  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+  EXPECT_THAT(record(), Not(HasSubstr(fakeDigest('2'))));
 }
 
 TEST_F(AnImageStrategy, RemovesAPullARunKilledBeforeItsCommitLeft) {
@@ -380,7 +377,7 @@ TEST_F(AnImageStrategy, RemovesAPullARunKilledBeforeItsCommitLeft) {
   make();  // the next run
   ASSERT_TRUE(strategy_->discard({}, Discard::kLeftovers));
   EXPECT_FALSE(engine_.holds(pullRef('2')));
-  EXPECT_THAT(record(), Not(HasSubstr(digest('2'))));
+  EXPECT_THAT(record(), Not(HasSubstr(fakeDigest('2'))));
 }
 
 TEST_F(AnImageStrategy, TakesAnImageForGoodOnceACommitPinsIt) {
@@ -630,7 +627,7 @@ TEST_F(AnImageStrategyWithKeys, PullsTheDigestTheSignedListingNames) {
   auto staged = upgrade();
   ASSERT_TRUE(staged) << staged.error().message();
   EXPECT_THAT(staged->evidence,
-              HasSubstr("image digest " + digest('2') +
+              HasSubstr("image digest " + fakeDigest('2') +
                         ", digest listing signed by key " +
                         plan_.trust.keys[0].idHex()));
   EXPECT_THAT(engine_.calls, Contains("pull " + pullRef('2')));
@@ -638,16 +635,16 @@ TEST_F(AnImageStrategyWithKeys, PullsTheDigestTheSignedListingNames) {
 
 TEST_F(AnImageStrategyWithKeys, RefusesADigestTheListingDoesNotNameBeforePulling) {
   serve(line('f', "2"));
-  EXPECT_EQ(refusal(), "digest mismatch for '" + kName +
-                           ":2': the registry serves " + digest('2') +
+  EXPECT_EQ(refusal(), "digest mismatch for '" + kTestImage +
+                           ":2': the registry serves " + fakeDigest('2') +
                            ", the signed listing '" + kDigestsUrl +
-                           "' says " + digest('f') + "; nothing was pulled");
+                           "' says " + fakeDigest('f') + "; nothing was pulled");
   EXPECT_TRUE(engine_.calls.empty());
 }
 
 TEST_F(AnImageStrategyWithKeys, RefusesATagTheListingDoesNotHave) {
   serve(line('1', "1"));
-  EXPECT_EQ(refusal(), "tag '2' of '" + kName + "' is not in the signed "
+  EXPECT_EQ(refusal(), "tag '2' of '" + kTestImage + "' is not in the signed "
                        "listing '" + kDigestsUrl + "'; nothing was pulled");
   EXPECT_TRUE(engine_.calls.empty());
 }

@@ -13,6 +13,15 @@
 
 namespace upgrader::testing {
 
+/// The repository the image strategies' tests pull from, and a digest
+/// made of one repeated hex digit.
+inline const std::string kTestImage = "127.0.0.1:5000/svc";
+// append(), not "…" + std::string(…): g++ 14 -O2 warns falsely on the
+// latter (-Wstringop-overread, GCC bug 105651).
+inline std::string fakeDigest(char c) {
+  return std::string("sha256:").append(64, c);
+}
+
 class FakeRegistry : public Registry {
  public:
   /// tag -> digest.

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <boost/filesystem.hpp>
 
@@ -29,5 +30,15 @@ class TempDir {
  private:
   std::string path_;
 };
+
+/// The names in directory `path`, in the order the directory lists them.
+inline std::vector<std::string> entriesIn(const std::string& path) {
+  std::vector<std::string> names;
+  for (auto it = boost::filesystem::directory_iterator(path);
+       it != boost::filesystem::directory_iterator(); ++it) {
+    names.push_back(it->path().filename().string());
+  }
+  return names;
+}
 
 }  // namespace upgrader::testing
