@@ -170,7 +170,7 @@ void warnIfUnsigned(const Plan& plan, EventLog& log) {
                    : "only checksums from the release server vouch for them"));
 }
 
-int runTransaction(const Options& o, bool rollback, EventLog& log) {
+int runTransaction(const Options& o, EventLog& log) {
   auto loaded = loadInstance(o);
   if (!loaded) return usageError(loaded.error().message());
   const Plan& plan = loaded->plan;
@@ -186,9 +186,10 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   }
   // The bus only when a unit is touched: the usual timer run finds nothing
   // to do. If systemd cannot be reached, the first stop fails, which
-  // changes nothing.
+  // changes nothing. A dry run and a fetch touch no unit at all.
   std::unique_ptr<ServiceManager> units =
-      o.dryRun ? makeRefusingServiceManager() : makeLazyServiceManager();
+      o.dryRun || o.command == Command::kFetch ? makeRefusingServiceManager()
+                                               : makeLazyServiceManager();
   // A container engine's socket may be started even in a dry run: that
   // touches no unit of the service, and a dry run pulls too.
   auto engineUnits = makeLazyServiceManager();
@@ -217,8 +218,10 @@ int runTransaction(const Options& o, bool rollback, EventLog& log) {
   UpgradeTransaction transaction(
       plan, Effects{*units, **strategy, *health, *commands, *hooks, *state,
                     log, clock});
-  Outcome out = rollback ? transaction.rollback()
-                         : transaction.apply({o.dryRun, o.allowDowngrade});
+  Outcome out = o.command == Command::kRollback ? transaction.rollback()
+                : o.command == Command::kFetch
+                    ? transaction.fetch(o.allowDowngrade)
+                    : transaction.apply({o.dryRun, o.allowDowngrade});
   if (out.code == OutcomeCode::kNothingToDo)
     log.log(Severity::kInfo, out.message);
   // Under systemd the journal already has the message.
@@ -291,6 +294,11 @@ int runStatus(const Options& o) {
   for (const auto& q : s.quarantined) {
     std::printf("quarantined: %s since %s: %s\n", show(q.version).c_str(),
                 show(q.time).c_str(), show(q.reason).c_str());
+  }
+  if (s.fetched) {
+    std::printf("fetched:     %s at %s (installed by the next apply)\n",
+                show(s.fetched->release.version).c_str(),
+                show(s.fetched->time).c_str());
   }
   if (s.transaction) {
     std::printf("in progress: %s to %s, step %s (finished by the next run)\n",
@@ -414,6 +422,7 @@ int runCli(int argc, char** argv) {
     case Command::kCheck:
       return runCheck(o);
     case Command::kApply:
+    case Command::kFetch:
     case Command::kRollback:
       break;
   }
@@ -421,7 +430,7 @@ int runCli(int argc, char** argv) {
   // The name as given: journal lines of a run refused for a bad name or
   // file still say which instance they are about.
   log->setContext({o.instance, "", ""});
-  int code = runTransaction(o, o.command == Command::kRollback, *log);
+  int code = runTransaction(o, *log);
   if (runningUnderSystemd()) {
     // systemd keeps no trace of an exit status it counts as success (5);
     // this line does. Sent with UPGRADER_INSTANCE, so it is found even when

@@ -20,10 +20,14 @@ enum LongOnly {
 };
 
 const std::map<std::string, Command> kCommands = {
-    {"apply", Command::kApply},       {"check", Command::kCheck},
-    {"status", Command::kStatus},     {"rollback", Command::kRollback},
+    {"apply", Command::kApply},
+    {"fetch", Command::kFetch},
+    {"check", Command::kCheck},
+    {"status", Command::kStatus},
+    {"rollback", Command::kRollback},
     {"unquarantine", Command::kUnquarantine},
-    {"list", Command::kList},         {"help", Command::kHelp},
+    {"list", Command::kList},
+    {"help", Command::kHelp},
     {"generate-units", Command::kGenerateUnits},
 };
 
@@ -37,6 +41,9 @@ start, health-check, and roll back on any failure.
 
 Commands:
   apply NAME                  upgrade NAME to the release its config names
+  fetch NAME                  download (or pull) and verify that release and
+                              keep it staged, the service untouched; the
+                              next apply installs it without fetching again
   check NAME                  exit 0 if a newer release is available, 5 if not
   status NAME                 installed and previous version, last result,
                               quarantined versions
@@ -56,7 +63,8 @@ Options:
       --state-dir DIR         default /var/lib/upgrader
       --run-dir DIR           default /run/upgrader (locks)
       --dry-run               apply: download, verify and stage; change nothing
-      --allow-downgrade       apply: allow an older version than installed
+      --allow-downgrade       apply, fetch: allow an older version than
+                              installed
       --json                  machine-readable output on stdout
   -v, --verbose               more detail
       --version               print the version

@@ -10,6 +10,7 @@ namespace upgrader {
 
 enum class Command {
   kApply,
+  kFetch,
   kCheck,
   kStatus,
   kRollback,

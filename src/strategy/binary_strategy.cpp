@@ -72,16 +72,50 @@ class BinaryStrategy final : public FileSlotStrategy {
                                slot_.stagedPath() + "'"};
   }
 
+  Result<Staged> adopt(const ReleaseRef& fetched) override {
+    if (auto st = checkOnlyTrustedCanWrite(slot_.directory()); !st) {
+      return st.error().withContext("Refusing to install into '" +
+                                    slot_.directory() + "'");
+    }
+    const std::string& staged = slot_.stagedPath();
+    // Read again in full: what a fetch verified is trusted only if the
+    // bytes are still the same.
+    auto digest = sha256OfFile(staged);
+    if (!digest) return digest.error();
+    if (digest->hex() != fetched.id) {
+      return Error("'" + staged + "' no longer holds release " +
+                   fetched.version + " as it was fetched (sha256 " +
+                   fetched.id + ", now " + digest->hex() + ")");
+    }
+    // A raw release is the download itself: it must still be what the
+    // listing, just fetched and verified again, names. (An archive's
+    // member has no digest of its own there.)
+    const Release& release = download_.release();
+    if (!isArchiveRelease(source_) &&
+        (!release.expected || release.expected->hex() != fetched.id)) {
+      return Error("the release fetched ahead (sha256 " + fetched.id +
+                   ") is no longer the one '" + release.url +
+                   "' is listed with");
+    }
+    remember(staged, fetched.id);
+    if (auto st = takeOwnerAndMode(); !st) return st.error();
+    return Staged{{fetched.version, fetched.id},
+                  "sha256 " + fetched.id + " read again" +
+                      (isArchiveRelease(source_) ? "" : ", as listed now") +
+                      ", staged at '" + staged + "'"};
+  }
+
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
     if (auto st = slot_.stageOld(previous); !st) return st.error();
     if (auto st = takeOwnerAndMode(); !st) return failStaging(st.error());
     return previous;
   }
 
-  // The staged file goes in every case; the rollback point is PATH.old,
-  // which an attempt never touches.
-  Status discard(const ReleaseRef&, Discard) override {
-    if (auto st = slot_.removeLeftovers(); !st) return st;
+  // The staged file goes in every case but one, a release fetched ahead;
+  // the rollback point is PATH.old, which an attempt never touches.
+  Status discard(const ReleaseRef& to, Discard what) override {
+    bool fetched = what == Discard::kLeftovers && !to.id.empty();
+    if (auto st = slot_.removeLeftovers(fetched); !st) return st;
     return download_.removeStalePartialDownloads(slot_.directory());
   }
 

@@ -133,12 +133,23 @@ class EnvVersionStrategy final : public FileSlotStrategy {
                       "), staged in '" + slot_.stagedPath() + "'"};
   }
 
+  // The env file is staged anew from the one in place (no network): only
+  // the version must still be the one offered now.
+  Result<Staged> adopt(const ReleaseRef& fetched) override {
+    if (!resolved_) return Error("no release was resolved to adopt");
+    if (fetched.version != resolved_->version) {
+      return Error("the release fetched ahead (" + fetched.version +
+                   ") is not the one offered now (" + resolved_->version + ")");
+    }
+    return acquire({});
+  }
+
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
     if (auto st = slot_.stageOld(previous); !st) return st.error();
     return previous;
   }
-  Status discard(const ReleaseRef&, Discard) override {
-    return slot_.removeLeftovers();
+  Status discard(const ReleaseRef& to, Discard what) override {
+    return slot_.removeLeftovers(what == Discard::kLeftovers && !to.id.empty());
   }
   Status quiesce(const ReleaseRef&) override { return okStatus(); }
   Status prune(const ReleaseRef&, const ReleaseRef&) override {
@@ -209,6 +220,24 @@ class ComposeStrategy final : public Strategy {
     return staged;
   }
 
+  // The files as the strategy of the files adopts them, then every image
+  // they name must still be held with the digest expected (a missing one
+  // is pulled again).
+  Result<Staged> adopt(const ReleaseRef& fetched) override {
+    auto staged = files_->adopt(fetched);
+    if (!staged) return staged.error();
+    std::vector<std::string> claimedNow;
+    auto images = acquireImages(stagedPlace(staged->release), claimedNow);
+    if (!images) {
+      for (const auto& reference : claimedNow) {
+        (void)forgetPull(pullRecord_, engine_, reference);
+      }
+      return images.error();
+    }
+    staged->evidence += "; images " + *images;
+    return staged;
+  }
+
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
     return files_->stagePrevious(previous);
   }
@@ -228,10 +257,12 @@ class ComposeStrategy final : public Strategy {
   // The files as the strategy of the files says, then the images pulled
   // for a release that is not in service: never one the project in place
   // names, and never by force (an image a container uses stays).
+  // kLeftovers with a release: one fetched ahead, whose images stay.
   Status discard(const ReleaseRef& to, Discard what) override {
     if (auto st = files_->discard(to, what); !st) return st;
     if (what == Discard::kKeepRelease) return okStatus();
-    return settlePulls(/*commit=*/false);
+    const bool fetched = what == Discard::kLeftovers && !to.id.empty();
+    return settlePulls(/*commit=*/false, "", fetched ? stagedPlace(to) : "");
   }
 
   // Whatever of the project still runs once its units are stopped: a
@@ -383,8 +414,10 @@ class ComposeStrategy final : public Strategy {
   // a commit, and never for an image the project in place or the rollback
   // point at `rollback` names: a run that does not commit leaves every
   // claim as it was, and another instance never removes an image this one
-  // could go back to.
-  Status settlePulls(bool commit, const std::string& rollback = "") {
+  // could go back to. The images the project at `fetched` names (a release
+  // fetched ahead) stay as they are.
+  Status settlePulls(bool commit, const std::string& rollback = "",
+                     const std::string& fetched = "") {
     auto record = loadPullRecord(pullRecord_);
     if (!record) return record.error();
     bool pending = false;
@@ -398,6 +431,14 @@ class ComposeStrategy final : public Strategy {
     } else if (!commit) {
       // Unknown what is in use: keep everything for the next run.
       return model.error().withContext("Keeping the images pulled for it");
+    }
+    if (!fetched.empty()) {
+      auto model = tool_.render(composeInvocation(plan_, fetched));
+      if (!model) {
+        return model.error().withContext(
+            "Keeping the images pulled for the release fetched ahead");
+      }
+      for (const auto& s : model->services) inPlace.insert(s.image);
     }
     // Unknown what the rollback point runs: no claim is given up.
     bool keepUses = !commit;

@@ -109,8 +109,10 @@ Status FileSlot::stageOld(const ReleaseRef& previous) {
   return okStatus();
 }
 
-Status FileSlot::removeLeftovers() {
-  if (auto st = removeIfExists(staged_); !st) return st;
+Status FileSlot::removeLeftovers(bool keepStaged) {
+  if (!keepStaged) {
+    if (auto st = removeIfExists(staged_); !st) return st;
+  }
   if (auto st = removeStaleTempFiles(path_); !st) return st;
   if (auto st = removeStaleTempFiles(old_); !st) return st;
   if (auto st = removeStaleTempFiles(replaced_); !st) return st;

@@ -68,12 +68,13 @@ class FileSlot {
   /// (for a rollback on request, which then swaps like an upgrade).
   Status stageOld(const ReleaseRef& previous);
 
-  /// Removes the staged file and the temp names a killed run may have left
-  /// beside PATH and PATH.old. A replaced name that PATH still holds (an
+  /// Removes the staged file (unless `keepStaged`: a release fetched ahead
+  /// waits there) and the temp names a killed run may have left beside
+  /// PATH and PATH.old. A replaced name that PATH still holds (an
   /// attempt given up before its swap) goes; one that PATH does not hold
   /// is a commit killed before settle(), which this finishes. Call only
   /// when no transaction is under way, or the attempt never swapped.
-  Status removeLeftovers();
+  Status removeLeftovers(bool keepStaged = false);
 
  private:
   Status keepReplaced(const ReleaseRef& from);

@@ -152,6 +152,25 @@ class ImageStrategy final : public FileSlotStrategy {
                       "'"};
   }
 
+  // The digest the registry offers now must be the one fetched; the
+  // engine must still hold it. acquire() then pulls nothing, checks the
+  // engine's digest again and writes the staged file anew.
+  Result<Staged> adopt(const ReleaseRef& fetched) override {
+    if (!resolved_) return Error("no release was resolved to adopt");
+    if (digestOf(fetched.id) != resolved_->digest) {
+      return Error("the image fetched ahead (" + fetched.id +
+                   ") is not the one offered now (" + resolved_->digest + ")");
+    }
+    auto held = engine_.inspect(pullReferenceOf(fetched.id));
+    if (!held) return held.error();
+    if (!*held) {
+      return Error(engine_.name() +
+                   " no longer holds the image fetched ahead, '" +
+                   pullReferenceOf(fetched.id) + "'");
+    }
+    return acquire({});
+  }
+
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
     if (auto st = requireImage(previous); !st) return st.error();
     if (auto st = slot_.stageOld(previous); !st) return st.error();
@@ -181,13 +200,16 @@ class ImageStrategy final : public FileSlotStrategy {
   // image that cannot be removed now (in use, the engine away) stays on
   // record for the next run; the first such error is reported.
   Status discard(const ReleaseRef& to, Discard what) override {
-    if (auto st = slot_.removeLeftovers(); !st) return st;
+    // kLeftovers with a release: one fetched ahead, kept staged.
+    const bool fetched = what == Discard::kLeftovers && !to.id.empty();
+    if (auto st = slot_.removeLeftovers(fetched); !st) return st;
     const std::string failed = what == Discard::kRelease && !to.id.empty()
                                    ? pullReferenceOf(to.id)
                                    : "";
-    const std::string kept = what == Discard::kKeepRelease && !to.id.empty()
-                                 ? pullReferenceOf(to.id)
-                                 : "";
+    const std::string kept =
+        (what == Discard::kKeepRelease || fetched) && !to.id.empty()
+            ? pullReferenceOf(to.id)
+            : "";
     const std::set<std::string> inUse = referencesInPlace();
     return settlePullRecord(
         places_.pullRecord, engine_, [&](const PullRecord::Entry& e) {

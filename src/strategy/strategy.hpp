@@ -38,7 +38,9 @@ struct Offer {
 /// What discard() does with the release it is given.
 enum class Discard {
   /// Only what killed runs left (temp names, partial downloads, images
-  /// pulled but never installed); the release given is ignored.
+  /// pulled but never installed). The release given, if any, is one
+  /// fetched ahead (`upgrader fetch`): it stays staged as it is, staged
+  /// copy, directory and images included.
   kLeftovers,
   /// The release failed or was never put in place: it goes as well,
   /// unless it is in place.
@@ -81,6 +83,15 @@ class Strategy {
   /// acquired is left behind (no file, no image) and the error names what
   /// was refused and why ("checksum mismatch for 'URL': ...").
   virtual Result<Staged> acquire(const ProgressFn& progress) = 0;
+
+  /// Takes over `fetched`, a release an earlier acquire() staged and a
+  /// fetch kept, as if acquire() had staged it now: checks that it is
+  /// still staged, still what it was when it was verified, and still the
+  /// release the last resolve() offered, and that the places it goes to
+  /// are still writable by root alone. Acquires nothing (no download, no
+  /// pull). Error, with nothing changed, if any of that fails: the caller
+  /// then discards it and acquires again.
+  virtual Result<Staged> adopt(const ReleaseRef& fetched) = 0;
 
   /// Stages the rollback point `previous` again, for `upgrader rollback`.
   /// Error if it is no longer where a rollback takes it from.

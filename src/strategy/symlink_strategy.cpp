@@ -99,6 +99,34 @@ class SymlinkStrategy final : public Strategy {
                                staged->id + "'"};
   }
 
+  // A release directory appears under its own name only when complete
+  // (stage()); in directories only root can write, it is what was verified
+  // when it was fetched, and it must be the release the listing, fetched
+  // and verified again just now, offers.
+  Result<Staged> adopt(const ReleaseRef& fetched) override {
+    for (const auto& dir : {releases_, parentDirectory(link_)}) {
+      if (auto st = checkOnlyTrustedCanWrite(dir); !st) {
+        return st.error().withContext("Refusing to install into '" + dir + "'");
+      }
+    }
+    auto own = ownRelease(fetched.id);
+    if (!own) return own.error();
+    const std::string& version = download_.release().version.str();
+    if (*own != releaseDir(version) || fetched.version != version) {
+      return Error("the release fetched ahead (" + fetched.version +
+                   ") is not the one offered now (" + version + ")");
+    }
+    if (!isDirectory(*own)) {
+      return Error("release " + version + " fetched ahead is no longer at '" +
+                   *own + "'");
+    }
+    auto current = currentId();
+    if (current && *current == *own) {
+      return Error("release " + version + " fetched ahead is in service");
+    }
+    return Staged{{version, *own}, "release directory '" + *own + "'"};
+  }
+
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
     if (auto own = ownRelease(previous.id); !own) return own.error();
     if (!isDirectory(previous.id)) {
@@ -150,8 +178,11 @@ class SymlinkStrategy final : public Strategy {
       return st;
     }
     // A directory this attempt set aside goes back, whatever `what` says:
-    // the release staged over it goes with that.
-    if (auto st = settleSetAside(); !st) return st;
+    // the release staged over it goes with that. Unless that is a release
+    // fetched ahead: it stays, and the copy it replaced goes.
+    std::string fetched =
+        what == Discard::kLeftovers && !to.id.empty() ? baseName(to.id) : "";
+    if (auto st = settleSetAside(fetched); !st) return st;
     if (what != Discard::kRelease || to.id.empty()) return okStatus();
     auto current = currentId();
     if (current && *current == to.id) return okStatus();
@@ -283,9 +314,10 @@ class SymlinkStrategy final : public Strategy {
   // Every release directory stage() set aside is settled: dropped when its
   // version is in service (the attempt committed; prune, or a commit
   // killed before it pruned), put back under its own name otherwise (the
-  // attempt failed or was killed; what was staged over it goes). Records
-  // what it put back, which discard() then does not remove.
-  Status settleSetAside() {
+  // attempt failed or was killed; what was staged over it goes), or when
+  // it is `fetchedVersion`, staged over it by a fetch that kept it.
+  // Records what it put back, which discard() then does not remove.
+  Status settleSetAside(const std::string& fetchedVersion = "") {
     std::vector<std::string> versions;
     boost::system::error_code ec;
     for (fs::directory_iterator it(releases_, ec), end; !ec && it != end;
@@ -304,7 +336,7 @@ class SymlinkStrategy final : public Strategy {
     for (const auto& version : versions) {
       std::string final = releaseDir(version);
       std::string aside = setAsideName(version);
-      if (current && *current == final) {
+      if ((current && *current == final) || version == fetchedVersion) {
         if (auto st = removeRelease(aside); !st) return st;
         continue;
       }

@@ -67,6 +67,11 @@ std::string stateToJson(const InstanceState& s) {
          {"reason", redactCredentials(q.reason)}});
   }
   if (!s.highestVerified.empty()) j["highest_verified"] = s.highestVerified;
+  if (s.fetched) {
+    j["fetched"] = {{"release", refToJson(s.fetched->release)},
+                    {"time", s.fetched->time},
+                    {"evidence", redactCredentials(s.fetched->evidence)}};
+  }
   if (s.transaction) {
     const auto& t = *s.transaction;
     j["transaction"] = {{"kind", kindName(t.kind)},
@@ -102,6 +107,15 @@ Result<InstanceState> stateFromJson(const std::string& text,
                                q.value("reason", "")});
     }
     s.highestVerified = j.value("highest_verified", "");
+    if (j.contains("fetched")) {
+      const auto& f = j["fetched"];
+      s.fetched =
+          FetchedRelease{refFromJson(f.value("release", json::object())),
+                         f.value("time", ""), f.value("evidence", "")};
+      if (s.fetched->release.id.empty()) {
+        return Error(source + ": the fetched release has no id");
+      }
+    }
     if (j.contains("transaction")) {
       const auto& tj = j["transaction"];
       Transaction t;

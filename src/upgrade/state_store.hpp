@@ -72,12 +72,24 @@ struct LastResult {
   std::string message;
 };
 
+/// A release `upgrader fetch` acquired, verified and left staged, with the
+/// service untouched, for a later apply to put in place without acquiring
+/// it again (see Strategy::adopt()).
+struct FetchedRelease {
+  ReleaseRef release;
+  std::string time;      ///< ISO 8601 UTC
+  std::string evidence;  ///< how it was verified, for status and the journal
+};
+
 struct InstanceState {
   std::optional<ReleaseRef> installed;
   std::optional<ReleaseRef> previous;
   std::optional<LastResult> last;
   std::vector<QuarantineEntry> quarantined;
   std::optional<Transaction> transaction;
+  /// Staged ahead by `upgrader fetch`; never at the same time as a
+  /// transaction (apply takes it over in the transaction's first save).
+  std::optional<FetchedRelease> fetched;
   /// The newest version ever verified for this instance (ordered versions
   /// only): nothing older is installed again without --allow-downgrade, so
   /// a mirror replaying an old, correctly signed release gets nowhere.

@@ -60,14 +60,16 @@ Result<UpgradeTransaction::Decision> UpgradeTransaction::decide() {
 // Loads the state and makes the service whole again: a run killed half-way
 // comes first, before anything new is tried. Then removes what a run
 // killed before it recorded anything (during the download, say) left:
-// partial downloads, temp names; nothing uses them now. kDone to go on.
-// A dry run changes nothing, so it neither recovers nor removes anything.
-Outcome UpgradeTransaction::begin(bool dryRun) {
+// partial downloads, temp names; nothing uses them now. A release fetched
+// ahead is no leftover: it is recorded, and stays. kDone to go on.
+// A dry run changes nothing, so it neither recovers nor removes anything;
+// a fetch stops no unit, so it cannot recover.
+Outcome UpgradeTransaction::begin(Begin how) {
   auto loaded = fx_.state.load();
   if (!loaded) return failUnchanged(loaded.error().message());
   state_ = *loaded;
   loaded_ = true;
-  if (state_.transaction && dryRun) {
+  if (state_.transaction && how != Begin::kRecover) {
     return failUnchanged("a previous run of '" + plan_.instance.str() +
                          "' was interrupted; 'upgrader apply " +
                          plan_.instance.str() + "' finishes it first");
@@ -76,8 +78,10 @@ Outcome UpgradeTransaction::begin(bool dryRun) {
     Outcome recovered = recover();
     if (recovered.code != OutcomeCode::kDone) return recovered;
   }
-  if (!dryRun) {
-    if (auto st = fx_.strategy.discard({}, Discard::kLeftovers); !st) {
+  if (how != Begin::kReadOnly) {
+    ReleaseRef fetched =
+        state_.fetched ? state_.fetched->release : ReleaseRef{};
+    if (auto st = fx_.strategy.discard(fetched, Discard::kLeftovers); !st) {
       fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
     }
   }
@@ -106,7 +110,7 @@ void UpgradeTransaction::noteOutcome(const Outcome& out) {
   // none: a refused first run leaves nothing on disk but the journal.
   const InstanceState& s = state_;
   if (!s.installed && !s.previous && !s.last && s.quarantined.empty() &&
-      s.highestVerified.empty() && !s.transaction) {
+      s.highestVerified.empty() && !s.transaction && !s.fetched) {
     return;
   }
   const char* result = out.code == OutcomeCode::kNothingToDo ? "nothing-to-do"
@@ -123,7 +127,9 @@ void UpgradeTransaction::noteOutcome(const Outcome& out) {
 
 Outcome UpgradeTransaction::upgrade(const ApplyOptions& options) {
   // 1. Recover.
-  if (Outcome begun = begin(options.dryRun); begun.code != OutcomeCode::kDone) {
+  if (Outcome begun =
+          begin(options.dryRun ? Begin::kReadOnly : Begin::kRecover);
+      begun.code != OutcomeCode::kDone) {
     return begun;
   }
 
@@ -136,45 +142,23 @@ Outcome UpgradeTransaction::upgrade(const ApplyOptions& options) {
   ReleaseRef from = decision->from;
   fx_.log.setContext({plan_.instance.str(), from.version, to});
 
-  if (from.version == to) {
-    if (!options.dryRun &&
-        (!state_.installed || state_.installed->version != to)) {
-      // Record what we found, so status and the next check know it; only
-      // informative, so a failed save changes nothing of the outcome. A
-      // dry run writes nothing at all.
-      state_.installed = from;
-      if (auto st = fx_.state.save(state_); !st) {
-        fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
+  Outcome screened =
+      screen(*decision, options.allowDowngrade || plan_.install.allowDowngrade);
+  if (screened.code != OutcomeCode::kDone) {
+    if (!options.dryRun) {
+      if (from.version == to &&
+          (!state_.installed || state_.installed->version != to)) {
+        // Record what we found, so status and the next check know it;
+        // only informative, so a failed save changes nothing of the
+        // outcome. A dry run writes nothing at all.
+        state_.installed = from;
+        if (auto st = fx_.state.save(state_); !st) {
+          fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
+        }
       }
+      dropFetched("it is not to be installed");
     }
-    return {OutcomeCode::kNothingToDo, "already at version " + to, to, to};
-  }
-  if (state_.isQuarantined(to)) {
-    return {OutcomeCode::kNothingToDo,
-            "version " + to +
-                " is quarantined after a failed upgrade; not retrying it "
-                "(upgrader unquarantine " +
-                plan_.instance.str() + " " + to + ")",
-            from.version, to};
-  }
-  bool allowDowngrade = options.allowDowngrade || plan_.install.allowDowngrade;
-  if (offer.ordered && !from.version.empty() &&
-      compareVersions(to, from.version) < 0 && !allowDowngrade) {
-    return failUnchanged("refusing to downgrade from " + from.version + " to " +
-                         to + " without --allow-downgrade");
-  }
-  // Anti-rollback: a release server (or a mirror, or whoever took its
-  // place) that offers an older, correctly signed release than one this
-  // instance already verified may be replaying a known-vulnerable version.
-  // What is installed now may itself be older (after a rollback), so the
-  // bar is the newest version ever verified, kept in the state file.
-  if (offer.ordered && !state_.highestVerified.empty() &&
-      compareVersions(to, state_.highestVerified) < 0 && !allowDowngrade) {
-    return failUnchanged("refusing to install " + to + ": version " +
-                         state_.highestVerified +
-                         " was verified for this instance before, and an "
-                         "older release is only installed with "
-                         "--allow-downgrade");
+    return screened;
   }
   fx_.log.event(
       Event::kStarted, "start",
@@ -185,22 +169,21 @@ Outcome UpgradeTransaction::upgrade(const ApplyOptions& options) {
 
   // 3. Acquire, verify and stage while the old version still serves: a
   //    bad release, a full disk or a failed Preflight= costs no downtime.
-  auto staged =
-      fx_.strategy.acquire([this](std::uint64_t got, std::uint64_t total) {
-        fx_.log.progress(got, total);
-      });
+  //    A release fetched ahead is taken over instead, verified again.
+  auto staged = stage(to, options.dryRun);
   if (!staged) return failUnchanged(staged.error().message());
   faultPoint("acquired");
-  fx_.log.event(
-      Event::kVerified, "verify",
-      "release " + to + " verified and staged (" + staged->evidence + ")",
-      "ok");
+  // A dry run leaves a release fetched ahead where it is.
+  const bool keepStaged = options.dryRun && state_.fetched &&
+                          state_.fetched->release.id == staged->release.id;
   if (auto st = preflight(from, staged->release); !st) {
-    (void)dropStaged(TransactionKind::kUpgrade, staged->release);
+    if (!keepStaged)
+      (void)dropStaged(TransactionKind::kUpgrade, staged->release);
     return failUnchanged(st.error().message());
   }
   if (options.dryRun) {
-    (void)dropStaged(TransactionKind::kUpgrade, staged->release);
+    if (!keepStaged)
+      (void)dropStaged(TransactionKind::kUpgrade, staged->release);
     return {OutcomeCode::kDone,
             "dry run: " + to + " verified and staged; nothing changed",
             from.version, to};
@@ -219,9 +202,171 @@ Outcome UpgradeTransaction::upgrade(const ApplyOptions& options) {
   return install(std::move(t));
 }
 
-Outcome UpgradeTransaction::goBack() {
-  if (Outcome begun = begin(false); begun.code != OutcomeCode::kDone)
+// Whether the offer of `d` is to be installed: kDone to go on, or the
+// outcome that says why not (nothing to do, quarantined, a refused
+// downgrade). Changes nothing.
+Outcome UpgradeTransaction::screen(const Decision& d, bool allowDowngrade) {
+  const Offer& offer = d.offer;
+  const std::string& to = offer.version;
+  const ReleaseRef& from = d.from;
+  if (from.version == to) {
+    return {OutcomeCode::kNothingToDo, "already at version " + to, to, to};
+  }
+  if (state_.isQuarantined(to)) {
+    return {OutcomeCode::kNothingToDo,
+            "version " + to +
+                " is quarantined after a failed upgrade; not retrying it "
+                "(upgrader unquarantine " +
+                plan_.instance.str() + " " + to + ")",
+            from.version, to};
+  }
+  if (offer.ordered && !from.version.empty() &&
+      compareVersions(to, from.version) < 0 && !allowDowngrade) {
+    return failUnchanged("refusing to downgrade from " + from.version + " to " +
+                         to + " without --allow-downgrade");
+  }
+  // Anti-rollback: a release server (or a mirror, or whoever took its
+  // place) that offers an older, correctly signed release than one this
+  // instance already verified may be replaying a known-vulnerable version.
+  // What is installed now may itself be older (after a rollback), so the
+  // bar is the newest version ever verified, kept in the state file.
+  if (offer.ordered && !state_.highestVerified.empty() &&
+      compareVersions(to, state_.highestVerified) < 0 && !allowDowngrade) {
+    return failUnchanged("refusing to install " + to + ": version " +
+                         state_.highestVerified +
+                         " was verified for this instance before, and an "
+                         "older release is only installed with "
+                         "--allow-downgrade");
+  }
+  return {OutcomeCode::kDone, "", from.version, to};
+}
+
+// The release `version` staged, with its evidence in the journal: the one
+// a fetch left if it is that release and the strategy finds it still
+// what was verified (nothing acquired again), else acquired now. A
+// fetched release that is not taken over goes first (superseded, or no
+// longer what was verified); one taken over is the caller's from here
+// on: the next save no longer records it as fetched. A dry run takes
+// over nothing: it only looks.
+Result<Staged> UpgradeTransaction::stage(const std::string& version,
+                                         bool dryRun) {
+  if (state_.fetched && state_.fetched->release.version == version) {
+    const FetchedRelease fetched = *state_.fetched;
+    auto adopted = fx_.strategy.adopt(fetched.release);
+    if (adopted) {
+      if (!dryRun) state_.fetched.reset();
+      fx_.log.event(Event::kVerified, "verify",
+                    "release " + version + " fetched ahead at " + fetched.time +
+                        " (" + fetched.evidence +
+                        "); checked again: " + adopted->evidence,
+                    "ok");
+      return adopted;
+    }
+    fx_.log.log(Severity::kWarning,
+                "not using release " + version + " fetched ahead: " +
+                    adopted.error().message() + "; acquiring it again");
+  }
+  if (!dryRun) dropFetched("it is not the release to install");
+  auto staged =
+      fx_.strategy.acquire([this](std::uint64_t got, std::uint64_t total) {
+        fx_.log.progress(got, total);
+      });
+  if (!staged) return staged.error();
+  fx_.log.event(
+      Event::kVerified, "verify",
+      "release " + version + " verified and staged (" + staged->evidence + ")",
+      "ok");
+  return staged;
+}
+
+// Removes the release a fetch left, and its record. Nothing of it is in
+// place, so a removal that fails is only clutter, tried again by the next
+// run's clean-up; the record goes in any case.
+void UpgradeTransaction::dropFetched(const std::string& why) {
+  if (!state_.fetched) return;
+  const ReleaseRef release = state_.fetched->release;
+  fx_.log.log(Severity::kInfo,
+              "removing release " + release.version + " fetched ahead: " + why);
+  if (auto st = dropStaged(TransactionKind::kUpgrade, release); !st) {
+    fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
+  }
+  state_.fetched.reset();
+  if (auto st = fx_.state.save(state_); !st) {
+    fx_.log.log(Severity::kWarning, st.error().message() + ", ignoring");
+  }
+}
+
+// Steps 1 to 3 of an upgrade, and the release kept staged: no unit is
+// touched, so a fleet can fetch and verify everywhere before any host
+// stops.
+Outcome UpgradeTransaction::fetch(bool allowDowngrade) {
+  if (Outcome begun = begin(Begin::kNoUnits);
+      begun.code != OutcomeCode::kDone) {
     return begun;
+  }
+  auto decision = decide();
+  if (!decision) return failUnchanged(decision.error().message());
+  const std::string to = decision->offer.version;
+  const ReleaseRef from = decision->from;
+  fx_.log.setContext({plan_.instance.str(), from.version, to});
+  Outcome screened =
+      screen(*decision, allowDowngrade || plan_.install.allowDowngrade);
+  if (screened.code != OutcomeCode::kDone) {
+    dropFetched("it is not to be installed");
+    return screened;
+  }
+  if (state_.fetched && state_.fetched->release.version == to) {
+    const FetchedRelease fetched = *state_.fetched;
+    auto adopted = fx_.strategy.adopt(fetched.release);
+    if (adopted) {
+      return {OutcomeCode::kNothingToDo,
+              to + " was fetched at " + fetched.time +
+                  " and is still as verified (" + adopted->evidence + ")",
+              from.version, to};
+    }
+    fx_.log.log(Severity::kWarning,
+                "release " + to + " fetched before is no longer usable: " +
+                    adopted.error().message() + "; fetching it again");
+  }
+  dropFetched("it is not the release to install");
+  fx_.log.log(Severity::kInfo,
+              "fetching " + to + " for " + plan_.instance.str());
+  auto staged =
+      fx_.strategy.acquire([this](std::uint64_t got, std::uint64_t total) {
+        fx_.log.progress(got, total);
+      });
+  if (!staged) return failUnchanged(staged.error().message());
+  if (auto st = preflight(from, staged->release); !st) {
+    (void)dropStaged(TransactionKind::kUpgrade, staged->release);
+    return failUnchanged(st.error().message());
+  }
+  // Recorded in one save with the anti-rollback bar: from here on the
+  // next run's clean-up keeps it.
+  InstanceState next = state_;
+  next.fetched = FetchedRelease{staged->release, now(), staged->evidence};
+  if (decision->offer.ordered &&
+      (next.highestVerified.empty() ||
+       compareVersions(to, next.highestVerified) > 0)) {
+    next.highestVerified = to;
+  }
+  if (auto st = fx_.state.save(next); !st) {
+    (void)dropStaged(TransactionKind::kUpgrade, staged->release);
+    return failUnchanged(st.error().message());
+  }
+  state_ = next;
+  std::string message = "fetched " + to + " (" + staged->evidence +
+                        "); 'upgrader apply " + plan_.instance.str() +
+                        "' installs it";
+  fx_.log.event(Event::kVerified, "verify", message, "ok");
+  return {OutcomeCode::kDone, message, from.version, to};
+}
+
+Outcome UpgradeTransaction::goBack() {
+  if (Outcome begun = begin(Begin::kRecover); begun.code != OutcomeCode::kDone)
+    return begun;
+  // The previous release is staged where a fetched one waits (binary: the
+  // staged name): a release fetched ahead goes first.
+  dropFetched("going back to the previous release");
   if (!state_.installed || !state_.previous) {
     return failUnchanged("no previous release of '" + plan_.instance.str() +
                          "' to roll back to");
@@ -270,9 +415,13 @@ Outcome UpgradeTransaction::check() {
     return {OutcomeCode::kNothingToDo,
             "the release offered (" + to + ") is older than " + from, from, to};
   }
+  std::string fetched;
+  if (state_.fetched && state_.fetched->release.version == to) {
+    fetched = "; fetched at " + state_.fetched->time;
+  }
   return {OutcomeCode::kDone,
           to + " is available (installed: " +
-              (from.empty() ? std::string("unknown") : from) + ")",
+              (from.empty() ? std::string("unknown") : from) + ")" + fetched,
           from, to};
 }
 

@@ -68,6 +68,14 @@ class UpgradeTransaction {
   /// started: every failure after the first stop ends in a rollback.
   Outcome apply(const ApplyOptions& options);
 
+  /// Acquires, verifies and stages the release apply would install, and
+  /// keeps it staged with the service untouched, so that the apply that
+  /// follows only swaps, starts and checks: kDone when fetched now,
+  /// kNothingToDo when there is nothing to install or it was fetched
+  /// already (and is still what was verified). Talks to no service
+  /// manager: a run interrupted half-way is left for apply to finish.
+  Outcome fetch(bool allowDowngrade = false);
+
   /// Goes back to the previous release with the same safety as apply, and
   /// quarantines the release it leaves so a timer does not bring it back.
   Outcome rollback();
@@ -78,12 +86,21 @@ class UpgradeTransaction {
 
  private:
   struct Decision;
+  /// What begin() may do before a run's own work.
+  enum class Begin {
+    kRecover,   ///< finish or undo an interrupted transaction, then clean up
+    kNoUnits,   ///< clean up; an interrupted transaction is refused (fetch)
+    kReadOnly,  ///< change nothing; an interrupted transaction is refused
+  };
   Outcome upgrade(const ApplyOptions& options);
   Outcome goBack();
   void noteOutcome(const Outcome& out);
   std::string now() const;
-  Outcome begin(bool dryRun);
+  Outcome begin(Begin how);
   Result<Decision> decide();
+  Outcome screen(const Decision& d, bool allowDowngrade);
+  Result<Staged> stage(const std::string& version, bool dryRun);
+  void dropFetched(const std::string& why);
   /// Finishes or undoes a transaction a killed run left in the state file.
   Outcome recover();
   /// Stop, swap, start, check, commit; rollBack() on any failure.

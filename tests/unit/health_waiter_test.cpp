@@ -60,7 +60,7 @@ class FakeProbe : public Probe {
   std::size_t calls_ = 0;
 };
 
-class RecordingEventLog : public EventLog {
+class CapturingEventLog : public EventLog {
  public:
   void setContext(const LogContext&) override {}
   void event(Event, std::string_view, std::string_view,
@@ -98,7 +98,7 @@ class AHealthWaiter : public ::testing::Test {
 
   testing::ManualClock clock;
   FakeServiceManager manager{clock};
-  RecordingEventLog log;
+  CapturingEventLog log;
   HealthConfig config;
   std::vector<std::unique_ptr<Probe>> probes;
   std::shared_ptr<FakeProbe::Shared> shared =

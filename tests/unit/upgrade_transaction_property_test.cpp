@@ -95,6 +95,9 @@ class FaultyStrategy : public Strategy {
   Result<Staged> acquire(const ProgressFn& p) override {
     return f_.guard("acquire", [&] { return s_.acquire(p); });
   }
+  Result<Staged> adopt(const ReleaseRef& r) override {
+    return f_.guard("adopt", [&] { return s_.adopt(r); });
+  }
   Result<ReleaseRef> stagePrevious(const ReleaseRef& r) override {
     return f_.guard("stagePrevious", [&] { return s_.stagePrevious(r); });
   }
@@ -259,6 +262,11 @@ class AMachine {
     pin(version);
     return run(faults, [](UpgradeTransaction& t) { return t.apply({}); });
   }
+  // One run of `upgrader fetch` aiming at `version`, with `faults`.
+  Outcome fetch(const std::string& version, Faults& faults) {
+    pin(version);
+    return run(faults, [](UpgradeTransaction& t) { return t.fetch(); });
+  }
   Outcome rollback(Faults& faults) {
     pin("1");
     return run(faults, [](UpgradeTransaction& t) { return t.rollback(); });
@@ -267,6 +275,12 @@ class AMachine {
   std::string path(const std::string& name) { return dir_ / ("install/" + name); }
   MemoryStateStore& store() { return store_; }
   FakeHooks& hooks() { return hooks_; }
+  // Whether a run took over a release fetched ahead.
+  bool tookOverAFetch() const {
+    return std::any_of(log_.lines.begin(), log_.lines.end(), [](const std::string& l) {
+      return l.find("fetched ahead at") != std::string::npos;
+    });
+  }
 
  private:
   static void writeFile(const std::string& path, const std::string& text, mode_t mode) {
@@ -389,6 +403,39 @@ TEST(TheTransactionUnderRandomFailures, LeavesTheMachineAsItFoundItOrUpgraded) {
         << ") nor upgraded (" << asUpgraded.message() << ")\n"
         << trace;
   }
+}
+
+TEST(TheTransactionUnderRandomFailures, LeavesTheMachineAsItFoundItOrUpgradedAfterAFetch) {
+  int tookOver = 0;
+  for (std::uint32_t seed = 1; seed <= kTrials; ++seed) {
+    bool hadRollbackPoint = seed % 4 != 0;
+    AMachine m(hadRollbackPoint);
+    Expected before{kOne, hadRollbackPoint ? kZero : "", ReleaseRef{"1", digestOf(kOne)},
+                    hadRollbackPoint ? std::optional<ReleaseRef>(ReleaseRef{"0", digestOf(kZero)})
+                                     : std::nullopt};
+    Expected upgraded{kTwo, kOne, ReleaseRef{"2", digestOf(kTwo)},
+                      ReleaseRef{"1", digestOf(kOne)}};
+    // A fetch with faults, then an apply that may take its release over,
+    // with faults of its own; then the usual runs.
+    std::string trace = runWithFaults(m, seed, [&](Faults& f) {
+      Outcome fetched = m.fetch("2", f);
+      Faults g(seed * 7919, 0.08, -1, false);
+      Outcome applied = m.apply("2", g);
+      applied.message = "fetch: " + f.trace + "-> " + fetched.message + "; apply: " + g.trace +
+                        "-> " + applied.message;
+      return applied;
+    });
+    auto asBefore = isExactly(m, before);
+    auto asUpgraded = isExactly(m, upgraded);
+    ASSERT_TRUE(asBefore || asUpgraded)
+        << "seed " << seed << ": neither as before (" << asBefore.message()
+        << ") nor upgraded (" << asUpgraded.message() << ")\n"
+        << trace;
+    ASSERT_FALSE(m.store().state.fetched.has_value()) << "seed " << seed << "\n" << trace;
+    tookOver += m.tookOverAFetch() ? 1 : 0;
+  }
+  // Not vacuous: many of the trials installed the fetched release.
+  EXPECT_GT(tookOver, kTrials / 4);
 }
 
 TEST(TheTransactionUnderRandomFailures, LeavesTheMachineAsItFoundItOrRolledBackOnRequest) {

@@ -56,6 +56,16 @@ class FakeStrategy : public Strategy {
     staged = "id-" + offer.version;
     return Staged{{offer.version, staged}, "verified by the fake"};
   }
+  /// A fetched release is taken over if it is still what is staged and
+  /// the version offered; `fail` "adopt" refuses it anyway.
+  Result<Staged> adopt(const ReleaseRef& fetched) override {
+    calls.push_back("adopt " + fetched.version);
+    if (fail.count("adopt")) return Error("no longer as verified");
+    if (staged != fetched.id || fetched.version != offer.version) {
+      return Error("not staged");
+    }
+    return Staged{fetched, "checked again by the fake"};
+  }
   Result<ReleaseRef> stagePrevious(const ReleaseRef& previous) override {
     calls.push_back("stagePrevious " + previous.version);
     if (fail.count("stagePrevious") || old != previous.id) {
@@ -94,7 +104,15 @@ class FakeStrategy : public Strategy {
   }
   Status discard(const ReleaseRef& to, Discard what) override {
     switch (what) {
-      case Discard::kLeftovers: calls.push_back("clean leftovers"); break;
+      case Discard::kLeftovers:
+        if (!to.id.empty()) {
+          // A release fetched ahead stays staged.
+          calls.push_back("clean leftovers but " + to.version);
+          if (fail.count("discard")) return Error("discard failed");
+          return okStatus();
+        }
+        calls.push_back("clean leftovers");
+        break;
       case Discard::kRelease: calls.push_back("discard " + to.version); break;
       case Discard::kKeepRelease: calls.push_back("discard " + to.version + " (kept)"); break;
     }
