@@ -8,7 +8,8 @@
 #     disk, the registry down, a digest other than the signed listing's, a
 #     listing signed by an unknown key: the unit is never stopped and
 #     nothing pulled is kept;
-#   2 -> 5 -> 6 good, images pruned to KeepImages=, never one the upgrader
+#   2 -> 5 -> 6 good, 5 fetched ahead (`upgrader fetch`) and then not
+#     pulled again; images pruned to KeepImages=, never one the upgrader
 #     did not pull;
 #   `upgrader rollback` back to 5;
 #   a migration that leaves its container running and fails: that
@@ -48,6 +49,11 @@ rollback_point_is() {
   assert_true "the rollback point's image ($1) is held" holds "$1"
   assert_true "image.env and image.env.old are two files" \
     test "$(stat -c %i "$dir/image.env")" != "$(stat -c %i "$dir/image.env.old")"
+}
+
+# registry_blob_reads: how many blob requests the registry has logged.
+registry_blob_reads() {
+  journal -o cat -u test-registry.service | grep -c '/v2/svc/blobs/sha256' || true
 }
 
 echo "== 1 -> 2"
@@ -156,7 +162,22 @@ refused "a listing signed by an unknown key" \
 sign_release /srv/digests/DIGESTS
 
 echo "== 2 -> 5 -> 6"
+# 5 fetched ahead: pulled (the registry sends its blobs) while 2 serves
+# on, untouched; the apply then pulls nothing (no blob read since).
+pid=$(systemctl show -p MainPID --value demo.service)
+blobs=$(registry_blob_reads)
+assert_eq "fetch 5" 0 "$(upgrader fetch demo >/dev/null 2>&1; echo $?)"
+assert_true "5 is held after the fetch" holds 5
+assert_true "the fetch pulled 5: blob reads $blobs -> $(registry_blob_reads)" \
+  test "$(registry_blob_reads)" -gt "$blobs"
+assert_eq "the fetch left the unit alone" "$pid" \
+  "$(systemctl show -p MainPID --value demo.service)"
+blobs=$(registry_blob_reads)
 assert_eq "2 -> 5: upgraded" 0 "$(upgrade_status demo)"
+assert_eq "the apply pulled nothing: no blob read since the fetch" "$blobs" \
+  "$(registry_blob_reads)"
+assert_true "the journal says 5 was fetched ahead" \
+  journal -b -o cat UPGRADER_EVENT=verified --grep "release 5 fetched ahead at"
 assert_eq "serving 5 (a version 3 service)" 3 "$(demo_version)"
 assert_eq "the container runs exactly 5's image" "$(held_image 5)" "$(running_image)"
 assert_true "the journal names the signed listing" \

@@ -7,7 +7,10 @@
 #                        and nothing temporary is left; prints what is
 #                        wrong otherwise;
 # and may redefine service_up and served_version (the demo service's by
-# default) and SWEEP_WAIT (how long the service may take to come up).
+# default) and SWEEP_WAIT (how long the service may take to come up). With
+# SWEEP_COMMAND=fetch, `upgrader fetch demo` is the run killed, and the
+# scenario's after_kill CALL checks what the killed run left before the
+# next run (`systemctl start upgrade@demo`) goes on.
 # In the suite every twelfth call is tried (KILL_SWEEP_EVERY=12); every call
 # is the test labelled long: ctest --test-dir build -L long.
 if ! command -v strace >/dev/null; then
@@ -16,16 +19,18 @@ if ! command -v strace >/dev/null; then
 fi
 KILL_SWEEP_EVERY=${KILL_SWEEP_EVERY:-12}
 SWEEP_WAIT=${SWEEP_WAIT:-10}
+SWEEP_COMMAND=${SWEEP_COMMAND:-apply}
 service_up() { demo_healthy; }
 served_version() { demo_version; }
 MUTATING=rename,renameat,renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,mkdir,mkdirat,rmdir,fsync,fdatasync,ftruncate,truncate,fchmod,fchmodat,fchown,fchownat
 
 # mutating_calls: "SYSCALL N" for each mutating call of one run of
-# `upgrader apply demo` from release 1, in order (N counts that syscall's
-# calls, as strace's when= does).
+# `upgrader $SWEEP_COMMAND demo` from release 1, in order (N counts that
+# syscall's calls, as strace's when= does).
 mutating_calls() {
   reset_release
-  strace -qq -e trace="$MUTATING" -o /run/sweep-trace upgrader apply demo >/dev/null 2>&1 || true
+  strace -qq -e trace="$MUTATING" -o /run/sweep-trace \
+    upgrader "$SWEEP_COMMAND" demo >/dev/null 2>&1 || true
   awk -F'(' '/^[a-z0-9_]+\(/ { n[$1]++; print $1, n[$1] }' /run/sweep-trace
 }
 
@@ -43,7 +48,7 @@ sweep() {
     reset_release
     rc=0
     strace -qq -o /dev/null -e trace="$name" -e inject="$name:signal=KILL:when=$nth" \
-      upgrader apply demo >/dev/null 2>&1 || rc=$?
+      upgrader "$SWEEP_COMMAND" demo >/dev/null 2>&1 || rc=$?
     if [ "$rc" -ne 137 ]; then
       # A run may make a call fewer than the traced one did (a save with
       # nothing new to say is skipped): ended normally, it never reached
@@ -53,6 +58,9 @@ sweep() {
         *) fail "$what: killed before $name #$nth: the run was not killed (exit $rc)" ;;
       esac
       continue
+    fi
+    if declare -F after_kill >/dev/null; then
+      wrong=$(after_kill) || fail "$what: killed before $name #$nth: $wrong"
     fi
     # The next run finishes or undoes what the killed one left, then goes
     # on: the end state is the expected version.

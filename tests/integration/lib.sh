@@ -183,7 +183,8 @@ config_changed() {
 
 # A real HTTPS server for releases: nginx on 127.0.0.1:8000 (and plain
 # http on 8001) serving $RELEASES, as a unit of the booted system, with a
-# certificate from a CA made here ($RELEASE_CA).
+# certificate from a CA made here ($RELEASE_CA). Its access log counts the
+# downloads (release_downloads).
 start_release_server() {
   mkdir -p "$RELEASES" /run/release-server
   make_release_certificates /run/release-server
@@ -193,7 +194,8 @@ pid /run/release-server/nginx.pid;
 error_log stderr;
 events {}
 http {
-  access_log off;
+  log_format requests '\$request \$status';
+  access_log /run/release-server/access.log requests;
   default_type application/octet-stream;
   client_body_temp_path /run/release-server;
   server {
@@ -214,6 +216,12 @@ UNIT
   # Any HTTP answer (403 for the bare directory) means it listens.
   wait_for 10 curl -s --cacert "$RELEASE_CA" -o /dev/null "$RELEASE_URL/"
   wait_for 10 curl -s -o /dev/null "$RELEASE_HTTP_URL/"
+}
+
+# release_downloads FILE: how many times the release server sent all of
+# $RELEASES/FILE (GET answered 200).
+release_downloads() {
+  grep -c -x "GET /$1 HTTP/1.1 200" /run/release-server/access.log || true
 }
 
 # make_release_certificates DIR: DIR/ca.pem, and DIR/server.{pem,key} for
