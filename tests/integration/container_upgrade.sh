@@ -51,11 +51,6 @@ rollback_point_is() {
     test "$(stat -c %i "$dir/image.env")" != "$(stat -c %i "$dir/image.env.old")"
 }
 
-# registry_blob_reads: how many blob requests the registry has logged.
-registry_blob_reads() {
-  journal -o cat -u test-registry.service | grep -c '/v2/svc/blobs/sha256' || true
-}
-
 echo "== 1 -> 2"
 before=$(invocation)
 assert_eq "1 -> 2: upgraded" 0 "$(upgrade_status demo)"

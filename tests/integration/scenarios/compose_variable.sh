@@ -5,8 +5,9 @@
 # `systemctl start upgrade@app`:
 #   a release one of whose images is missing from the registry fails before
 #     anything stops, and keeps nothing it pulled;
-#   1 -> 2 good: both services run 2, the env file keeps its other lines,
-#     the named volume is intact;
+#   1 -> 2 fetched ahead (both images pulled, the unit untouched), then
+#     good without a pull: both services run 2, the env file keeps its
+#     other lines, the named volume is intact;
 #   2 -> 4 whose sidecar crash-loops under `restart: unless-stopped` while
 #     web answers well: only the project check sees it; rolled back.
 source "$(dirname "$0")/../lib.sh"
@@ -67,10 +68,24 @@ assert_true "web's image pulled for it is not kept" lacks svc:5
 assert_true "nothing staged beside the env file" \
   bash -c "[ -z \"\$(ls -A $PROJECT_DIR | grep -v -x -e docker-compose.yml -e release.env)\" ]"
 
-echo "== 1 -> 2"
+echo "== 1 -> 2, fetched ahead"
+# Both images pulled and the env file staged while 1 serves on, untouched;
+# the upgrade then pulls nothing.
 set_version 2
 before=$(invocation)
+blobs=$(registry_blob_reads)
+assert_eq "fetch 2" 0 "$(upgrader fetch app >/dev/null 2>&1; echo $?)"
+assert_eq "the fetch left the unit alone" "$before" "$(invocation)"
+assert_true "the fetch pulled web's 2" holds svc:2
+assert_true "the fetch pulled the sidecar's 2" holds sidecar:2
+assert_true "the registry sent blobs for it" test "$(registry_blob_reads)" -gt "$blobs"
+assert_eq "the env file still says 1" 1 "$(version_in_env)"
+assert_true "the staged env file says 2" \
+  grep -qx 'APP_VERSION=2' "$PROJECT_DIR/.release.env.upgrader-staged"
+blobs=$(registry_blob_reads)
 assert_eq "1 -> 2: upgraded" 0 "$(upgrade_status app)"
+assert_eq "the apply pulled nothing" "$blobs" "$(registry_blob_reads)"
+assert_true "nothing staged is left" test ! -e "$PROJECT_DIR/.release.env.upgrader-staged"
 assert_true "both services serve 2" both_on 2
 assert_true "the unit was restarted" test "$before" != "$(invocation)"
 assert_eq "the env file says 2" 2 "$(version_in_env)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mode=symlink: releases are tar.gz archives unpacked into one directory per
-# version, and `current` is flipped atomically. Happy path, a failed health
-# check, crashes, and pruning beyond KeepReleases=.
+# version, and `current` is flipped atomically. A release fetched ahead, a
+# failed health check, crashes, and pruning beyond KeepReleases=.
 source "$(dirname "$0")/../lib.sh"
 install_upgrader
 start_release_server
@@ -15,8 +15,20 @@ install_release_1
 start_demo_unit /opt/demo/current/bin/service
 symlink_demo_config
 
+# 2 fetched ahead: unpacked into its directory while 1 serves on,
+# untouched; the upgrade then flips to it without downloading it again.
 publish_tree 2 test_service_v2 -l
+pid=$(systemctl show -p MainPID --value demo.service)
+assert_eq "fetch 2" 0 "$(upgrader fetch demo >/dev/null 2>&1; echo $?)"
+assert_eq "fetched: release 2 unpacked" 2 "$(cat /opt/demo/releases/2/VERSION)"
+assert_eq "fetched: current -> releases/1 still" /opt/demo/releases/1 \
+  "$(readlink /opt/demo/current)"
+assert_eq "the fetch left the service alone" "$pid" \
+  "$(systemctl show -p MainPID --value demo.service)"
+assert_eq "downloaded once" 1 "$(release_downloads demo-2.tar.gz)"
 assert_eq "1 -> 2" 0 "$(upgrade_status demo)"
+assert_eq "the apply took the fetched release: no second download" 1 \
+  "$(release_downloads demo-2.tar.gz)"
 assert_eq "v2 serving" 2 "$(demo_version)"
 assert_eq "current -> releases/2" /opt/demo/releases/2 "$(readlink /opt/demo/current)"
 assert_eq "release 2 complete" 2 "$(cat /opt/demo/releases/2/VERSION)"
