@@ -14,6 +14,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/options.hpp"
+#include "common/file_util.hpp"
 #include "common/json_text.hpp"
 #include "common/shown_text.hpp"
 #include "compose/compose_tool.hpp"
@@ -27,6 +28,7 @@
 #include "fetch/fetcher.hpp"
 #include "fetch/http_client.hpp"
 #include "health/health_checker.hpp"
+#include "metrics/textfile.hpp"
 #include "strategy/strategy.hpp"
 #include "systemd/event_log.hpp"
 #include "systemd/journal_reader.hpp"
@@ -170,6 +172,42 @@ void warnIfUnsigned(const Plan& plan, EventLog& log) {
                    : "only checksums from the release server vouch for them"));
 }
 
+// The outcome as the metrics name it.
+std::string metricsOutcome(Command command, OutcomeCode code) {
+  if (code == OutcomeCode::kDone) {
+    return command == Command::kRollback ? "rolled-back-on-request"
+           : command == Command::kFetch  ? "fetched"
+                                         : "upgraded";
+  }
+  return resultName(code);
+}
+
+// After an apply, fetch or rollback: the run counted in the instance's
+// metrics.json and its textfile for node_exporter rewritten. Only where
+// that directory exists (an instance nobody scrapes gets no file, and a
+// first run that was refused leaves nothing on disk); only informative, so
+// a failure is a warning and changes no exit status.
+void writeMetrics(const Options& o, const InstanceName& name,
+                  const RunRecord& run, EventLog& log) {
+  if (o.metricsDir.empty() || !pathExists(o.metricsDir)) return;
+  const std::string stateDir = stateDirOf(o, name);
+  auto history = recordRun(stateDir, run);
+  if (!history) {
+    log.log(Severity::kWarning, history.error().message());
+    return;
+  }
+  auto state = makeFileStateStore(stateDir)->load();
+  if (!state) {
+    log.log(Severity::kWarning, state.error().message() + "; no metrics");
+    return;
+  }
+  if (auto st = writeTextfile(o.metricsDir, name.str(),
+                              renderMetrics(name.str(), *state, *history));
+      !st) {
+    log.log(Severity::kWarning, st.error().message() + ", ignoring");
+  }
+}
+
 int runTransaction(const Options& o, EventLog& log) {
   auto loaded = loadInstance(o);
   if (!loaded) return usageError(loaded.error().message());
@@ -218,10 +256,20 @@ int runTransaction(const Options& o, EventLog& log) {
   UpgradeTransaction transaction(
       plan, Effects{*units, **strategy, *health, *commands, *hooks, *state,
                     log, clock});
+  const SteadyTime began = clock.now();
   Outcome out = o.command == Command::kRollback ? transaction.rollback()
                 : o.command == Command::kFetch
                     ? transaction.fetch(o.allowDowngrade)
                     : transaction.apply({o.dryRun, o.allowDowngrade});
+  if (!o.dryRun) {
+    writeMetrics(o, loaded->name,
+                 {metricsOutcome(o.command, out.code), clock.realtimeMicros(),
+                  std::chrono::duration_cast<Duration>(clock.now() - began),
+                  transaction.unavailable(),
+                  // What the source offers; a rollback goes elsewhere.
+                  o.command == Command::kRollback ? "" : out.toVersion},
+                 log);
+  }
   if (out.code == OutcomeCode::kNothingToDo)
     log.log(Severity::kInfo, out.message);
   // Under systemd the journal already has the message.

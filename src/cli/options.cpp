@@ -2,7 +2,10 @@
 
 #include <getopt.h>
 
+#include <cstdlib>
 #include <map>
+
+#include "metrics/textfile.hpp"
 
 namespace upgrader {
 
@@ -13,6 +16,7 @@ enum LongOnly {
   kOptConfigDir,
   kOptStateDir,
   kOptRunDir,
+  kOptMetricsDir,
   kOptDryRun,
   kOptAllowDowngrade,
   kOptJson,
@@ -62,6 +66,12 @@ Options:
       --config-dir DIR        default /etc/upgrader
       --state-dir DIR         default /var/lib/upgrader
       --run-dir DIR           default /run/upgrader (locks)
+      --metrics-dir DIR       node_exporter's textfile directory, where
+                              apply, fetch and rollback write
+                              upgrader-NAME.prom (default
+                              $UPGRADER_METRICS_DIR, else
+                              /var/lib/prometheus/node-exporter; none if
+                              it does not exist or is "")
       --dry-run               apply: download, verify and stage; change nothing
       --allow-downgrade       apply, fetch: allow an older version than
                               installed
@@ -82,6 +92,7 @@ Result<Options> parseOptions(int argc, char** argv) {
       {"config-dir", required_argument, nullptr, kOptConfigDir},
       {"state-dir", required_argument, nullptr, kOptStateDir},
       {"run-dir", required_argument, nullptr, kOptRunDir},
+      {"metrics-dir", required_argument, nullptr, kOptMetricsDir},
       {"dry-run", no_argument, nullptr, kOptDryRun},
       {"allow-downgrade", no_argument, nullptr, kOptAllowDowngrade},
       {"json", no_argument, nullptr, kOptJson},
@@ -92,6 +103,7 @@ Result<Options> parseOptions(int argc, char** argv) {
   };
   Options o;
   bool helpOrVersion = false;
+  bool metricsGiven = false;
   optind = 0;  // reset: tests call this more than once
   opterr = 0;
   for (;;) {
@@ -102,6 +114,10 @@ Result<Options> parseOptions(int argc, char** argv) {
       case kOptConfigDir: o.configDir = optarg; break;
       case kOptStateDir: o.stateDir = optarg; break;
       case kOptRunDir: o.runDir = optarg; break;
+      case kOptMetricsDir:
+        o.metricsDir = optarg;
+        metricsGiven = true;
+        break;
       case kOptDryRun: o.dryRun = true; break;
       case kOptAllowDowngrade: o.allowDowngrade = true; break;
       case kOptJson: o.json = true; break;
@@ -119,6 +135,10 @@ Result<Options> parseOptions(int argc, char** argv) {
     }
   }
   if (helpOrVersion) return o;
+  if (!metricsGiven) {
+    const char* env = std::getenv("UPGRADER_METRICS_DIR");
+    o.metricsDir = env != nullptr ? env : kDefaultTextfileDirectory;
+  }
 
   std::vector<std::string> rest(argv + optind, argv + argc);
   if (rest.empty()) return Error("no command given (see 'upgrader --help')");

@@ -32,6 +32,9 @@ struct Options {
   std::string configDir = "/etc/upgrader";
   std::string stateDir = "/var/lib/upgrader";
   std::string runDir = "/run/upgrader";
+  /// node_exporter's textfile directory ("" = no metrics): --metrics-dir,
+  /// else $UPGRADER_METRICS_DIR, else Debian's default.
+  std::string metricsDir;
   bool dryRun = false;
   bool allowDowngrade = false;
   bool json = false;

@@ -129,7 +129,11 @@ Status writeFileAtomically(const std::string& path, std::string_view content,
   std::string tmp = tempNameFor(path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return systemError("create", tmp, errno);
-  Status status = writeAll(fd, content, tmp);
+  // Exactly `mode`: the umask (0077 in upgrade@'s unit) would otherwise
+  // narrow what others must read (the metrics, a compose env file's group).
+  Status status =
+      ::fchmod(fd, mode) == 0 ? okStatus() : systemError("chmod", tmp, errno);
+  if (status) status = writeAll(fd, content, tmp);
   // The data must be on disk before the rename makes it visible, or a crash
   // could leave a renamed but empty file (the leveldb CURRENT lesson).
   if (status && ::fsync(fd) < 0) status = systemError("fsync", tmp, errno);

@@ -50,9 +50,10 @@ Result<std::string> readTrustedFile(const std::string& path,
 Result<std::string> readFile(const std::string& path,
                              std::size_t maxBytes = 16 * 1024 * 1024);
 
-/// Replaces `path` with `content`: a temp file in the same directory,
-/// written, fsynced, renamed over `path`, directory fsynced. Readers see the
-/// old or the new content, never a mix; on failure the temp file is gone.
+/// Replaces `path` with `content`: a temp file in the same directory, of
+/// exactly `mode` whatever the umask, written, fsynced, renamed over
+/// `path`, directory fsynced. Readers see the old or the new content, never
+/// a mix; on failure the temp file is gone.
 Status writeFileAtomically(const std::string& path, std::string_view content,
                            mode_t mode = 0644);
 

@@ -720,7 +720,14 @@ Status UpgradeTransaction::record(Transaction& t, Step step) {
   return fx_.state.save(state_);
 }
 
+std::optional<Duration> UpgradeTransaction::unavailable() {
+  if (!downSince_) return std::nullopt;
+  SteadyTime end = upAgain_ ? *upAgain_ : fx_.clock.now();
+  return std::chrono::duration_cast<Duration>(end - *downSince_);
+}
+
 Status UpgradeTransaction::stopUnits() {
+  if (!downSince_) downSince_ = fx_.clock.now();
   for (const auto& unit : plan_.target.units) {
     if (auto st = fx_.units.stopUnit(unit, plan_.target.stopTimeout); !st) {
       return st;
@@ -748,6 +755,7 @@ Status UpgradeTransaction::startUnitsSince(std::uint64_t sinceUs) {
       return st;
     }
   }
+  if (downSince_) upAgain_ = fx_.clock.now();
   return okStatus();
 }
 

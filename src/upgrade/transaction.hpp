@@ -7,6 +7,7 @@
 // tests and against real systemd and engines in the test bed.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/clock.hpp"
@@ -84,6 +85,12 @@ class UpgradeTransaction {
   /// (kNothingToDo). Changes nothing.
   Outcome check();
 
+  /// How long the service was down in this run: from the first stop job
+  /// to the units' start after it (of the new release, or of the old one
+  /// after a rollback); until now if they never started again. None if
+  /// nothing was stopped. For the metrics.
+  std::optional<Duration> unavailable();
+
  private:
   struct Decision;
   /// What begin() may do before a run's own work.
@@ -124,6 +131,8 @@ class UpgradeTransaction {
   Effects fx_;
   InstanceState state_;
   bool loaded_ = false;  ///< state_ is what the state file holds
+  std::optional<SteadyTime> downSince_;  ///< the first stop of this run
+  std::optional<SteadyTime> upAgain_;    ///< the last start after it
 };
 
 }  // namespace upgrader

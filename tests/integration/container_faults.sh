@@ -71,7 +71,7 @@ crash_then_apply() {
   assert_eq "after '$point': no transaction left" "" \
     "$(upgrader status demo | grep '^in progress' || true)"
   assert_eq "after '$point': nothing staged" "" \
-    "$(ls -A /var/lib/upgrader/demo | grep -v -x -e state.json -e images.json -e image.env -e image.env.old || true)"
+    "$(ls -A /var/lib/upgrader/demo | grep -v -x -e state.json -e metrics.json -e images.json -e image.env -e image.env.old || true)"
   assert_true "after '$point': every recorded image is pinned" images_consistent
   assert_true "after '$point': no stray image" no_stray_image
 }

@@ -101,7 +101,7 @@ refused() {
   assert_eq "$what: no image pulled" "$images_before" \
     "$(api_json /images/json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
   assert_eq "$what: nothing staged" "" \
-    "$(ls -A /var/lib/upgrader/demo | grep -v -x -e state.json -e images.json -e image.env -e image.env.old || true)"
+    "$(ls -A /var/lib/upgrader/demo | grep -v -x -e state.json -e metrics.json -e images.json -e image.env -e image.env.old || true)"
   assert_true "$what: the journal says why" \
     journal -b -o cat SYSLOG_IDENTIFIER=upgrader UPGRADER_EVENT=failed --grep "$message"
 }

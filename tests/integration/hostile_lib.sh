@@ -100,12 +100,15 @@ make_hostile_certificates() {
 # directory and the instance's lock file are the upgrader's own (made by
 # the first run, the pid written by each), and systemd makes
 # /var/lib/upgrader for upgrade@.service (StateDirectory=); what else
-# appears in them is compared.
+# appears in them is compared. Every run, refused ones too, is counted in
+# the metrics (metrics.json and the textfile node_exporter reads).
 snapshot() {
 {
   # shellcheck disable=SC2086
   find $HOSTILE_TREES -xdev \
     \( -path /var/lib/upgrader/demo/state.json -o -path /run/upgrader/demo.lock \
+       -o -path /var/lib/upgrader/demo/metrics.json \
+       -o -path /var/lib/prometheus/node-exporter/upgrader-demo.prom \
        -o -name 'systemd-private-*' -o -path "$HOSTILE_DIR" \) -prune -o \
     \( -type d -printf '%p d %m %U:%G\n' \) -o \
     -printf '%p %y %m %U:%G %s %T@ %l\n' 2>/dev/null

@@ -246,5 +246,38 @@ TEST_F(AFetchAhead, CheckSaysTheAvailableReleaseIsFetched) {
   EXPECT_THAT(out.message, HasSubstr("fetched at 2026-11-01T00:00:00Z"));
 }
 
+// For the metrics: the window from the first stop to the start after it.
+class AnUnavailableWindow : public AFetchAhead {};
+
+TEST_F(AnUnavailableWindow, RunsFromTheFirstStopToTheStartOfTheNewRelease) {
+  UpgradeTransaction t(plan_, effects());
+  ASSERT_EQ(t.apply({}).code, OutcomeCode::kDone);
+  auto window = t.unavailable();
+  ASSERT_TRUE(window.has_value());
+  EXPECT_GE(window->count(), 0);
+}
+
+TEST_F(AnUnavailableWindow, IsNoneWhenNothingWasStopped) {
+  UpgradeTransaction fetching(plan_, effects());
+  ASSERT_EQ(fetching.fetch().code, OutcomeCode::kDone);
+  EXPECT_FALSE(fetching.unavailable().has_value());
+  strategy_.acquireFailure = "checksum mismatch";
+  store_.state.fetched.reset();
+  UpgradeTransaction refused(plan_, effects());
+  ASSERT_EQ(refused.apply({}).code, OutcomeCode::kFailedUnchanged);
+  EXPECT_FALSE(refused.unavailable().has_value());
+}
+
+TEST_F(AnUnavailableWindow, LastsUntilTheOldReleaseIsStartedAgainAfterARollback) {
+  health_.script = {"unhealthy", ""};
+  UpgradeTransaction t(plan_, effects());
+  ASSERT_EQ(t.apply({}).code, OutcomeCode::kRolledBack);
+  auto window = t.unavailable();
+  ASSERT_TRUE(window.has_value());
+  // Two stops and two starts: the window spans both.
+  EXPECT_THAT(units_.jobs(), ElementsAre("stop demo.service", "start demo.service",
+                                         "stop demo.service", "start demo.service"));
+}
+
 }  // namespace
 }  // namespace upgrader

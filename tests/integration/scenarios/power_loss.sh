@@ -69,7 +69,7 @@ case "$MODE" in
     being_replaced() { [ "$(sha_at "$DEMO_DIR/.demo.upgrader-replaced")" = "$1" ]; }
     leftovers() {
       ls -A "$DEMO_DIR" | grep -v -x -e demo -e demo.old || true
-      ls -A /var/lib/upgrader/demo | grep -v -x -e state.json || true
+      ls -A /var/lib/upgrader/demo | grep -v -x -e state.json -e metrics.json || true
     }
     ;;
   symlink)
@@ -107,7 +107,7 @@ UNIT
     leftovers() {
       ls -A /opt/demo | grep -v -x -e current -e releases || true
       ls -A /opt/demo/releases | grep '^\.' || true
-      ls -A /var/lib/upgrader/demo | grep -v -x -e state.json || true
+      ls -A /var/lib/upgrader/demo | grep -v -x -e state.json -e metrics.json || true
     }
     ;;
 esac

@@ -104,7 +104,7 @@ recovered() {
     fail "$what: the container does not run $final's image"
   [ "$(pinned_at "$STATE/image.env.old")" = "$(pinned "$old")" ] ||
     fail "$what: image.env.old pins '$(pinned_at "$STATE/image.env.old")', not $old (exit $rc)"
-  extra=$(ls -A "$STATE" | grep -v -x -e state.json -e images.json -e image.env -e image.env.old || true)
+  extra=$(ls -A "$STATE" | grep -v -x -e state.json -e metrics.json -e images.json -e image.env -e image.env.old || true)
   [ -z "$extra" ] || fail "$what: left behind: $extra"
   [ -z "$(upgrader status demo | grep '^in progress' || true)" ] ||
     fail "$what: a transaction is left in progress"

@@ -11,9 +11,17 @@ source "$(dirname "$0")/../lib.sh"
 setup_demo 1 2
 
 show() { systemctl show -p "$1" --value upgrade@demo.service; }
+# granted NAME: what the generator granted upgrade@NAME: its ReadWritePaths=
+# but the metrics directory, which the unit itself grants every instance.
+granted() {
+  systemctl show -p ReadWritePaths --value "upgrade@$1.service" |
+    sed -e 's|-/var/lib/prometheus/node-exporter *||'
+}
 echo "== the unit and the generator's drop-in"
 assert_eq "ProtectSystem=" strict "$(show ProtectSystem)"
-assert_eq "writable: the directory of Path=" "-$DEMO_DIR" "$(show ReadWritePaths)"
+assert_eq "writable: the directory of Path=" "-$DEMO_DIR" "$(granted demo)"
+assert_true "writable: the metrics directory, if there is one" \
+  bash -c "systemctl show -p ReadWritePaths --value upgrade@demo.service | grep -q -- -/var/lib/prometheus/node-exporter"
 assert_eq "capabilities" "cap_chown cap_dac_override cap_fowner" "$(show CapabilityBoundingSet)"
 assert_true "the drop-in names its source" \
   grep -qx 'SourcePath=/etc/upgrader/demo.conf' \
@@ -74,7 +82,7 @@ assert_eq "not reloaded: failed before any change" 1 "$(upgrade_status demo)"
 assert_true "the error says read-only and what to do" \
   journal -b -o cat -u upgrade@demo.service --grep "/opt/moved/bin.*Read-only file system.*systemctl daemon-reload"
 config_changed
-assert_eq "reloaded: writable" "-/opt/moved/bin" "$(show ReadWritePaths)"
+assert_eq "reloaded: writable" "-/opt/moved/bin" "$(granted demo)"
 assert_eq "reloaded: upgraded" 0 "$(upgrade_status demo)"
 assert_eq "the moved file is 3" "$(sha256sum <"$FIXTURES/test_service_v3")" \
   "$(sha256sum </opt/moved/bin/demo)"
@@ -88,12 +96,10 @@ cp /etc/upgrader/demo.conf "/etc/upgrader/bad name.conf"
 ln -s /etc/upgrader/other.conf /etc/upgrader/linked.conf
 mkdir /etc/upgrader/dir.conf
 assert_true "daemon-reload goes through them" systemctl daemon-reload
-assert_eq "demo keeps its paths" "-/opt/moved/bin" "$(show ReadWritePaths)"
-assert_eq "other gets its own" "-/opt/other/bin" \
-  "$(systemctl show -p ReadWritePaths --value upgrade@other.service)"
+assert_eq "demo keeps its paths" "-/opt/moved/bin" "$(granted demo)"
+assert_eq "other gets its own" "-/opt/other/bin" "$(granted other)"
 for name in broken root linked; do
-  assert_eq "$name gets none" "" \
-    "$(systemctl show -p ReadWritePaths --value "upgrade@$name.service")"
+  assert_eq "$name gets none" "" "$(granted "$name")"
 done
 rm -rf /run/gen && mkdir /run/gen
 rc=0

@@ -43,7 +43,7 @@ refused() {
   assert_eq "$1: no temp files" "" \
     "$(ls -A "$DEMO_DIR" | grep -v -x -e demo -e demo.old || true)"
   assert_eq "$1: nothing downloaded" "" \
-    "$(ls -A /var/lib/upgrader/demo | grep -v -x -e state.json || true)"
+    "$(ls -A /var/lib/upgrader/demo | grep -v -x -e state.json -e metrics.json || true)"
   assert_true "$1: the journal says why" \
     journal -b -o cat SYSLOG_IDENTIFIER=upgrader --grep "$2"
 }
