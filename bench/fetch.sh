@@ -56,7 +56,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$scratch"/{www,tls,nginx/tmp,target,state,run,dl,noop/www,noop/target,noop/state,noop/run,swap}
+mkdir -p "$scratch"/{www,tls,nginx/tmp,target,state,run,dl,noop/www,noop/target,noop/state,noop/run,noop/metrics,swap}
+# Every run writes its metrics, as on a host with node_exporter (so the
+# no-op run's figure includes them), here and not in the host's own
+# textfile directory.
+export UPGRADER_METRICS_DIR=$scratch/noop/metrics
 
 # Microseconds of the wall clock, without a fork: t0=${EPOCHREALTIME/./}
 

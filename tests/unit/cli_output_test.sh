@@ -6,6 +6,8 @@
 # closed port on 127.0.0.1.
 # Usage: cli_output_test.sh UPGRADER
 set -euo pipefail
+# Not a word into this machine's node_exporter directory.
+export UPGRADER_METRICS_DIR=
 upgrader=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
