@@ -357,6 +357,10 @@ run() {
   wait_for_boot || exit 1
 
   local rc=0
+  # The bed's PID 1 as the host sees it: a command that hands it out lets
+  # the host reach the bed (nsenter -t PID -n: its loopback; the fleet
+  # tests' ssh ProxyCommand).
+  export TESTBED_PID1=$pid1
   inside "$@" || rc=$?
   exit "$rc"
 }
