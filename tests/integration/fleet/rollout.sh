@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# Rolling upgrades over five hosts with the Ansible collection
+# (ansible/ansible_collections/upgrader/fleet), run on this machine as the
+# controller with Debian's ansible-core. Each host is a test bed of its
+# own (its own systemd, loopback, sshd and release server; fleet_host.sh),
+# reached only through its own loopback: ssh's ProxyCommand is
+# `nsenter -t PID -n nc 127.0.0.1 22`.
+#
+#   rollout.sh BUILD SRC [SCENARIO...]
+#
+# Scenarios (all of them without arguments):
+#   good        a good release rolls to every host: the canary first, then
+#               batches; the summary names each host
+#   again       a second run of the playbook is changed=0 on every host
+#   check       --check with a newer release: changed reported, nothing
+#               changed anywhere (versions, nothing fetched)
+#   canary      a release that fails health on the canary: the canary is
+#               rolled back, the rollout stops, no other host even stopped
+#   checksum    one host's download does not match its checksum: the
+#               rollout stops before any host stops
+#   batch2      a failure on the second batch's host: the rollout stops and
+#               the canary, upgraded before it, is rolled back: one version
+#   unreachable a host that cannot be reached counts as a failure: nothing
+#               is upgraded
+set -euo pipefail
+BUILD=$(realpath "$1") SRC=$(realpath "$2")
+shift 2
+SCENARIOS=${*:-good again check canary checksum batch2 unreachable}
+HOSTS=5
+export BUILD SRC
+
+for tool in ansible-playbook nc nsenter; do
+  command -v "$tool" >/dev/null || {
+    echo "skipped: $tool is not installed (scripts/install-deps installs it)"
+    exit 77
+  }
+done
+[ -x /usr/sbin/sshd ] || { echo "skipped: openssh-server is not installed (scripts/install-deps)"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root (test beds)"; exit 77; }
+
+failures=0
+pass() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+assert_eq() {
+  if [ "$2" = "$3" ]; then pass "$1 ($3)"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+FLEET=$(mktemp -d "$BUILD/fleet.XXXXXX")
+beds=()
+stop_beds() {
+  touch "$FLEET/stop"
+  local pid
+  for pid in "${beds[@]+"${beds[@]}"}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "${FLEET_KEEP:-}" ] || rm -rf -- "$FLEET"
+}
+trap stop_beds EXIT
+
+ssh-keygen -q -t ed25519 -N '' -f "$FLEET/id" -C upgrader-fleet-test
+for n in $(seq 1 $HOSTS); do
+  "$SRC/tests/testbed/testbed.sh" run --bind "$SRC" --bind "$BUILD" --bind "$FLEET" -- \
+    env BUILD="$BUILD" SRC="$SRC" bash "$SRC/tests/integration/fleet/fleet_host.sh" "$FLEET" "$n" \
+    >"$FLEET/host$n.log" 2>&1 &
+  beds+=($!)
+done
+deadline=$((SECONDS + 180))
+for n in $(seq 1 $HOSTS); do
+  until [ -s "$FLEET/host$n.pid1" ]; do
+    if ((SECONDS > deadline)) || ! kill -0 "${beds[$((n - 1))]}" 2>/dev/null; then
+      echo "host$n did not come up:"; tail -n 30 "$FLEET/host$n.log"; exit 1
+    fi
+    sleep 0.2
+  done
+done
+echo "== $HOSTS hosts up in ${SECONDS} s"
+
+pid1() { cat "$FLEET/host$1.pid1"; }
+# on N COMMAND: runs COMMAND (bash, with lib.sh's functions) inside host N.
+on() {
+  local n=$1
+  shift
+  nsenter -t "$(pid1 "$n")" -m -u -i -n -p -r -w -- \
+    env BUILD="$BUILD" SRC="$SRC" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    bash -c "source '$SRC/tests/integration/lib.sh'; $*"
+}
+version() { on "$1" demo_version; }
+main_pid() { on "$1" 'systemctl show -p MainPID --value demo.service'; }
+fetched() {
+  on "$1" "upgrader --json status demo" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("fetched", {}).get("release", {}).get("version", "-"))'
+}
+all_hosts() { seq 1 $HOSTS; }
+
+# The inventory: hostN through its own loopback only. A fresh ssh control
+# directory per playbook run, so that no connection outlives a scenario.
+{
+  echo "all:"
+  echo "  hosts:"
+  for n in $(all_hosts); do
+    echo "    host$n:"
+    echo "      ansible_ssh_common_args: >-"
+    echo "        -o ProxyCommand=\"nsenter -t $(pid1 "$n") -n nc 127.0.0.1 22\""
+    echo "        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+  done
+  echo "  vars:"
+  echo "    ansible_user: root"
+  echo "    ansible_ssh_private_key_file: $FLEET/id"
+  echo "    ansible_python_interpreter: /usr/bin/python3"
+} >"$FLEET/hosts.yml"
+
+# playbook NAME [ANSIBLE-PLAYBOOK ARG]...: runs the collection's rolling
+# upgrade over the fleet; its JSON report in $FLEET/NAME.json, its exit
+# status in $FLEET/NAME.rc.
+playbook() {
+  local name=$1 rc=0
+  shift
+  mkdir -p "$FLEET/cp-$name"
+  ANSIBLE_COLLECTIONS_PATH="$SRC/ansible" ANSIBLE_STDOUT_CALLBACK=fleet_json \
+    ANSIBLE_CALLBACK_PLUGINS="$SRC/tests/integration/fleet/callback_plugins" \
+    ANSIBLE_SSH_CONTROL_PATH_DIR="$FLEET/cp-$name" ANSIBLE_HOST_KEY_CHECKING=false \
+    ANSIBLE_LOCAL_TEMP="$FLEET/tmp" ANSIBLE_FORKS=5 ANSIBLE_NOCOLOR=1 \
+    ansible-playbook -i "$FLEET/hosts.yml" upgrader.fleet.rolling_upgrade \
+      -e '{"upgrader_instances": ["demo"]}' "$@" >"$FLEET/$name.json" 2>"$FLEET/$name.err" || rc=$?
+  echo "$rc" >"$FLEET/$name.rc"
+  echo "   playbook '$name': exit $rc"
+  # 0 done, 2 hosts failed; anything else is Ansible's own trouble.
+  case $rc in 0 | 2) ;; *) echo "   --- its stderr:"; tail -n 30 "$FLEET/$name.err" ;; esac
+}
+# report NAME EXPR: a Python expression over the JSON report `r`, printed.
+report() {
+  python3 - "$FLEET/$1.json" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+stats = r["stats"]
+def task_hosts(play_name, task_name):
+    """The hosts of each batch (play entry) that ran the task, in order."""
+    out = []
+    for p in r["plays"]:
+        if p["play"]["name"] != play_name:
+            continue
+        for t in p["tasks"]:
+            if t["task"]["name"].split(" : ")[-1] == task_name:
+                out.append(sorted(t["hosts"]))
+    return out
+def outcomes(task_name):
+    """host -> [outcome of each instance] for the task, over all batches."""
+    out = {}
+    for p in r["plays"]:
+        for t in p["tasks"]:
+            if t["task"]["name"].split(" : ")[-1] != task_name:
+                continue
+            for h, res in t["hosts"].items():
+                out.setdefault(h, []).extend(
+                    x.get("outcome", "unreachable" if x.get("unreachable") else "?")
+                    for x in res.get("results", []))
+    return out
+print(eval(sys.argv[2]))
+PY
+}
+summary_lines() {
+  python3 - "$FLEET/$1.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for p in r["plays"]:
+    for t in p["tasks"]:
+        if t["task"]["name"].split(" : ")[-1].startswith("From, to, outcome"):
+            for res in t["hosts"].values():
+                for line in res.get("msg", []):
+                    print(line)
+PY
+}
+show_failure() {
+  echo "   --- $1: stderr and failed tasks ---"
+  tail -n 20 "$FLEET/$1.err"
+  python3 - "$FLEET/$1.json" <<'PY' || true
+import json, sys
+r = json.load(open(sys.argv[1]))
+for p in r["plays"]:
+    for t in p["tasks"]:
+        for h, res in t["hosts"].items():
+            if res.get("failed") or res.get("unreachable"):
+                print("  ", p["play"]["name"], "/", t["task"]["name"], "/", h, ":", res.get("msg", "")[:300])
+                for item in res.get("results", []):
+                    if item.get("failed") or item.get("unreachable"):
+                        print("      item", item.get("item"), ":", str(item.get("msg", ""))[:500])
+PY
+}
+# publish_on N VERSION FIXTURE: release VERSION of host N's release server.
+publish_on() { on "$1" "publish $2 $3"; }
+publish_all() { local n; for n in $(all_hosts); do publish_on "$n" "$1" "$2"; done; }
+remember_pids() { local n; for n in $(all_hosts); do PIDS[$n]=$(main_pid "$n"); done; }
+declare -A PIDS
+
+for scenario in $SCENARIOS; do
+  echo "== $scenario"
+  case $scenario in
+    good)
+      # Release 2 is on every host's server already (fleet_host.sh).
+      playbook good
+      assert_eq "good: the playbook succeeds" 0 "$(cat "$FLEET/good.rc")"
+      [ "$(cat "$FLEET/good.rc")" = 0 ] || show_failure good
+      for n in $(all_hosts); do assert_eq "good: host$n serves 2" 2 "$(version "$n")"; done
+      assert_eq "good: every host fetched first, in one batch" \
+        "[['host1', 'host2', 'host3', 'host4', 'host5']]" \
+        "$(report good "task_hosts('Fetch and verify on every host before any stops', 'Fetch ahead')")"
+      assert_eq "good: the canary alone, then batches ([1] + [1, 25%] of 5)" \
+        "[['host1'], ['host2'], ['host3'], ['host4'], ['host5']]" \
+        "$(report good "task_hosts('Upgrade, a canary first, then batches', 'Upgrade through upgrade@NAME.service')")"
+      assert_eq "good: each host upgraded" "5" \
+        "$(report good "sum(1 for v in outcomes('Upgrade through upgrade@NAME.service').values() if v == ['upgraded'])")"
+      assert_eq "good: the summary has a line per host" "5" "$(summary_lines good | grep -c ': 1 -> 2, upgraded, ')"
+      ;;
+    again)
+      playbook again
+      assert_eq "again: the playbook succeeds" 0 "$(cat "$FLEET/again.rc")"
+      assert_eq "again: changed=0 on every host" "[0, 0, 0, 0, 0]" \
+        "$(report again "[stats['host%d' % n]['changed'] for n in range(1, 6)]")"
+      ;;
+    check)
+      publish_all 3 test_service_v3
+      playbook check --check
+      assert_eq "check: the playbook succeeds" 0 "$(cat "$FLEET/check.rc")"
+      [ "$(cat "$FLEET/check.rc")" = 0 ] || show_failure check
+      assert_eq "check: it says each host would change" "[1, 1, 1, 1, 1]" \
+        "$(report check "[min(stats['host%d' % n]['changed'], 1) for n in range(1, 6)]")"
+      for n in $(all_hosts); do
+        assert_eq "check: host$n still serves 2" 2 "$(version "$n")"
+        assert_eq "check: nothing fetched on host$n" - "$(fetched "$n")"
+      done
+      ;;
+    canary)
+      # 3 answers 503 everywhere: the canary's check fails.
+      publish_all 3 test_service_v3_never_healthy
+      for n in $(all_hosts); do on "$n" "conf_set Health TimeoutSec 2s"; done
+      remember_pids
+      playbook canary
+      assert_eq "canary: the playbook fails" 2 "$(cat "$FLEET/canary.rc")"
+      assert_eq "canary: host1 was rolled back by upgrader" "{'host1': ['rolled-back']}" \
+        "$(report canary "outcomes('Upgrade through upgrade@NAME.service')")"
+      assert_eq "canary: host1 serves 2" 2 "$(version 1)"
+      for n in 2 3 4 5; do
+        assert_eq "canary: host$n serves 2" 2 "$(version "$n")"
+        assert_eq "canary: host$n was not even stopped" "${PIDS[$n]}" "$(main_pid "$n")"
+      done
+      ;;
+    checksum)
+      # 4 is good, but host3's server sends other bytes than its listing names.
+      publish_all 4 test_service_v3
+      on 3 "cp \$FIXTURES/test_service_v1 \$RELEASES/test_service-4"
+      remember_pids
+      playbook checksum
+      assert_eq "checksum: the playbook fails" 2 "$(cat "$FLEET/checksum.rc")"
+      assert_eq "checksum: host3's fetch names the mismatch" 1 \
+        "$(report checksum "sum('checksum mismatch' in res.get('msg', '') for p in r['plays'] for t in p['tasks'] for h, res in t['hosts'].items() for res in res.get('results', []))")"
+      for n in $(all_hosts); do
+        assert_eq "checksum: host$n not stopped" "${PIDS[$n]}" "$(main_pid "$n")"
+        assert_eq "checksum: host$n serves 2" 2 "$(version "$n")"
+      done
+      on 3 "rm \$RELEASES/test_service-4; publish 4 test_service_v3"
+      ;;
+    batch2)
+      # 5 is good everywhere but on host2, the second batch, where it
+      # never becomes healthy.
+      publish_all 5 test_service_v3
+      on 2 "rm \$RELEASES/test_service-5; publish 5 test_service_v3_never_healthy"
+      remember_pids
+      playbook batch2
+      assert_eq "batch2: the playbook fails" 2 "$(cat "$FLEET/batch2.rc")"
+      assert_eq "batch2: host1 upgraded, host2 rolled back by upgrader" \
+        "{'host1': ['upgraded'], 'host2': ['rolled-back']}" \
+        "$(report batch2 "outcomes('Upgrade through upgrade@NAME.service')")"
+      assert_eq "batch2: the rollout rolled host1 back" "['host1']" \
+        "$(report batch2 "sorted({res['item']['host'] for p in r['plays'] for t in p['tasks'] if t['task']['name'].endswith('Roll back the instances this rollout upgraded') for h, x in t['hosts'].items() for res in x.get('results', []) if res.get('outcome') == 'rolled-back-on-request'})")"
+      for n in $(all_hosts); do assert_eq "batch2: host$n serves 2" 2 "$(version "$n")"; done
+      for n in 3 4 5; do
+        assert_eq "batch2: host$n was not even stopped" "${PIDS[$n]}" "$(main_pid "$n")"
+      done
+      ;;
+    unreachable)
+      publish_all 6 test_service_v3
+      remember_pids
+      # host4's way in now leads nowhere (port 23: nothing listens).
+      sed -i "s|-t $(pid1 4) -n nc 127.0.0.1 22|-t $(pid1 4) -n nc 127.0.0.1 23|" "$FLEET/hosts.yml"
+      playbook unreachable
+      sed -i "s|-t $(pid1 4) -n nc 127.0.0.1 23|-t $(pid1 4) -n nc 127.0.0.1 22|" "$FLEET/hosts.yml"
+      assert_eq "unreachable: the playbook fails" 2 "$(cat "$FLEET/unreachable.rc")"
+      assert_eq "unreachable: host4's fetch found it unreachable" True \
+        "$(report unreachable "any(res.get('unreachable') for p in r['plays'] for t in p['tasks'] for h, res in t['hosts'].items() if h == 'host4')")"
+      assert_eq "unreachable: no host was upgraded" "{}" \
+        "$(report unreachable "outcomes('Upgrade through upgrade@NAME.service')")"
+      for n in $(all_hosts); do
+        assert_eq "unreachable: host$n not stopped" "${PIDS[$n]}" "$(main_pid "$n")"
+      done
+      ;;
+    *) fail "unknown scenario '$scenario'" ;;
+  esac
+done
+
+echo "== $failures failure(s), ${SECONDS} s"
+[ "$failures" = 0 ]
