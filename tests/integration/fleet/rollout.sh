@@ -22,6 +22,9 @@
 #               the canary, upgraded before it, is rolled back: one version
 #   unreachable a host that cannot be reached counts as a failure: nothing
 #               is upgraded
+#   bench       (not by default; bench/fleet.sh) the rollout's wall time
+#               against batches x one host's apply alone, into
+#               $FLEET_BENCH_JSON
 set -euo pipefail
 BUILD=$(realpath "$1") SRC=$(realpath "$2")
 shift 2
@@ -105,6 +108,7 @@ all_hosts() { seq 1 $HOSTS; }
   echo "    ansible_user: root"
   echo "    ansible_ssh_private_key_file: $FLEET/id"
   echo "    ansible_python_interpreter: /usr/bin/python3"
+  echo "    ansible_pipelining: true"
 } >"$FLEET/hosts.yml"
 
 # playbook NAME [ANSIBLE-PLAYBOOK ARG]...: runs the collection's rolling
@@ -290,6 +294,28 @@ for scenario in $SCENARIOS; do
       for n in $(all_hosts); do
         assert_eq "unreachable: host$n not stopped" "${PIDS[$n]}" "$(main_pid "$n")"
       done
+      ;;
+    bench)
+      # bench/fleet.sh: the rollout's wall time against one host's apply
+      # alone (systemctl start upgrade@demo, no Ansible) times the batches.
+      publish_all 7 test_service_v3
+      for n in $(all_hosts); do on "$n" "conf_set Health TimeoutSec 8s"; done
+      on 1 "upgrade_status demo /run/apply-times >/dev/null"
+      alone=$(on 1 'read -r b e </run/apply-times; echo $(((e - b) / 1000))')
+      assert_eq "bench: host1 upgraded alone" 3 "$(version 1)"
+      publish_all 8 test_service_v3
+      began=${EPOCHREALTIME/./}
+      playbook bench
+      ended=${EPOCHREALTIME/./}
+      assert_eq "bench: the rollout succeeds" 0 "$(cat "$FLEET/bench.rc")"
+      [ "$(cat "$FLEET/bench.rc")" = 0 ] || show_failure bench
+      batches=$(report bench "len(task_hosts('Upgrade, a canary first, then batches', 'Upgrade through upgrade@NAME.service'))")
+      python3 -c 'import json, sys
+alone, rollout, batches = int(sys.argv[1]), (int(sys.argv[3]) - int(sys.argv[2])) / 1000, int(sys.argv[4])
+json.dump({"fleet_apply_alone_ms": alone, "fleet_rollout_ms": round(rollout), "fleet_batches": batches,
+           "fleet_wall_vs_batches": round(rollout / (batches * alone), 3)}, open(sys.argv[5], "w"))' \
+        "$alone" "$began" "$ended" "$batches" "${FLEET_BENCH_JSON:-$FLEET/bench-result.json}"
+      echo "   $(cat "${FLEET_BENCH_JSON:-$FLEET/bench-result.json}")"
       ;;
     *) fail "unknown scenario '$scenario'" ;;
   esac
