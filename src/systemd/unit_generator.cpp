@@ -22,6 +22,10 @@ namespace {
 
 constexpr std::string_view kPathsDropIn = "50-upgrader-paths.conf";
 constexpr std::string_view kEngineDropIn = "50-upgrader-engine.conf";
+// The templates that run the upgrader in its sandbox: the upgrade, and the
+// fetch ahead (upgrade-fetch@.service, made from upgrade@.service). Both
+// write where the instance installs, and both talk to its engine.
+constexpr std::string_view kTemplates[] = {"upgrade", "upgrade-fetch"};
 
 // Whether `inner` is `outer` or lies below it.
 bool isWithin(const std::string& inner, const std::string& outer) {
@@ -55,9 +59,11 @@ Status writeNewFile(int dirFd, const std::string& name, const std::string& text,
   return status;
 }
 
-Status writeDropIn(const std::string& normalDir, const InstanceName& instance,
-                   std::string_view fileName, const std::string& text) {
-  const std::string dirName = "upgrade@" + instance.str() + ".service.d";
+Status writeDropIn(const std::string& normalDir, std::string_view unitTemplate,
+                   const InstanceName& instance, std::string_view fileName,
+                   const std::string& text) {
+  const std::string dirName =
+      std::string(unitTemplate) + "@" + instance.str() + ".service.d";
   const std::string dirPath = normalDir + "/" + dirName;
   int base = ::open(normalDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (base < 0) return systemError("open directory", normalDir, errno);
@@ -252,22 +258,26 @@ void generateUnits(const std::string& configDir, const std::string& normalDir,
       skip(paths.error().message());
       continue;
     }
-    if (!paths->empty()) {
-      if (auto st = writeDropIn(normalDir, *instance, kPathsDropIn,
-                                pathsDropIn(*plan, *paths));
-          !st) {
-        skip(st.error().message());
-        continue;
+    for (std::string_view unitTemplate : kTemplates) {
+      const std::string unit =
+          std::string(unitTemplate) + "@" + instance->str() + ".service";
+      if (!paths->empty()) {
+        if (auto st = writeDropIn(normalDir, unitTemplate, *instance,
+                                  kPathsDropIn, pathsDropIn(*plan, *paths));
+            !st) {
+          warn(path + ": " + unit +
+               " gets no writable paths: " + st.error().message());
+          continue;
+        }
       }
-    }
-    // Only a matter of speed: a failure to write it is said, not more.
-    if (std::string engine = engineServiceFor(*plan); !engine.empty()) {
-      if (auto st = writeDropIn(normalDir, *instance, kEngineDropIn,
-                                engineDropIn(*plan, engine));
-          !st) {
-        warn(path + ": upgrade@" + instance->str() +
-             ".service does not start " + engine + " along with itself: " +
-             st.error().message());
+      // Only a matter of speed: a failure to write it is said, not more.
+      if (std::string engine = engineServiceFor(*plan); !engine.empty()) {
+        if (auto st = writeDropIn(normalDir, unitTemplate, *instance,
+                                  kEngineDropIn, engineDropIn(*plan, engine));
+            !st) {
+          warn(path + ": " + unit + " does not start " + engine +
+               " along with itself: " + st.error().message());
+        }
       }
     }
   }

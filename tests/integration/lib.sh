@@ -168,6 +168,8 @@ install_upgrader() {
   install -m 0755 "${UPGRADER_PROGRAM:-$BUILD/upgrader}" /usr/bin/upgrader
   install -m 0644 "$SRC/units/upgrade@.service" "$SRC/units/upgrade@.timer" \
     /etc/systemd/system/
+  # Made from upgrade@.service by CMake (packaging/CMakeLists.txt).
+  install -m 0644 "$BUILD/units/upgrade-fetch@.service" /etc/systemd/system/
   install -D -m 0755 "$SRC/units/upgrader-generator" \
     /usr/lib/systemd/system-generators/upgrader-generator
   mkdir -p /etc/upgrader

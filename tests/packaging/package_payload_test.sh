@@ -27,6 +27,7 @@ else
 fi
 for must in /usr/bin/upgrader /usr/lib/systemd/system/upgrade@.service \
     /usr/lib/systemd/system/upgrade@.timer \
+    /usr/lib/systemd/system/upgrade-fetch@.service \
     /usr/lib/systemd/system-generators/upgrader-generator \
     /usr/lib/systemd/catalog/upgrader.catalog /etc/upgrader/example.conf.sample \
     /usr/share/man/man8/upgrader.8.gz /usr/share/man/man5/upgrader.conf.5.gz \

@@ -207,6 +207,25 @@ TEST_F(AGeneratorRun, StartsTheEngineAlongWithAContainerInstance) {
   EXPECT_FALSE(pathExists(dir_ / "out/upgrade@a.service.d/50-upgrader-engine.conf"));
 }
 
+TEST_F(AGeneratorRun, GivesTheFetchUnitTheSameDropInsAsTheUpgradeUnit) {
+  ::mkdir((dir_ / "etc").c_str(), 0755);
+  std::ofstream(dir_ / "etc/web.conf")
+      << "[Install]\nMode=container\n[Container]\nEngine=podman\n"
+         "Image=registry.example.com/web:@v\n[Target]\nUnit=web.service\n"
+         "[Trust]\nAllowUnsigned=yes\n";
+  config("a.conf", "/opt/a/bin/a");
+  run();
+  EXPECT_THAT(warnings_, IsEmpty());
+  for (const char* file : {"a.service.d/50-upgrader-paths.conf",
+                           "web.service.d/50-upgrader-engine.conf"}) {
+    auto upgrade = readFile(dir_ / (std::string("out/upgrade@") + file));
+    auto fetch = readFile(dir_ / (std::string("out/upgrade-fetch@") + file));
+    ASSERT_TRUE(upgrade) << file;
+    ASSERT_TRUE(fetch) << file;
+    EXPECT_EQ(*fetch, *upgrade) << file;
+  }
+}
+
 TEST_F(AGeneratorRun, NeverWritesThroughALinkPlantedInItsOutput) {
   ::mkdir((dir_ / "etc").c_str(), 0755);
   ::mkdir((dir_ / "elsewhere").c_str(), 0755);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Mode=binary fetched ahead: `upgrader fetch demo` downloads and verifies
-# release 2 and keeps it staged while v1 serves on, untouched; then
+# Mode=binary fetched ahead: upgrade-fetch@demo.service (`upgrader fetch
+# demo` in upgrade@'s sandbox) downloads and verifies release 2 and keeps
+# it staged while v1 serves on, untouched; then
 # `systemctl start upgrade@demo` installs it without downloading it again
 # (nginx's access log counts the downloads). A fetched release that a newer
 # one supersedes goes; a refused fetch leaves nothing. Then the kill sweep
@@ -18,9 +19,11 @@ fetched_version() {
 }
 sha() { sha256sum <"$1"; }
 
-echo "== fetch 2, then apply it"
+echo "== fetch 2 (upgrade-fetch@demo.service, in the sandbox), then apply it"
 pid=$(main_pid)
-assert_eq "fetch: done" 0 "$(upgrader fetch demo >/dev/null 2>&1; echo $?)"
+assert_true "upgrade-fetch@demo.service: done" systemctl start upgrade-fetch@demo.service
+assert_true "its run said what it fetched" \
+  journal -b -o cat -u upgrade-fetch@demo.service --grep "fetched 2 \\("
 assert_eq "the fetch left the service alone" "$pid" "$(main_pid)"
 assert_eq "still serving 1" 1 "$(demo_version)"
 assert_eq "release 2 is staged" "$(sha "$FIXTURES/test_service_v2")" "$(sha "$STAGED")"

@@ -106,7 +106,7 @@ rc=0
 upgrader generate-units /run/gen /run/gen /run/gen 2>/run/gen.err || rc=$?
 assert_eq "by hand: exit status" 0 "$rc"
 assert_eq "by hand: the drop-ins" \
-  "upgrade@demo.service.d/50-upgrader-paths.conf upgrade@other.service.d/50-upgrader-paths.conf" \
+  "upgrade-fetch@demo.service.d/50-upgrader-paths.conf upgrade-fetch@other.service.d/50-upgrader-paths.conf upgrade@demo.service.d/50-upgrader-paths.conf upgrade@other.service.d/50-upgrader-paths.conf" \
   "$(cd /run/gen && find . -type f | sed 's|^\./||' | sort | paste -sd' ')"
 for why in "broken.conf: .*is required" "root.conf: .*refusing to make all of '/' writable" \
     "linked.conf: .*not a regular file" "dir.conf: .*not a regular file" "bad name.conf: .*instance name"; do

@@ -21,8 +21,9 @@ description:
     versions and message come from C(upgrader --json status NAME).
   - With I(state=fetched) it runs C(upgrader --json fetch NAME), which
     downloads (or pulls) and verifies the new release and keeps it staged;
-    no unit is touched. upgrader has no unit for a fetch yet, so it runs as
-    the connecting user (root).
+    no unit is touched. It runs as the connecting user (root), not through
+    C(upgrade-fetch@NAME.service), so that a refusal's own message (a
+    checksum or signature that does not match) comes back to Ansible.
   - With I(state=rolled_back) it runs C(upgrader --json rollback NAME), as
     an operator would by hand (the unit template runs apply only).
   - In check mode it runs C(upgrader --json check NAME) (and C(status))
