@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rolling upgrades over five hosts with the Ansible collection
-# (ansible/ansible_collections/upgrader/fleet), run on this machine as the
+# Rolling upgrades over five hosts, two instances each (demo and demo2),
+# with the Ansible collection (ansible/ansible_collections/upgrader/fleet),
+# run on this machine as the
 # controller with Debian's ansible-core. Each host is a test bed of its
 # own (its own systemd, loopback, sshd and release server; fleet_host.sh),
 # reached only through its own loopback: ssh's ProxyCommand is
@@ -85,11 +86,15 @@ on() {
     env BUILD="$BUILD" SRC="$SRC" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     bash -c "source '$SRC/tests/integration/lib.sh'; $*"
 }
-version() { on "$1" demo_version; }
-main_pid() { on "$1" 'systemctl show -p MainPID --value demo.service'; }
+# version N: what host N's two instances serve ("2 2").
+version() { on "$1" 'echo $(demo_version) $(DEMO_PORT=8082 demo_version)'; }
+main_pid() { on "$1" 'echo $(systemctl show -p MainPID --value demo.service) $(systemctl show -p MainPID --value demo2.service)'; }
 fetched() {
-  on "$1" "upgrader --json status demo" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin).get("fetched", {}).get("release", {}).get("version", "-"))'
+  local name
+  for name in demo demo2; do
+    on "$1" "upgrader --json status $name" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin).get("fetched", {}).get("release", {}).get("version", "-"))'
+  done | paste -sd' '
 }
 all_hosts() { seq 1 $HOSTS; }
 
@@ -123,7 +128,7 @@ playbook() {
     ANSIBLE_SSH_CONTROL_PATH_DIR="$FLEET/cp-$name" ANSIBLE_HOST_KEY_CHECKING=false \
     ANSIBLE_LOCAL_TEMP="$FLEET/tmp" ANSIBLE_FORKS=5 ANSIBLE_NOCOLOR=1 \
     ansible-playbook -i "$FLEET/hosts.yml" upgrader.fleet.rolling_upgrade \
-      -e '{"upgrader_instances": ["demo"]}' "$@" >"$FLEET/$name.json" 2>"$FLEET/$name.err" || rc=$?
+      -e '{"upgrader_instances": ["demo", "demo2"]}' "$@" >"$FLEET/$name.json" 2>"$FLEET/$name.err" || rc=$?
   echo "$rc" >"$FLEET/$name.rc"
   echo "   playbook '$name': exit $rc"
   # 0 done, 2 hosts failed; anything else is Ansible's own trouble.
@@ -191,8 +196,14 @@ PY
 # publish_on N VERSION FIXTURE: release VERSION of host N's release server.
 publish_on() { on "$1" "publish $2 $3"; }
 publish_all() { local n; for n in $(all_hosts); do publish_on "$n" "$1" "$2"; done; }
-remember_pids() { local n; for n in $(all_hosts); do PIDS[$n]=$(main_pid "$n"); done; }
-declare -A PIDS
+remember_pids() {
+  local n
+  for n in $(all_hosts); do
+    PIDS[$n]=$(main_pid "$n")
+    VERSIONS[$n]=$(version "$n")
+  done
+}
+declare -A PIDS VERSIONS
 
 for scenario in $SCENARIOS; do
   echo "== $scenario"
@@ -202,7 +213,7 @@ for scenario in $SCENARIOS; do
       playbook good
       assert_eq "good: the playbook succeeds" 0 "$(cat "$FLEET/good.rc")"
       [ "$(cat "$FLEET/good.rc")" = 0 ] || show_failure good
-      for n in $(all_hosts); do assert_eq "good: host$n serves 2" 2 "$(version "$n")"; done
+      for n in $(all_hosts); do assert_eq "good: host$n serves 2" "2 2" "$(version "$n")"; done
       assert_eq "good: every host fetched first, in one batch" \
         "[['host1', 'host2', 'host3', 'host4', 'host5']]" \
         "$(report good "task_hosts('Fetch and verify on every host before any stops', 'Fetch ahead')")"
@@ -210,8 +221,8 @@ for scenario in $SCENARIOS; do
         "[['host1'], ['host2'], ['host3'], ['host4'], ['host5']]" \
         "$(report good "task_hosts('Upgrade, a canary first, then batches', 'Upgrade through upgrade@NAME.service')")"
       assert_eq "good: each host upgraded" "5" \
-        "$(report good "sum(1 for v in outcomes('Upgrade through upgrade@NAME.service').values() if v == ['upgraded'])")"
-      assert_eq "good: the summary has a line per host" "5" "$(summary_lines good | grep -c ': 1 -> 2, upgraded, ')"
+        "$(report good "sum(1 for v in outcomes('Upgrade through upgrade@NAME.service').values() if v == ['upgraded', 'upgraded'])")"
+      assert_eq "good: the summary has a line per host and instance" "10" "$(summary_lines good | grep -c ': 1 -> 2, upgraded, ')"
       ;;
     again)
       playbook again
@@ -227,22 +238,24 @@ for scenario in $SCENARIOS; do
       assert_eq "check: it says each host would change" "[1, 1, 1, 1, 1]" \
         "$(report check "[min(stats['host%d' % n]['changed'], 1) for n in range(1, 6)]")"
       for n in $(all_hosts); do
-        assert_eq "check: host$n still serves 2" 2 "$(version "$n")"
-        assert_eq "check: nothing fetched on host$n" - "$(fetched "$n")"
+        assert_eq "check: host$n still serves 2" "2 2" "$(version "$n")"
+        assert_eq "check: nothing fetched on host$n" "- -" "$(fetched "$n")"
       done
       ;;
     canary)
       # 3 answers 503 everywhere: the canary's check fails.
       publish_all 3 test_service_v3_never_healthy
-      for n in $(all_hosts); do on "$n" "conf_set Health TimeoutSec 2s"; done
+      for n in $(all_hosts); do
+        on "$n" "conf_set Health TimeoutSec 2s; conf_set Health TimeoutSec 2s /etc/upgrader/demo2.conf"
+      done
       remember_pids
       playbook canary
       assert_eq "canary: the playbook fails" 2 "$(cat "$FLEET/canary.rc")"
-      assert_eq "canary: host1 was rolled back by upgrader" "{'host1': ['rolled-back']}" \
+      assert_eq "canary: host1 was rolled back by upgrader" "{'host1': ['rolled-back', 'rolled-back']}" \
         "$(report canary "outcomes('Upgrade through upgrade@NAME.service')")"
-      assert_eq "canary: host1 serves 2" 2 "$(version 1)"
+      assert_eq "canary: host1 serves 2" "2 2" "$(version 1)"
       for n in 2 3 4 5; do
-        assert_eq "canary: host$n serves 2" 2 "$(version "$n")"
+        assert_eq "canary: host$n serves 2" "2 2" "$(version "$n")"
         assert_eq "canary: host$n was not even stopped" "${PIDS[$n]}" "$(main_pid "$n")"
       done
       ;;
@@ -253,11 +266,11 @@ for scenario in $SCENARIOS; do
       remember_pids
       playbook checksum
       assert_eq "checksum: the playbook fails" 2 "$(cat "$FLEET/checksum.rc")"
-      assert_eq "checksum: host3's fetch names the mismatch" 1 \
+      assert_eq "checksum: host3's fetch of each instance names the mismatch" 2 \
         "$(report checksum "sum('checksum mismatch' in res.get('msg', '') for p in r['plays'] for t in p['tasks'] for h, res in t['hosts'].items() for res in res.get('results', []))")"
       for n in $(all_hosts); do
         assert_eq "checksum: host$n not stopped" "${PIDS[$n]}" "$(main_pid "$n")"
-        assert_eq "checksum: host$n serves 2" 2 "$(version "$n")"
+        assert_eq "checksum: host$n serves what it served" "${VERSIONS[$n]}" "$(version "$n")"
       done
       on 3 "rm \$RELEASES/test_service-4; publish 4 test_service_v3"
       ;;
@@ -270,11 +283,11 @@ for scenario in $SCENARIOS; do
       playbook batch2
       assert_eq "batch2: the playbook fails" 2 "$(cat "$FLEET/batch2.rc")"
       assert_eq "batch2: host1 upgraded, host2 rolled back by upgrader" \
-        "{'host1': ['upgraded'], 'host2': ['rolled-back']}" \
+        "{'host1': ['upgraded', 'upgraded'], 'host2': ['rolled-back', 'rolled-back']}" \
         "$(report batch2 "outcomes('Upgrade through upgrade@NAME.service')")"
-      assert_eq "batch2: the rollout rolled host1 back" "['host1']" \
-        "$(report batch2 "sorted({res['item']['host'] for p in r['plays'] for t in p['tasks'] if t['task']['name'].endswith('Roll back the instances this rollout upgraded') for h, x in t['hosts'].items() for res in x.get('results', []) if res.get('outcome') == 'rolled-back-on-request'})")"
-      for n in $(all_hosts); do assert_eq "batch2: host$n serves 2" 2 "$(version "$n")"; done
+      assert_eq "batch2: the rollout rolled back host1's two instances" "[('host1', 'demo'), ('host1', 'demo2')]" \
+        "$(report batch2 "sorted((res['item']['host'], res['item']['name']) for p in r['plays'] for t in p['tasks'] if t['task']['name'].endswith('Roll back the instances this rollout upgraded') for h, x in t['hosts'].items() for res in x.get('results', []) if res.get('outcome') == 'rolled-back-on-request')")"
+      for n in $(all_hosts); do assert_eq "batch2: host$n serves 2" "2 2" "$(version "$n")"; done
       for n in 3 4 5; do
         assert_eq "batch2: host$n was not even stopped" "${PIDS[$n]}" "$(main_pid "$n")"
       done
@@ -302,7 +315,7 @@ for scenario in $SCENARIOS; do
       for n in $(all_hosts); do on "$n" "conf_set Health TimeoutSec 8s"; done
       on 1 "upgrade_status demo /run/apply-times >/dev/null"
       alone=$(on 1 'read -r b e </run/apply-times; echo $(((e - b) / 1000))')
-      assert_eq "bench: host1 upgraded alone" 3 "$(version 1)"
+      assert_eq "bench: host1's demo upgraded alone" "3 2" "$(version 1)"
       publish_all 8 test_service_v3
       began=${EPOCHREALTIME/./}
       playbook bench
