@@ -131,7 +131,9 @@ Result<RunHistory> recordRun(const std::string& stateDir,
             {"offered", h.offered},
             {"upgrade_seconds", h.upgradeSeconds},
             {"unavailable_seconds", h.unavailableSeconds}};
-  if (auto st = ensureDirectory(stateDir); !st) return st.error();
+  // An instance the upgrader keeps no state for (a refused first run) gets
+  // its textfile, but nothing on disk of its own: its counters start again.
+  if (!pathExists(stateDir)) return h;
   if (auto st = writeFileAtomically(path, j.dump(2) + "\n", 0600); !st) {
     return st.error();
   }

@@ -52,7 +52,9 @@ struct RunHistory {
 
 /// Adds `run` to the history in STATE_DIR/metrics.json (a missing or
 /// unreadable file starts a new one, which the error then says) and saves
-/// it atomically.
+/// it atomically; where STATE_DIR does not exist (an instance with no state
+/// yet, such as after a refused first run) it saves nothing, as that run
+/// leaves nothing on disk.
 Result<RunHistory> recordRun(const std::string& stateDir, const RunRecord& run);
 
 /// The text format (0.0.4) of the instance's metrics, every series

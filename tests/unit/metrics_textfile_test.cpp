@@ -63,6 +63,14 @@ TEST(AMetricsHistory, RemembersTheWindowOfTheLastRunThatStoppedTheService) {
   EXPECT_DOUBLE_EQ(h->upgradeSeconds, 2.0);
 }
 
+TEST(AMetricsHistory, LeavesNothingOnDiskForAnInstanceWithoutState) {
+  TempDir dir;
+  auto h = recordRun(dir / "demo", run("failed-unchanged"));
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h->failures, 1u);
+  EXPECT_FALSE(pathExists(dir / "demo"));
+}
+
 TEST(AMetricsHistory, StartsAgainFromACorruptFileAndSaysSo) {
   TempDir dir;
   std::ofstream(dir / "metrics.json") << "{not json";

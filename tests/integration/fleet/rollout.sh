@@ -128,7 +128,7 @@ playbook() {
     ANSIBLE_SSH_CONTROL_PATH_DIR="$FLEET/cp-$name" ANSIBLE_HOST_KEY_CHECKING=false \
     ANSIBLE_LOCAL_TEMP="$FLEET/tmp" ANSIBLE_FORKS=5 ANSIBLE_NOCOLOR=1 \
     ansible-playbook -i "$FLEET/hosts.yml" upgrader.fleet.rolling_upgrade \
-      -e '{"upgrader_instances": ["demo", "demo2"]}' "$@" >"$FLEET/$name.json" 2>"$FLEET/$name.err" || rc=$?
+      -e "{\"upgrader_instances\": $INSTANCES}" "$@" >"$FLEET/$name.json" 2>"$FLEET/$name.err" || rc=$?
   echo "$rc" >"$FLEET/$name.rc"
   echo "   playbook '$name': exit $rc"
   # 0 done, 2 hosts failed; anything else is Ansible's own trouble.
@@ -204,6 +204,7 @@ remember_pids() {
   done
 }
 declare -A PIDS VERSIONS
+INSTANCES='["demo", "demo2"]' 
 
 for scenario in $SCENARIOS; do
   echo "== $scenario"
@@ -315,11 +316,14 @@ for scenario in $SCENARIOS; do
       for n in $(all_hosts); do on "$n" "conf_set Health TimeoutSec 8s"; done
       on 1 "upgrade_status demo /run/apply-times >/dev/null"
       alone=$(on 1 'read -r b e </run/apply-times; echo $(((e - b) / 1000))')
-      assert_eq "bench: host1's demo upgraded alone" "3 2" "$(version 1)"
+      assert_eq "bench: host1's demo upgraded alone" 3 "$(version 1 | cut -d' ' -f1)"
       publish_all 8 test_service_v3
+      # One instance: the figure is against one apply per host.
+      INSTANCES='["demo"]'
       began=${EPOCHREALTIME/./}
       playbook bench
       ended=${EPOCHREALTIME/./}
+      INSTANCES='["demo", "demo2"]' 
       assert_eq "bench: the rollout succeeds" 0 "$(cat "$FLEET/bench.rc")"
       [ "$(cat "$FLEET/bench.rc")" = 0 ] || show_failure bench
       batches=$(report bench "len(task_hosts('Upgrade, a canary first, then batches', 'Upgrade through upgrade@NAME.service'))")
