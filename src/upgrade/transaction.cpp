@@ -250,21 +250,15 @@ Outcome UpgradeTransaction::screen(const Decision& d, bool allowDowngrade) {
 // over nothing: it only looks.
 Result<Staged> UpgradeTransaction::stage(const std::string& version,
                                          bool dryRun) {
-  if (state_.fetched && state_.fetched->release.version == version) {
+  if (auto adopted = takeOverFetched(version)) {
     const FetchedRelease fetched = *state_.fetched;
-    auto adopted = fx_.strategy.adopt(fetched.release);
-    if (adopted) {
-      if (!dryRun) state_.fetched.reset();
-      fx_.log.event(Event::kVerified, "verify",
-                    "release " + version + " fetched ahead at " + fetched.time +
-                        " (" + fetched.evidence +
-                        "); checked again: " + adopted->evidence,
-                    "ok");
-      return adopted;
-    }
-    fx_.log.log(Severity::kWarning,
-                "not using release " + version + " fetched ahead: " +
-                    adopted.error().message() + "; acquiring it again");
+    if (!dryRun) state_.fetched.reset();
+    fx_.log.event(Event::kVerified, "verify",
+                  "release " + version + " fetched ahead at " + fetched.time +
+                      " (" + fetched.evidence +
+                      "); checked again: " + adopted->evidence,
+                  "ok");
+    return *adopted;
   }
   if (!dryRun) dropFetched("it is not the release to install");
   auto staged =
@@ -277,6 +271,23 @@ Result<Staged> UpgradeTransaction::stage(const std::string& version,
       "release " + version + " verified and staged (" + staged->evidence + ")",
       "ok");
   return staged;
+}
+
+// The release a fetch left, if it is release `version` and the strategy
+// takes it over (still what was verified, nothing acquired); if it is that
+// release but no longer usable, a warning and none: the caller removes it
+// and acquires again. Changes no record.
+std::optional<Staged> UpgradeTransaction::takeOverFetched(
+    const std::string& version) {
+  if (!state_.fetched || state_.fetched->release.version != version) {
+    return std::nullopt;
+  }
+  auto adopted = fx_.strategy.adopt(state_.fetched->release);
+  if (adopted) return *adopted;
+  fx_.log.log(Severity::kWarning,
+              "release " + version + " fetched ahead is no longer usable: " +
+                  adopted.error().message() + "; acquiring it again");
+  return std::nullopt;
 }
 
 // Removes the release a fetch left, and its record. Nothing of it is in
@@ -315,18 +326,11 @@ Outcome UpgradeTransaction::fetch(bool allowDowngrade) {
     dropFetched("it is not to be installed");
     return screened;
   }
-  if (state_.fetched && state_.fetched->release.version == to) {
-    const FetchedRelease fetched = *state_.fetched;
-    auto adopted = fx_.strategy.adopt(fetched.release);
-    if (adopted) {
-      return {OutcomeCode::kNothingToDo,
-              to + " was fetched at " + fetched.time +
-                  " and is still as verified (" + adopted->evidence + ")",
-              from.version, to};
-    }
-    fx_.log.log(Severity::kWarning,
-                "release " + to + " fetched before is no longer usable: " +
-                    adopted.error().message() + "; fetching it again");
+  if (auto adopted = takeOverFetched(to)) {
+    return {OutcomeCode::kNothingToDo,
+            to + " was fetched at " + state_.fetched->time +
+                " and is still as verified (" + adopted->evidence + ")",
+            from.version, to};
   }
   dropFetched("it is not the release to install");
   fx_.log.log(Severity::kInfo,

@@ -107,6 +107,7 @@ class UpgradeTransaction {
   Result<Decision> decide();
   Outcome screen(const Decision& d, bool allowDowngrade);
   Result<Staged> stage(const std::string& version, bool dryRun);
+  std::optional<Staged> takeOverFetched(const std::string& version);
   void dropFetched(const std::string& why);
   /// Finishes or undoes a transaction a killed run left in the state file.
   Outcome recover();
