@@ -196,8 +196,7 @@ _ct_wait_registry() { wait_for 15 _ct_registry_answers; }
 # access log, in the journal of test-registry.service): a pull reads blobs,
 # an engine that holds the image already reads none.
 registry_blob_reads() {
-  journalctl --sync
-  journalctl -o cat -u test-registry.service | grep -c '/blobs/sha256:' || true
+  journal -o cat -u test-registry.service | grep -c '/blobs/sha256:' || true
 }
 
 # Takes the registry down (connection refused on 127.0.0.1:5000) and back.
