@@ -35,6 +35,8 @@ FIGURES = [
     ("fleet_apply_alone_ms", "report", None),
     ("fleet_rollout_ms", "report", None),
     ("fleet_batches", "report", None),
+    ("fleet_fetch_play_ms", "report", None),
+    ("fleet_batch_beyond_module_ms", "report", None),
     ("fleet_wall_vs_batches", "<= 1.2", lambda v: v <= 1.2),
     ("container_upgrade_ms", "report", None),
     ("podman_auto_update_ms", "report", None),

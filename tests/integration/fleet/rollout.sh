@@ -23,13 +23,16 @@
 #               the canary, upgraded before it, is rolled back: one version
 #   unreachable a host that cannot be reached counts as a failure: nothing
 #               is upgraded
+#   lost        a host that fetched but is lost before its batch: the
+#               rollout stops there and rolls back the two hosts it
+#               upgraded before; the hosts after it are not even stopped
 #   bench       (not by default; bench/fleet.sh) the rollout's wall time
 #               against batches x one host's apply alone, into
 #               $FLEET_BENCH_JSON
 set -euo pipefail
 BUILD=$(realpath "$1") SRC=$(realpath "$2")
 shift 2
-SCENARIOS=${*:-good again check canary checksum batch2 unreachable}
+SCENARIOS=${*:-good again check canary checksum batch2 unreachable lost}
 HOSTS=5
 export BUILD SRC
 
@@ -89,14 +92,43 @@ on() {
 # version N: what host N's two instances serve ("2 2").
 version() { on "$1" 'echo $(demo_version) $(DEMO_PORT=8082 demo_version)'; }
 main_pid() { on "$1" 'echo $(systemctl show -p MainPID --value demo.service) $(systemctl show -p MainPID --value demo2.service)'; }
-fetched() {
+# fetched N / installed N: the release host N's two instances have
+# fetched ahead / installed, from their state ("3 3", "- -" for none).
+state_versions() {
   local name
   for name in demo demo2; do
     on "$1" "upgrader --json status $name" |
-      python3 -c 'import json,sys; print(json.load(sys.stdin).get("fetched", {}).get("release", {}).get("version", "-"))'
+      python3 -c 'import json,sys
+ref = json.load(sys.stdin).get(sys.argv[1]) or {}
+print(ref.get("release", ref).get("version", "-"))' "$2"
   done | paste -sd' '
 }
+fetched() { state_versions "$1" fetched; }   # {"release": {"version": ...}, ...}
+installed() { state_versions "$1" installed; } # {"version": ...}
 all_hosts() { seq 1 $HOSTS; }
+
+# The way into host N (ssh's ProxyCommand): its own loopback's port 22,
+# unless $FLEET/lostN says the host is lost.
+cat >"$FLEET/gate" <<'GATE'
+#!/bin/sh
+# gate FLEET N PID1
+[ -e "$1/lost$2" ] && { echo "host$2 is lost (the test says so)" >&2; exit 1; }
+exec nsenter -t "$3" -n nc 127.0.0.1 22
+GATE
+chmod 0755 "$FLEET/gate"
+# lose N: host N cannot be reached from now on: new connections are refused
+# and the open ones (ssh's control masters, through nc in host N's network
+# namespace) are cut.
+lose() {
+  touch "$FLEET/lost$1"
+  local netns pid
+  netns=$(readlink "/proc/$(pid1 "$1")/ns/net")
+  for pid in $(pgrep -x nc); do
+    [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$netns" ] && kill "$pid" 2>/dev/null
+  done
+  return 0
+}
+find_again() { rm -f "$FLEET/lost$1"; }
 
 # The inventory: hostN through its own loopback only. A fresh ssh control
 # directory per playbook run, so that no connection outlives a scenario.
@@ -106,7 +138,7 @@ all_hosts() { seq 1 $HOSTS; }
   for n in $(all_hosts); do
     echo "    host$n:"
     echo "      ansible_ssh_common_args: >-"
-    echo "        -o ProxyCommand=\"nsenter -t $(pid1 "$n") -n nc 127.0.0.1 22\""
+    echo "        -o ProxyCommand=\"$FLEET/gate $FLEET $n $(pid1 "$n")\""
     echo "        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
   done
   echo "  vars:"
@@ -296,10 +328,9 @@ for scenario in $SCENARIOS; do
     unreachable)
       publish_all 6 test_service_v3
       remember_pids
-      # host4's way in now leads nowhere (port 23: nothing listens).
-      sed -i "s|-t $(pid1 4) -n nc 127.0.0.1 22|-t $(pid1 4) -n nc 127.0.0.1 23|" "$FLEET/hosts.yml"
+      lose 4
       playbook unreachable
-      sed -i "s|-t $(pid1 4) -n nc 127.0.0.1 23|-t $(pid1 4) -n nc 127.0.0.1 22|" "$FLEET/hosts.yml"
+      find_again 4
       assert_eq "unreachable: the playbook fails" 2 "$(cat "$FLEET/unreachable.rc")"
       assert_eq "unreachable: host4's fetch found it unreachable" True \
         "$(report unreachable "any(res.get('unreachable') for p in r['plays'] for t in p['tasks'] for h, res in t['hosts'].items() if h == 'host4')")"
@@ -308,6 +339,45 @@ for scenario in $SCENARIOS; do
       for n in $(all_hosts); do
         assert_eq "unreachable: host$n not stopped" "${PIDS[$n]}" "$(main_pid "$n")"
       done
+      ;;
+    lost)
+      # Every host fetches 9; host3 is lost once host1 has installed it,
+      # before host3's batch (the third: host1, host2, host3).
+      publish_all 9 test_service_v3
+      remember_pids
+      (
+        deadline=$((SECONDS + 120))
+        until [ "$(installed 1)" = "9 9" ]; do
+          ((SECONDS < deadline)) || exit 1
+          sleep 0.05
+        done
+        lose 3
+      ) &
+      watcher=$!
+      playbook lost
+      lost_rc=0
+      wait "$watcher" || lost_rc=$?
+      find_again 3
+      assert_eq "lost: host3 was lost once host1 had installed 9" 0 "$lost_rc"
+      assert_eq "lost: the playbook fails" 2 "$(cat "$FLEET/lost.rc")"
+      assert_eq "lost: every host fetched 9" \
+        "{'host1': ['fetched', 'fetched'], 'host2': ['fetched', 'fetched'], 'host3': ['fetched', 'fetched'], 'host4': ['fetched', 'fetched'], 'host5': ['fetched', 'fetched']}" \
+        "$(report lost "outcomes('Fetch ahead')")"
+      assert_eq "lost: host1 and host2 upgraded, host3 unreachable" \
+        "{'host1': ['upgraded', 'upgraded'], 'host2': ['upgraded', 'upgraded'], 'host3': ['unreachable', 'unreachable']}" \
+        "$(report lost "outcomes('Upgrade through upgrade@NAME.service')")"
+      assert_eq "lost: the rollout rolled back host1 and host2" \
+        "[('host1', 'demo'), ('host1', 'demo2'), ('host2', 'demo'), ('host2', 'demo2')]" \
+        "$(report lost "sorted((res['item']['host'], res['item']['name']) for p in r['plays'] for t in p['tasks'] if t['task']['name'].endswith('Roll back the instances this rollout upgraded') for h, x in t['hosts'].items() for res in x.get('results', []) if res.get('outcome') == 'rolled-back-on-request')")"
+      for n in $(all_hosts); do
+        assert_eq "lost: host$n serves what it served" "${VERSIONS[$n]}" "$(version "$n")"
+      done
+      for n in 3 4 5; do
+        assert_eq "lost: host$n was not even stopped" "${PIDS[$n]}" "$(main_pid "$n")"
+      done
+      # What host3 fetched stays staged (it could not be told otherwise);
+      # its next run takes it over or drops it.
+      assert_eq "lost: host3 keeps what it fetched" "9 9" "$(fetched 3)"
       ;;
     bench)
       # bench/fleet.sh: the rollout's wall time against one host's apply
@@ -327,11 +397,25 @@ for scenario in $SCENARIOS; do
       assert_eq "bench: the rollout succeeds" 0 "$(cat "$FLEET/bench.rc")"
       [ "$(cat "$FLEET/bench.rc")" = 0 ] || show_failure bench
       batches=$(report bench "len(task_hosts('Upgrade, a canary first, then batches', 'Upgrade through upgrade@NAME.service'))")
-      python3 -c 'import json, sys
+      # Where the rest goes: the fetch play, and per batch what the upgrade
+      # task took beyond the module's own run on the host (Ansible: the
+      # controller's fork, ssh, the module's start); the callback stamps
+      # times.
+      python3 - "$alone" "$began" "$ended" "$batches" "$FLEET/bench.json" \
+        "${FLEET_BENCH_JSON:-$FLEET/bench-result.json}" <<'PY'
+import json, statistics, sys
 alone, rollout, batches = int(sys.argv[1]), (int(sys.argv[3]) - int(sys.argv[2])) / 1000, int(sys.argv[4])
+r = json.load(open(sys.argv[5]))
+plays = r["plays"]
+fetch = plays[1]["play"]["started"] - plays[0]["play"]["started"]
+beyond = [h["_ended"] - t["task"]["started"] - x["seconds"]
+          for p in plays for t in p["tasks"] if t["task"]["name"].endswith("Upgrade through upgrade@NAME.service")
+          for h in t["hosts"].values() for x in h.get("results", [])]
 json.dump({"fleet_apply_alone_ms": alone, "fleet_rollout_ms": round(rollout), "fleet_batches": batches,
-           "fleet_wall_vs_batches": round(rollout / (batches * alone), 3)}, open(sys.argv[5], "w"))' \
-        "$alone" "$began" "$ended" "$batches" "${FLEET_BENCH_JSON:-$FLEET/bench-result.json}"
+           "fleet_fetch_play_ms": round(fetch * 1000),
+           "fleet_batch_beyond_module_ms": round(statistics.median(beyond) * 1000),
+           "fleet_wall_vs_batches": round(rollout / (batches * alone), 3)}, open(sys.argv[6], "w"))
+PY
       echo "   $(cat "${FLEET_BENCH_JSON:-$FLEET/bench-result.json}")"
       ;;
     *) fail "unknown scenario '$scenario'" ;;

@@ -18,6 +18,7 @@ description: Plays, tasks and each host's result, and the stats, as JSON.
 '''
 
 import json
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -32,12 +33,13 @@ class CallbackModule(CallbackBase):
         self.plays = []
 
     def v2_playbook_on_play_start(self, play):
-        self.plays.append({'play': {'name': play.get_name()}, 'tasks': []})
+        self.plays.append({'play': {'name': play.get_name(), 'started': time.time()}, 'tasks': []})
 
     def _task(self, task):
         tasks = self.plays[-1]['tasks']
         if not tasks or tasks[-1]['task']['uuid'] != task._uuid:
-            tasks.append({'task': {'name': task.get_name(), 'uuid': task._uuid}, 'hosts': {}})
+            tasks.append({'task': {'name': task.get_name(), 'uuid': task._uuid, 'started': time.time()},
+                          'hosts': {}})
         return tasks[-1]
 
     def v2_playbook_on_task_start(self, task, is_conditional):
@@ -49,6 +51,7 @@ class CallbackModule(CallbackBase):
     def _record(self, result, **extra):
         entry = dict(result._result)
         entry.update(extra)
+        entry['_ended'] = time.time()
         self._task(result._task)['hosts'][result._host.get_name()] = entry
 
     def v2_runner_on_ok(self, result, **kwargs):
