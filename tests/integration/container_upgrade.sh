@@ -15,6 +15,8 @@
 #   a migration that leaves its container running and fails: that
 #     container is killed before Restore= runs;
 #   upgrade@demo wants the engine's API service (the generator's drop-in).
+#   the Ansible collection's module (check mode, fetched, upgraded, a
+#     second run with nothing to do, rolled_back) on this instance.
 source "$(dirname "${BASH_SOURCE[0]}")/container_setup.sh"
 
 # A Migrate= hook that runs the new image once, as ProGet's upgradedb: the
@@ -257,4 +259,22 @@ assert_true "upgrade@demo wants $ENGINE.service" \
   bash -c "systemctl show -p Wants --value upgrade@demo.service | tr ' ' '\n' | grep -qx $ENGINE.service"
 assert_true "and is not ordered after it" \
   bash -c "! systemctl show -p After --value upgrade@demo.service | tr ' ' '\n' | grep -qx $ENGINE.service"
+
+echo "== the Ansible collection's module drives this instance"
+build_image svc:9 test_service_v3
+push_image svc:9 >/dev/null
+assert_eq "check mode: 8 -> 9 would change" "upgrade-available true 9" \
+  "$(fleet_module --field outcome --field changed --field to --check name=demo | paste -sd' ')"
+assert_eq "check mode changed nothing" 2 "$(demo_version)"
+assert_eq "state=fetched: 9 pulled ahead" "fetched true" \
+  "$(fleet_module --field outcome --field changed name=demo state=fetched | paste -sd' ')"
+assert_true "the engine holds 9" holds 9
+assert_eq "state=upgraded: 8 -> 9 through upgrade@demo" "upgraded true 8 9 false" \
+  "$(fleet_module --field outcome --field changed --field from --field to --field failed name=demo | paste -sd' ')"
+assert_eq "serving 9 (a version 3 service)" 3 "$(demo_version)"
+assert_eq "again: nothing to do, unchanged" "nothing-to-do false" \
+  "$(fleet_module --field outcome --field changed name=demo | paste -sd' ')"
+assert_eq "state=rolled_back: back to 8" "rolled-back-on-request true 8" \
+  "$(fleet_module --field outcome --field changed --field installed name=demo state=rolled_back | paste -sd' ')"
+assert_eq "serving 8 (a version 2 service)" 2 "$(demo_version)"
 finish

@@ -444,6 +444,35 @@ last_exit_status() {
     sed -n 's/^exit status \([0-9]*\)$/\1/p' | tail -n 1
 }
 
+# fleet_module [--check] KEY=VALUE...: the Ansible collection's module
+# (upgrader.fleet.upgrade, ansible/) run on this bed by its own release's
+# ansible-core, local connection; prints the field FIELD of its result for
+# each --field FIELD given first, one per line ("failed" is true or false).
+#   fleet_module --field outcome --field changed name=demo state=fetched
+# Without ansible-core (scripts/install-deps installs it): fails, saying so.
+fleet_module() {
+  local fields=() args=() home result
+  while [ "${1:-}" = --field ]; do fields+=("$2"); shift 2; done
+  [ "${1:-}" != --check ] || { args+=(--check); shift; }
+  command -v ansible >/dev/null || { echo "fleet_module: ansible is not installed" >&2; return 1; }
+  home=$(mktemp -d /tmp/fleet-module.XXXXXX)
+  # The oneline callback: "localhost | CHANGED => {...}", one line.
+  result=$(ANSIBLE_HOME=$home ANSIBLE_LOCAL_TEMP=$home/tmp ANSIBLE_REMOTE_TEMP=$home/tmp \
+    ANSIBLE_COLLECTIONS_PATH=$SRC/ansible ANSIBLE_STDOUT_CALLBACK=oneline \
+    ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=0 \
+    ansible localhost -c local -i localhost, -e ansible_python_interpreter=/usr/bin/python3 \
+      "${args[@]}" -m upgrader.fleet.upgrade -a "$*" 2>"$home/stderr" |
+    sed -n 's/^localhost | [A-Z!]* => //p')
+  [ -n "$result" ] || { echo "fleet_module: no result; ansible said:" >&2; cat "$home/stderr" >&2; }
+  rm -rf -- "$home"
+  python3 -c 'import json, sys
+r = json.loads(sys.argv[1] or "{}")
+r.setdefault("failed", False)
+for f in sys.argv[2:]:
+    v = r.get(f, "")
+    print(json.dumps(v) if isinstance(v, bool) else v)' "$result" "${fields[@]}"
+}
+
 # Journal lines of the upgrader with the given event name.
 journal_events() {
   journalctl --sync

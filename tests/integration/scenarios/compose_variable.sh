@@ -10,6 +10,8 @@
 #     other lines, the named volume is intact;
 #   2 -> 4 whose sidecar crash-loops under `restart: unless-stopped` while
 #     web answers well: only the project check sees it; rolled back.
+#   the Ansible collection's module: fetched, upgraded (no pull), nothing
+#     to do, rolled_back.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../container_lib.sh"
 source "$(dirname "$0")/../compose_lib.sh"
@@ -103,5 +105,23 @@ assert_true "both services serve 2 again" both_on 2
 assert_true "the volume is intact" data_intact
 containers=$(api_json "/containers/json?all=1" | grep -o '"com.docker.compose.project":"app"' | wc -l)
 assert_eq "only the project's two containers exist" 2 "$containers"
+
+echo "== the Ansible collection's module drives this project"
+two_service_release 6 test_service_v3 test_service_v3
+set_version 6
+assert_eq "state=fetched: 6's images pulled ahead" "fetched true" \
+  "$(fleet_module --field outcome --field changed name=app state=fetched | paste -sd' ')"
+assert_true "the fetch pulled web's 6" holds svc:6
+blobs=$(registry_blob_reads)
+assert_eq "state=upgraded: 2 -> 6 through upgrade@app" "upgraded true 2 6 false" \
+  "$(fleet_module --field outcome --field changed --field from --field to --field failed name=app | paste -sd' ')"
+assert_eq "the apply pulled nothing" "$blobs" "$(registry_blob_reads)"
+assert_true "both services serve 3 (release 6)" both_on 3
+assert_eq "again: nothing to do, unchanged" "nothing-to-do false" \
+  "$(fleet_module --field outcome --field changed name=app | paste -sd' ')"
+assert_eq "state=rolled_back: back to 2" "rolled-back-on-request true 2" \
+  "$(fleet_module --field outcome --field changed --field installed name=app state=rolled_back | paste -sd' ')"
+assert_true "both services serve 2 again" both_on 2
+assert_true "the volume is intact" data_intact
 
 finish

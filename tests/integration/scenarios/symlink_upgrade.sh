@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mode=symlink: releases are tar.gz archives unpacked into one directory per
 # version, and `current` is flipped atomically. A release fetched ahead, a
-# failed health check, crashes, and pruning beyond KeepReleases=.
+# failed health check, crashes, pruning beyond KeepReleases=, and the
+# Ansible collection's module driving the instance.
 source "$(dirname "$0")/../lib.sh"
 install_upgrader
 start_release_server
@@ -81,4 +82,20 @@ assert_eq "nothing else in releases" "2 4" "$(ls -A /opt/demo/releases | sort -V
 assert_eq "upgrader rollback goes to the kept 2" 0 \
   "$(upgrader rollback demo >/dev/null 2>&1; echo $?)"
 assert_eq "v2 serving" 2 "$(demo_version)"
+
+echo "== the Ansible collection's module drives this instance"
+conf_unset Source Version
+publish_tree 5 test_service_v3 -l
+assert_eq "state=fetched: 5 unpacked ahead" "fetched true" \
+  "$(fleet_module --field outcome --field changed name=demo state=fetched | paste -sd' ')"
+assert_eq "fetched: release 5 unpacked" 5 "$(cat /opt/demo/releases/5/VERSION)"
+assert_eq "state=upgraded: 2 -> 5 through upgrade@demo" "upgraded true 2 5 false" \
+  "$(fleet_module --field outcome --field changed --field from --field to --field failed name=demo | paste -sd' ')"
+assert_eq "current -> releases/5" /opt/demo/releases/5 "$(readlink /opt/demo/current)"
+assert_eq "the apply took the fetched release: one download" 1 "$(release_downloads demo-5.tar.gz)"
+assert_eq "again: nothing to do, unchanged" "nothing-to-do false" \
+  "$(fleet_module --field outcome --field changed name=demo | paste -sd' ')"
+assert_eq "state=rolled_back: back to 2" "rolled-back-on-request true 2" \
+  "$(fleet_module --field outcome --field changed --field installed name=demo state=rolled_back | paste -sd' ')"
+assert_eq "current -> releases/2" /opt/demo/releases/2 "$(readlink /opt/demo/current)"
 finish
