@@ -473,6 +473,38 @@ for f in sys.argv[2:]:
     print(json.dumps(v) if isinstance(v, bool) else v)' "$result" "${fields[@]}"
 }
 
+# fleet_playbook INSTANCE...: the collection's rolling upgrade playbook
+# (upgrader.fleet.rolling_upgrade) over this bed alone, local connection,
+# by the bed's own ansible-playbook; its record (the fleet tests' JSON
+# callback) in /run/fleet-playbook.json; prints its exit status.
+fleet_playbook() {
+  local home instances rc=0
+  command -v ansible-playbook >/dev/null || { echo "fleet_playbook: ansible-core is not installed" >&2; return 1; }
+  home=$(mktemp -d /tmp/fleet-playbook.XXXXXX)
+  instances=$(printf '"%s",' "$@")
+  ANSIBLE_HOME=$home ANSIBLE_LOCAL_TEMP=$home/tmp ANSIBLE_REMOTE_TEMP=$home/tmp \
+    ANSIBLE_COLLECTIONS_PATH=$SRC/ansible ANSIBLE_STDOUT_CALLBACK=fleet_json \
+    ANSIBLE_CALLBACK_PLUGINS=$SRC/tests/integration/fleet/callback_plugins \
+    ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=0 \
+    ansible-playbook -c local -i localhost, -e ansible_python_interpreter=/usr/bin/python3 \
+      -e "{\"upgrader_instances\": [${instances%,}]}" upgrader.fleet.rolling_upgrade \
+      >/run/fleet-playbook.json 2>"$home/stderr" || rc=$?
+  case $rc in 0 | 2) ;; *) echo "fleet_playbook: exit $rc; ansible said:" >&2; tail -n 20 "$home/stderr" >&2 ;; esac
+  rm -rf -- "$home"
+  echo "$rc"
+}
+# fleet_outcomes TASK: each instance's outcome in the last fleet_playbook's
+# task TASK (the end of its name), space-separated.
+fleet_outcomes() {
+  python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open("/run/fleet-playbook.json"))
+print(" ".join(x.get("outcome", "?") for p in r["plays"] for t in p["tasks"]
+               if t["task"]["name"].endswith(sys.argv[1])
+               for h in t["hosts"].values() for x in h.get("results", [])))
+PY
+}
+
 # Journal lines of the upgrader with the given event name.
 journal_events() {
   journalctl --sync

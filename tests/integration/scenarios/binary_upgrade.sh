@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `systemctl start upgrade@demo` upgrades v1 -> v2 from a real nginx with a
-# SHA256SUMS listing; .old keeps v1; the journal has the structured events.
+# SHA256SUMS listing; .old keeps v1; the journal has the structured events;
+# then the Ansible collection's rolling upgrade playbook over this one host.
 source "$(dirname "$0")/../lib.sh"
 setup_demo 1 2
 assert_eq "version before" 1 "$(demo_version)"
@@ -44,4 +45,17 @@ assert_eq "--allow-downgrade installs it" 0 \
   "$(upgrader apply --allow-downgrade demo >/dev/null 2>&1; echo $?)"
 assert_eq "highest verified is kept" 2 \
   "$(upgrader status demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["highest_verified"])')"
+
+echo "== the Ansible collection's rolling upgrade playbook over this host"
+publish 3 test_service_v3
+assert_eq "the playbook upgrades 1.5 -> 3" 0 "$(fleet_playbook demo)"
+assert_eq "it fetched first" fetched "$(fleet_outcomes 'Fetch ahead')"
+assert_eq "then upgraded" upgraded "$(fleet_outcomes 'Upgrade through upgrade@NAME.service')"
+assert_eq "v3 serving" 3 "$(demo_version)"
+publish 4 test_service_v3_never_healthy
+conf_set Health TimeoutSec 2s
+assert_eq "a release that never becomes healthy fails the playbook" 2 "$(fleet_playbook demo)"
+assert_eq "upgrader rolled it back" rolled-back "$(fleet_outcomes 'Upgrade through upgrade@NAME.service')"
+assert_true "the summary says so" grep -q '"localhost demo: 3 -> 4, rolled-back, ' /run/fleet-playbook.json
+assert_eq "v3 serving still" 3 "$(demo_version)"
 finish
