@@ -247,14 +247,21 @@ TEST_F(AFetchAhead, CheckSaysTheAvailableReleaseIsFetched) {
 }
 
 // For the metrics: the window from the first stop to the start after it.
-class AnUnavailableWindow : public AFetchAhead {};
+// Every stop and start job takes kJob on the manual clock; nothing else
+// the fakes do takes time.
+constexpr Duration kJob = std::chrono::milliseconds(100);
+class AnUnavailableWindow : public AFetchAhead {
+ protected:
+  AnUnavailableWindow() { units_.onJob([this] { clock_.advance(kJob); }); }
+};
 
 TEST_F(AnUnavailableWindow, RunsFromTheFirstStopToTheStartOfTheNewRelease) {
   UpgradeTransaction t(plan_, effects());
   ASSERT_EQ(t.apply({}).code, OutcomeCode::kDone);
   auto window = t.unavailable();
   ASSERT_TRUE(window.has_value());
-  EXPECT_GE(window->count(), 0);
+  // The stop and the start; not the health check that follows.
+  EXPECT_EQ(*window, 2 * kJob);
 }
 
 TEST_F(AnUnavailableWindow, IsNoneWhenNothingWasStopped) {
@@ -277,6 +284,7 @@ TEST_F(AnUnavailableWindow, LastsUntilTheOldReleaseIsStartedAgainAfterARollback)
   // Two stops and two starts: the window spans both.
   EXPECT_THAT(units_.jobs(), ElementsAre("stop demo.service", "start demo.service",
                                          "stop demo.service", "start demo.service"));
+  EXPECT_GE(*window, 4 * kJob);
 }
 
 }  // namespace

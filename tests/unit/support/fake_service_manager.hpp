@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -142,6 +143,13 @@ class FakeServiceManager : public ServiceManager {
     known(unit).afterStart = status;
   }
 
+  /// Runs `hook` as every stop, start and restart job begins, before the
+  /// job's effect (e.g. advancing a manual clock: jobs that take time).
+  void onJob(std::function<void()> hook) {
+    std::lock_guard lock(mutex_);
+    jobHook_ = std::move(hook);
+  }
+
   /// Caps how long waitForChange() really sleeps when nothing is due, so a
   /// test with long timeouts runs fast (callers must cope with an early
   /// return anyway). By default it sleeps the whole timeout.
@@ -217,6 +225,7 @@ class FakeServiceManager : public ServiceManager {
   Status stopUnit(const UnitName& unit, Duration timeout) override {
     std::lock_guard lock(mutex_);
     calls_.push_back({CallKind::kStop, unit, timeout});
+    if (jobHook_) jobHook_();
     auto* u = find(unit);
     if (u == nullptr) return notFound(unit);
     applyDue(*u, clock_.now());
@@ -351,6 +360,7 @@ class FakeServiceManager : public ServiceManager {
   Status runStartJob(CallKind kind, const UnitName& unit, Duration timeout) {
     std::lock_guard lock(mutex_);
     calls_.push_back({kind, unit, timeout});
+    if (jobHook_) jobHook_();
     auto* u = find(unit);
     if (u == nullptr) return notFound(unit);
     applyDue(*u, clock_.now());
@@ -370,6 +380,7 @@ class FakeServiceManager : public ServiceManager {
   }
 
   Clock& clock_;
+  std::function<void()> jobHook_;
   mutable std::mutex mutex_;
   std::map<std::string, Unit> units_;
   std::vector<Call> calls_;
