@@ -2,7 +2,8 @@
 # Metrics for Prometheus: Debian's prometheus-node-exporter reads its
 # textfile directory, where upgrade@demo (inside its sandbox) writes
 # upgrader-demo.prom; /metrics, scraped here, shows the instance's series
-# after an upgrade, a run with nothing to do, and a rollback.
+# after an upgrade, a run with nothing to do, and a rollback; Debian's
+# Prometheus, scraping it, answers upgrader(8)'s two example queries.
 source "$(dirname "$0")/../lib.sh"
 if [ ! -x /usr/bin/prometheus-node-exporter ]; then
   echo "skipped: prometheus-node-exporter is not installed (scripts/install-deps installs it)"
@@ -13,6 +14,45 @@ TEXTFILES=/var/lib/prometheus/node-exporter
 systemctl start prometheus-node-exporter.service
 wait_for 15 curl -fs -o /dev/null http://127.0.0.1:9100/metrics ||
   fail "node_exporter does not answer on 127.0.0.1:9100"
+
+# Prometheus itself (Debian's), scraping node_exporter every second, answers
+# the two example queries of upgrader(8) below.
+if [ ! -x /usr/bin/prometheus ]; then
+  echo "skipped: prometheus is not installed (scripts/install-deps installs it)"
+  exit 77
+fi
+install -d /run/prometheus-test
+cat >/run/prometheus-test/prometheus.yml <<'YML'
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['127.0.0.1:9100']
+YML
+systemd-run --unit=prometheus-test --quiet /usr/bin/prometheus \
+  --config.file=/run/prometheus-test/prometheus.yml \
+  --storage.tsdb.path=/run/prometheus-test/data \
+  --web.listen-address=127.0.0.1:9090
+# promql QUERY: the names of the instances in QUERY's result, sorted,
+# space-separated ("" for none).
+promql() {
+  curl -fsS -G --max-time 5 --data-urlencode "query=$1" http://127.0.0.1:9090/api/v1/query |
+    python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert r["status"] == "success", r
+print(" ".join(sorted(s["metric"].get("name", "?") for s in r["data"]["result"])))'
+}
+# The queries as the manual prints them.
+NOT_NEWEST=$(grep -m1 '^upgrader_installed_info unless ' "$SRC/man/upgrader.8.scd")
+ROLLED_BACK=$(grep -m1 '^increase(upgrader_rollbacks_total' "$SRC/man/upgrader.8.scd")
+[ -n "$NOT_NEWEST" ] && [ -n "$ROLLED_BACK" ] || fail "upgrader.8.scd no longer has the example queries"
+echo "the manual's queries: $NOT_NEWEST; $ROLLED_BACK"
+# scraped SERIES VALUE: Prometheus has scraped SERIES at VALUE.
+scraped() {
+  [ "$(curl -fsS -G --max-time 5 --data-urlencode "query=$1 == $2" http://127.0.0.1:9090/api/v1/query |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))')" -ge 1 ]
+}
 
 # value SERIES: the value node_exporter reports for the exact series.
 value() {
@@ -37,6 +77,10 @@ assert_true "the last run is dated now ($ran)" \
 assert_eq "last success = last run" "$ran" "$(value 'upgrader_last_success_timestamp_seconds{name="demo"}')"
 assert_eq "the textfile is world-readable, root's" "644 root" "$(stat -c '%a %U' "$TEXTFILES/upgrader-demo.prom")"
 assert_eq "no temp file beside it" "upgrader-demo.prom" "$(ls -A "$TEXTFILES")"
+assert_true "Prometheus scraped the upgrade" \
+  wait_for 30 scraped 'upgrader_upgrades_total{name="demo"}' 1
+assert_eq "PromQL, not on the offered release: none" "" "$(promql "$NOT_NEWEST")"
+assert_eq "PromQL, rolled back in the last day: none" "" "$(promql "$ROLLED_BACK")"
 
 echo "== nothing to do"
 assert_eq "second run: nothing to do" 5 "$(upgrade_status demo)"
@@ -61,4 +105,8 @@ assert_eq "the last success is still the run before" "$ran" \
   "$(value 'upgrader_last_success_timestamp_seconds{name="demo"}')"
 assert_eq "the counters are kept beside the state" 1 \
   "$(python3 -c 'import json; print(json.load(open("/var/lib/upgrader/demo/metrics.json"))["rollbacks"])')"
+assert_true "Prometheus scraped the rollback" \
+  wait_for 30 scraped 'upgrader_rollbacks_total{name="demo"}' 1
+assert_eq "PromQL, not on the offered release (3): demo" demo "$(promql "$NOT_NEWEST")"
+assert_eq "PromQL, rolled back in the last day: demo" demo "$(promql "$ROLLED_BACK")"
 finish
