@@ -113,9 +113,13 @@ def unit_report(systemctl_rc, status, since):
     a oneshot's run, so the outcome is the one the state file recorded for
     it (every run records one, written at or after `since`); without one (a
     refused first run of an instance, which writes no state) it is said by
-    whether the unit failed."""
+    whether the unit failed. The state's times have whole seconds: a result
+    of an earlier run in the same second is told apart by the unit, which
+    succeeds exactly when upgrader exits 0 or 5 (upgraded, nothing to do)."""
     last = last_run(status, since)
     outcome = last.get('result', '')
+    if outcome in EXIT_OF and (EXIT_OF[outcome] in (EXIT_DONE, EXIT_NOTHING_TO_DO)) != (systemctl_rc == 0):
+        outcome = ''
     if outcome not in EXIT_OF:
         outcome = 'nothing-to-do' if systemctl_rc == 0 else 'failed-unchanged'
         last = {}

@@ -86,6 +86,16 @@ class TheStatus(unittest.TestCase):
         self.assertEqual(report["outcome"], "nothing-to-do")
         self.assertEqual(report["from"], "2")
 
+    def test_does_not_take_an_earlier_success_in_the_same_second_for_a_failed_unit(self):
+        upgraded = dict(STATUS, last=dict(STATUS["last"], result="upgraded"))
+        report = unit_report(1, upgraded, RUN_BEGAN)
+        self.assertEqual(report["outcome"], "failed-unchanged")
+        self.assertEqual(report["message"], "upgrade@ failed")
+
+    def test_does_not_take_an_earlier_failure_in_the_same_second_for_a_good_unit(self):
+        report = unit_report(0, STATUS, RUN_BEGAN)
+        self.assertEqual(report["outcome"], "nothing-to-do")
+
     def test_lists_quarantined_and_fetched_versions(self):
         self.assertEqual(quarantined(STATUS), ["3"])
         self.assertEqual(quarantined({"quarantined": ["junk", {"version": "4"}]}), ["4"])
