@@ -29,6 +29,10 @@
 #   bench       (not by default; bench/fleet.sh) the rollout's wall time
 #               against batches x one host's apply alone, into
 #               $FLEET_BENCH_JSON
+#
+# FLEET_STRATEGY=NAME runs the playbooks with that Ansible strategy (e.g.
+# mitogen_linear, from Debian's ansible-mitogen, not installed by
+# install-deps); FLEET_KEEP=1 keeps the fleet's directory (logs, records).
 set -euo pipefail
 BUILD=$(realpath "$1") SRC=$(realpath "$2")
 shift 2
@@ -159,7 +163,7 @@ playbook() {
     ANSIBLE_CALLBACK_PLUGINS="$SRC/tests/integration/fleet/callback_plugins" \
     ANSIBLE_SSH_CONTROL_PATH_DIR="$FLEET/cp-$name" ANSIBLE_HOST_KEY_CHECKING=false \
     ANSIBLE_LOCAL_TEMP="$FLEET/tmp" ANSIBLE_FORKS=5 ANSIBLE_NOCOLOR=1 \
-    ansible-playbook -i "$FLEET/hosts.yml" upgrader.fleet.rolling_upgrade \
+    ${FLEET_STRATEGY:+env ANSIBLE_STRATEGY=$FLEET_STRATEGY} ansible-playbook -i "$FLEET/hosts.yml" upgrader.fleet.rolling_upgrade \
       -e "{\"upgrader_instances\": $INSTANCES}" "$@" >"$FLEET/$name.json" 2>"$FLEET/$name.err" || rc=$?
   echo "$rc" >"$FLEET/$name.rc"
   echo "   playbook '$name': exit $rc"
