@@ -21,8 +21,15 @@ case $what in
     ;;
   lint)
     need ansible-lint
-    cd "$collection"
-    ANSIBLE_COLLECTIONS_PATH=$src/ansible exec ansible-lint --nocolor --strict \
+    # On a copy: newer ansible-lint (Debian 13's) installs the collection it
+    # checks into .ansible/ of the directory it runs in.
+    work=$(mktemp -d)
+    trap 'rm -rf -- "$work"' EXIT
+    mkdir -p "$work/ansible_collections/upgrader"
+    cp -r "$collection" "$work/ansible_collections/upgrader/fleet"
+    rm -rf "$work/ansible_collections/upgrader/fleet/tests/output"
+    cd "$work/ansible_collections/upgrader/fleet"
+    ANSIBLE_HOME=$work/home ANSIBLE_COLLECTIONS_PATH=$work ansible-lint --nocolor --strict \
       playbooks/rolling_upgrade.yml roles/rolling_upgrade
     ;;
   units)
