@@ -264,17 +264,26 @@ class EngineClient final : public ContainerEngine {
     }
     HttpRequest wait = apiRequest("POST", "/containers/" + id + "/wait");
     wait.timeout = timeout;
-    auto waited = send(wait);
-    if (!waited) return waited.error().withContext(what);
-    if (waited->status != 200 && waited->status != 404) {
-      // Podman answers 500 to a wait on a container removed meanwhile (one
-      // run with --rm that ended): gone is what a kill wants.
-      auto inspected =
-          send(apiRequest("GET", "/containers/" + id + "/json"));
+    // What a kill wants is a container that no longer runs. A wait that
+    // fails does not say so either way: Podman answers 500 to a wait on a
+    // container removed meanwhile (one run with --rm that ended), and may
+    // under load for one that is still exiting. So the container itself
+    // is asked (gone, or not running: done), and a wait tried again.
+    constexpr int kWaits = 3;
+    std::string why;
+    for (int i = 0; i < kWaits; ++i) {
+      auto waited = send(wait);
+      if (waited && (waited->status == 200 || waited->status == 404)) {
+        return okStatus();
+      }
+      why = waited ? engineMessage(*waited) : waited.error().message();
+      auto inspected = send(apiRequest("GET", "/containers/" + id + "/json"));
       if (inspected && inspected->status == 404) return okStatus();
-      return Error(what + ": " + engineMessage(*waited));
+      if (inspected && inspected->status == 200 && !stillRunning(inspected->body)) {
+        return okStatus();
+      }
     }
-    return okStatus();
+    return Error(what + ": " + why);
   }
 
  private:
@@ -293,6 +302,26 @@ class EngineClient final : public ContainerEngine {
       return Error(what + ": the answer is not a list");
     }
     return j;
+  }
+
+  // Whether an inspect answer says the container runs: State.Running, or
+  // a state other than exited or stopped where that field is missing. An
+  // answer that cannot be read counts as running.
+  static bool stillRunning(const std::string& body) {
+    json j = json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("State") ||
+        !j["State"].is_object()) {
+      return true;
+    }
+    const json& state = j["State"];
+    if (state.contains("Running") && state["Running"].is_boolean()) {
+      return state["Running"].get<bool>();
+    }
+    if (state.contains("Status") && state["Status"].is_string()) {
+      const auto status = state["Status"].get<std::string>();
+      return status != "exited" && status != "stopped" && status != "dead";
+    }
+    return true;
   }
 
   std::string failed(const std::string& verb, const std::string& object) const {

@@ -76,8 +76,9 @@ class ContainerEngine {
   virtual Result<std::vector<ProjectContainer>> projectContainers(
       const std::string& project) = 0;
 
-  /// Kills container `id` (SIGKILL) and waits up to `timeout` until it has
-  /// stopped. Ok if it is gone already.
+  /// Kills container `id` (SIGKILL) and waits until it has stopped (up to
+  /// `timeout` per wait; a failed wait is tried again twice while the
+  /// container still runs). Ok if it is gone already.
   virtual Status killContainer(const std::string& id, Duration timeout) = 0;
 };
 

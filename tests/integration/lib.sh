@@ -26,9 +26,18 @@ DEMO_DIR=/opt/demo/bin
 DEMO_BIN=$DEMO_DIR/demo
 failures=0
 
+# A failed assertion says what the upgrader logged last, at that moment
+# (the first three failures: the journal's tail at the end may be long past
+# the step that failed).
 fail() {
   echo "FAIL: $*" >&2
   failures=$((failures + 1))
+  if [ "$failures" -le 3 ] && command -v journalctl >/dev/null; then
+    echo "   --- the upgrader's last lines:" >&2
+    journalctl --sync 2>/dev/null || true
+    journalctl -b --no-pager -q -o short-precise SYSLOG_IDENTIFIER=upgrader -n 20 2>/dev/null |
+      sed 's/^/   /' >&2 || true
+  fi
 }
 
 # assert_eq WHAT EXPECTED ACTUAL

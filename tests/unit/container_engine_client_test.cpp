@@ -161,15 +161,42 @@ TEST_F(AnEngineClient, TakesAContainerRemovedWhileItWaitedAsKilled) {
   EXPECT_TRUE(engine()->killContainer(id, std::chrono::seconds(5)));
 }
 
-TEST_F(AnEngineClient, SaysWhyAWaitFailedOnAContainerStillThere) {
+TEST_F(AnEngineClient, SaysWhyAWaitFailedOnAContainerStillRunning) {
   const std::string id(64, 'c');
   http_.answer("POST", kApi + "/containers/" + id + "/kill", 204, "");
-  http_.answer("POST", kApi + "/containers/" + id + "/wait", 500,
-               R"({"message":"the engine is confused"})");
-  http_.answer("GET", kApi + "/containers/" + id + "/json", 200, R"({"Id":"x"})");
+  for (int i = 0; i < 3; ++i) {
+    http_.answer("POST", kApi + "/containers/" + id + "/wait", 500,
+                 R"({"message":"the engine is confused"})");
+    http_.answer("GET", kApi + "/containers/" + id + "/json", 200,
+                 i == 0 ? R"({"Id":"x"})" : R"({"Id":"x","State":{"Running":true}})");
+  }
   Status st = engine()->killContainer(id, std::chrono::seconds(5));
   ASSERT_FALSE(st);
   EXPECT_THAT(st.error().message(), HasSubstr("the engine is confused"));
+  EXPECT_TRUE(http_.allAnswered());
+}
+
+TEST_F(AnEngineClient, TakesAContainerThatExitedAsKilledThoughItsWaitFailed) {
+  const std::string id(64, 'd');
+  http_.answer("POST", kApi + "/containers/" + id + "/kill", 204, "");
+  http_.answer("POST", kApi + "/containers/" + id + "/wait", 500,
+               R"({"message":"context canceled"})");
+  http_.answer("GET", kApi + "/containers/" + id + "/json", 200,
+               R"({"Id":"x","State":{"Status":"exited","Running":false}})");
+  EXPECT_TRUE(engine()->killContainer(id, std::chrono::seconds(5)));
+}
+
+TEST_F(AnEngineClient, WaitsAgainForAContainerStillExitingWhenAWaitFailed) {
+  const std::string id(64, 'e');
+  http_.answer("POST", kApi + "/containers/" + id + "/kill", 204, "");
+  http_.answer("POST", kApi + "/containers/" + id + "/wait", 500,
+               R"({"message":"context canceled"})");
+  http_.answer("GET", kApi + "/containers/" + id + "/json", 200,
+               R"({"Id":"x","State":{"Status":"stopping","Running":true}})");
+  http_.answer("POST", kApi + "/containers/" + id + "/wait", 200,
+               R"({"StatusCode":137})");
+  EXPECT_TRUE(engine()->killContainer(id, std::chrono::seconds(5)));
+  EXPECT_TRUE(http_.allAnswered());
 }
 
 TEST_F(AnEngineClient, ListsTheRunningContainersOfAnImage) {
