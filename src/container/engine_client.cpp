@@ -305,7 +305,7 @@ class EngineClient final : public ContainerEngine {
   }
 
   // Whether an inspect answer says the container runs: State.Running, or
-  // a state other than exited or stopped where that field is missing. An
+  // a state other than exited, stopped or dead where that field is missing. An
   // answer that cannot be read counts as running.
   static bool stillRunning(const std::string& body) {
     json j = json::parse(body, nullptr, false);
