@@ -4,8 +4,9 @@
 # run on this machine as the
 # controller with Debian's ansible-core. Each host is a test bed of its
 # own (its own systemd, loopback, sshd and release server; fleet_host.sh),
-# reached only through its own loopback: ssh's ProxyCommand is
-# `nsenter -t PID -n nc 127.0.0.1 22`.
+# reached only through its own loopback: ssh's ProxyCommand is a gate
+# script that runs `nsenter -t PID -n nc 127.0.0.1 22` unless the test has
+# lost that host.
 #
 #   rollout.sh BUILD SRC [SCENARIO...]
 #
