@@ -31,6 +31,10 @@
 #               against batches x one host's apply alone, into
 #               $FLEET_BENCH_JSON
 #
+# FLEET_CONTROLLER=SUITE runs ansible-playbook in a chroot of that Debian
+# release's root (controller.sh; e.g. trixie: ansible-core 2.19 and its
+# openssh), the hosts staying this machine's beds; without the root the
+# script exits 77, saying so (1 with REQUIRE_RELEASE_BEDS=1).
 # FLEET_STRATEGY=NAME runs the playbooks with that Ansible strategy (e.g.
 # mitogen_linear, from Debian's ansible-mitogen, not installed by
 # install-deps); FLEET_KEEP=1 keeps the fleet's directory (logs, records).
@@ -49,6 +53,20 @@ for tool in ansible-playbook nc nsenter; do
 done
 [ -x /usr/sbin/sshd ] || { echo "skipped: openssh-server is not installed (scripts/install-deps)"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root (test beds)"; exit 77; }
+
+# The controller: this machine's ansible-playbook, or another release's.
+controller=()
+if [ -n "${FLEET_CONTROLLER:-}" ]; then
+  "$SRC/scripts/debian-root" --if-made "$FLEET_CONTROLLER" >/dev/null || {
+    # The suite (REQUIRE_RELEASE_BEDS=1) has made it: missing is a failure.
+    if [ "${REQUIRE_RELEASE_BEDS:-0}" = 1 ]; then
+      echo "FAIL: no $FLEET_CONTROLLER root file system"; exit 1
+    fi
+    echo "skipped: no $FLEET_CONTROLLER root file system yet (scripts/debian-root $FLEET_CONTROLLER makes it)"
+    exit 77
+  }
+  controller=("$SRC/tests/integration/fleet/controller.sh" "$FLEET_CONTROLLER" "$SRC" "$SRC" "$BUILD" --)
+fi
 
 failures=0
 pass() { echo "ok: $*"; }
@@ -164,7 +182,7 @@ playbook() {
     ANSIBLE_CALLBACK_PLUGINS="$SRC/tests/integration/fleet/callback_plugins" \
     ANSIBLE_SSH_CONTROL_PATH_DIR="$FLEET/cp-$name" ANSIBLE_HOST_KEY_CHECKING=false \
     ANSIBLE_LOCAL_TEMP="$FLEET/tmp" ANSIBLE_FORKS=5 ANSIBLE_NOCOLOR=1 \
-    ${FLEET_STRATEGY:+env ANSIBLE_STRATEGY=$FLEET_STRATEGY} ansible-playbook -i "$FLEET/hosts.yml" upgrader.fleet.rolling_upgrade \
+    "${controller[@]}" ${FLEET_STRATEGY:+env ANSIBLE_STRATEGY=$FLEET_STRATEGY} ansible-playbook -i "$FLEET/hosts.yml" upgrader.fleet.rolling_upgrade \
       -e "{\"upgrader_instances\": $INSTANCES}" "$@" >"$FLEET/$name.json" 2>"$FLEET/$name.err" || rc=$?
   echo "$rc" >"$FLEET/$name.rc"
   echo "   playbook '$name': exit $rc"
