@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -315,6 +316,11 @@ Result<TransientOutcome> DbusServiceManager::runTransientService(
     const TransientService& service) {
   const UnitName& unit = service.name;
   using Aux = sdbus::Struct<std::string, std::vector<Property>>;
+  // Before systemd is asked: no line of the unit can be older (see
+  // TransientOutcome::linesSinceUsec).
+  const auto asked = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
   sdbus::ObjectPath job;
   try {
     manager_->callMethod("StartTransientUnit")
@@ -360,6 +366,7 @@ Result<TransientOutcome> DbusServiceManager::runTransientService(
   if (!collected) return collected.error();
   collected->jobResult = outcome.jobResult;
   collected->stoppedByCaller = outcome.stoppedByCaller;
+  collected->linesSinceUsec = asked > 0 ? static_cast<std::uint64_t>(asked) : 0;
   return collected;
 }
 
@@ -376,8 +383,6 @@ Result<TransientOutcome> DbusServiceManager::collectTransient(
     out.result = variantOr<std::string>(props, "Result", "");
     out.execMainCode = variantOr<std::int32_t>(props, "ExecMainCode", 0);
     out.execMainStatus = variantOr<std::int32_t>(props, "ExecMainStatus", 0);
-    out.startedUsec =
-        variantOr<std::uint64_t>(props, "ExecMainStartTimestamp", 0);
     sdbus::Variant invocation;
     proxy->callMethod("Get")
         .onInterface(kPropertiesInterface)

@@ -24,12 +24,14 @@ constexpr int kSyncTimeoutMs = 5000;
 // How long the journal must stay unchanged before the tail is taken as
 // complete, and the most time spent waiting for that (or for a first
 // line: on a loaded machine journald may take longer than a quiet moment
-// to read what a hook that just ended wrote; 2 s, then 6 s, were seen to
-// miss it on a busy 2-core machine, the second with two test beds and the
-// fuzzers running). Only a failed hook's message waits on it, and only a
-// hook that printed nothing waits it out.
+// to read what a hook that just ended wrote). Only a failed hook's message
+// waits on it, and only a hook that printed nothing waits it out, so the
+// limit is what a silent failed Migrate= adds to the downtime. (Misses on
+// a busy machine that looked like journald lag, at 2 s, 6 s and even 15 s,
+// were lines older than systemd's start timestamp of the hook, cut off as
+// another unit's: the lower bound is now taken before systemd is asked.)
 constexpr auto kQuiet = std::chrono::milliseconds(100);
-constexpr auto kSettleLimit = std::chrono::seconds(15);
+constexpr auto kSettleLimit = std::chrono::seconds(5);
 
 // Asks journald, over its Varlink socket (what `journalctl --sync` does),
 // to process and write out everything it received before the request, so

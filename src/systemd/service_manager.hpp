@@ -67,9 +67,11 @@ struct TransientOutcome {
   /// (3), or 0 if it never ran; and its exit status or signal number.
   std::int32_t execMainCode = 0;
   std::int32_t execMainStatus = 0;
-  /// When its main process started (CLOCK_REALTIME, µs; 0 if it never
-  /// did): its journal lines are not older.
-  std::uint64_t startedUsec = 0;
+  /// A time before the unit was asked for (CLOCK_REALTIME, µs): none of
+  /// its journal lines is older. Not systemd's ExecMainStartTimestamp: PID
+  /// 1 takes that after the fork, and on a busy machine a hook that prints
+  /// at once has its line timestamped by journald before it.
+  std::uint64_t linesSinceUsec = 0;
   /// The start job's result ("done", "failed", "timeout", "dependency"...).
   std::string jobResult;
   /// The caller's own deadline passed and it stopped the unit.

@@ -107,7 +107,7 @@ class TransientHookRunner final : public HookRunner {
                 "', job result '" + o.jobResult + "'";
     }
     if (o.invocationId.empty()) return Error(message);
-    auto tail = journal_.lastLines(service.name, o.invocationId, o.startedUsec,
+    auto tail = journal_.lastLines(service.name, o.invocationId, o.linesSinceUsec,
                                    kTailLines, kTailBytes);
     if (!tail) {
       return Error(message + " (its output could not be read: " +

@@ -40,7 +40,7 @@ TransientOutcome ended(std::int32_t code, std::int32_t status,
   o.result = std::move(result);
   o.jobResult = std::move(job);
   o.invocationId = kInvocation;
-  o.startedUsec = kStarted;
+  o.linesSinceUsec = kStarted;
   return o;
 }
 
