@@ -425,20 +425,32 @@ demo_healthy() {
 # oneshot to finish) and prints the upgrader's exit status, read from the
 # journal (systemd forgets a status it counts as success, like 5). Runs are
 # sequential, so the last such line is this run's; "none" if this run wrote
-# none (the unit never ran the upgrader), never an earlier run's status.
+# none (the unit never ran the upgrader; said after 5 s of looking), never
+# an earlier run's status.
 # With TIMES_FILE (bench/), writes "BEGIN_US END_US" there: the wall clock
 # around `systemctl start` alone, not the journal reads around it.
 upgrade_status() {
-  local before begin
+  local before begin status deadline
   before=$(exit_status_lines "$1")
   begin=${EPOCHREALTIME/./}
   systemctl start "upgrade@$1.service" >/dev/null 2>&1 || true
   [ -z "${2:-}" ] || echo "$begin ${EPOCHREALTIME/./}" >"$2"
-  if [ "$(exit_status_lines "$1")" = "$before" ]; then
-    echo none
-  else
-    last_exit_status "$1"
-  fi
+  # A read of the journal can miss on a loaded machine (systemd 257's
+  # journalctl skips a file it finds mid-growth as "truncated"): read
+  # again, up to 5 s, until this run's line shows.
+  deadline=$((SECONDS + 5))
+  while :; do
+    if [ "$(exit_status_lines "$1")" != "$before" ]; then
+      status=$(last_exit_status "$1")
+      if [ -n "$status" ]; then
+        echo "$status"
+        return
+      fi
+    fi
+    ((SECONDS < deadline)) || break
+    sleep 0.1
+  done
+  echo none
 }
 exit_status_lines() {
   journal -b -o cat SYSLOG_IDENTIFIER=upgrader "UPGRADER_INSTANCE=$1" |
