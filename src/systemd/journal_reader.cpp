@@ -28,8 +28,9 @@ constexpr int kSyncTimeoutMs = 5000;
 // waits on it, and only a hook that printed nothing waits it out, so the
 // limit is what a silent failed Migrate= adds to the downtime. (Misses on
 // a busy machine that looked like journald lag, at 2 s, 6 s and even 15 s,
-// were lines older than systemd's start timestamp of the hook, cut off as
-// another unit's: the lower bound is now taken before systemd is asked.)
+// were by all signs lines older than systemd's start timestamp of the hook,
+// cut off as another unit's: the lower bound is now taken before systemd
+// is asked.)
 constexpr auto kQuiet = std::chrono::milliseconds(100);
 constexpr auto kSettleLimit = std::chrono::seconds(5);
 
