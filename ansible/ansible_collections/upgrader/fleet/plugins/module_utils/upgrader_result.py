@@ -118,7 +118,7 @@ def unit_report(systemctl_rc, status, since):
     succeeds exactly when upgrader exits 0 or 5 (upgraded, nothing to do)."""
     last = last_run(status, since)
     outcome = last.get('result', '')
-    if outcome in EXIT_OF and (EXIT_OF[outcome] in (EXIT_DONE, EXIT_NOTHING_TO_DO)) != (systemctl_rc == 0):
+    if outcome in EXIT_OF and is_failure(outcome) == (systemctl_rc == 0):
         outcome = ''
     if outcome not in EXIT_OF:
         outcome = 'nothing-to-do' if systemctl_rc == 0 else 'failed-unchanged'
