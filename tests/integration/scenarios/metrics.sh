@@ -49,10 +49,7 @@ ROLLED_BACK=$(grep -m1 '^increase(upgrader_rollbacks_total' "$SRC/man/upgrader.8
 [ -n "$NOT_NEWEST" ] && [ -n "$ROLLED_BACK" ] || fail "upgrader.8.scd no longer has the example queries"
 echo "the manual's queries: $NOT_NEWEST; $ROLLED_BACK"
 # scraped SERIES VALUE: Prometheus has scraped SERIES at VALUE.
-scraped() {
-  [ "$(curl -fsS -G --max-time 5 --data-urlencode "query=$1 == $2" http://127.0.0.1:9090/api/v1/query |
-    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]["result"]))')" -ge 1 ]
-}
+scraped() { [ -n "$(promql "$1 == $2")" ]; }
 
 # value SERIES: the value node_exporter reports for the exact series.
 value() {
