@@ -465,27 +465,38 @@ last_exit_status() {
     sed -n 's/^exit status \([0-9]*\)$/\1/p' | tail -n 1
 }
 
-# fleet_module [--check] KEY=VALUE...: the Ansible collection's module
-# (upgrader.fleet.upgrade, ansible/) run on this bed by its own release's
-# ansible-core, local connection; prints the field FIELD of its result for
-# each --field FIELD given first, one per line ("failed" is true or false).
+# bed_ansible COMMAND [ARG]...: an Ansible command (ansible,
+# ansible-playbook) of this bed's own ansible-core, on this bed (local
+# connection, its python), with the collection in ansible/; its home and
+# temp files in a directory of its own, removed after; its stderr in
+# /run/bed-ansible.err. Without ansible-core (scripts/install-deps installs
+# it): fails, saying so.
+bed_ansible() {
+  local home rc=0
+  command -v "$1" >/dev/null || { echo "bed_ansible: $1 is not installed" >&2; return 1; }
+  home=$(mktemp -d /tmp/bed-ansible.XXXXXX)
+  ANSIBLE_HOME=$home ANSIBLE_LOCAL_TEMP=$home/tmp ANSIBLE_REMOTE_TEMP=$home/tmp \
+    ANSIBLE_COLLECTIONS_PATH=$SRC/ansible ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=0 \
+    "$@" -c local -i localhost, -e ansible_python_interpreter=/usr/bin/python3 \
+    2>/run/bed-ansible.err || rc=$?
+  rm -rf -- "$home"
+  return "$rc"
+}
+
+# fleet_module [--field FIELD]... [--check] KEY=VALUE...: the collection's
+# module (upgrader.fleet.upgrade) run by bed_ansible; prints the field FIELD
+# of its result for each --field given, one per line ("failed" is true or
+# false).
 #   fleet_module --field outcome --field changed name=demo state=fetched
-# Without ansible-core (scripts/install-deps installs it): fails, saying so.
 fleet_module() {
-  local fields=() args=() home result
+  local fields=() args=() result
   while [ "${1:-}" = --field ]; do fields+=("$2"); shift 2; done
   [ "${1:-}" != --check ] || { args+=(--check); shift; }
-  command -v ansible >/dev/null || { echo "fleet_module: ansible is not installed" >&2; return 1; }
-  home=$(mktemp -d /tmp/fleet-module.XXXXXX)
   # The oneline callback: "localhost | CHANGED => {...}", one line.
-  result=$(ANSIBLE_HOME=$home ANSIBLE_LOCAL_TEMP=$home/tmp ANSIBLE_REMOTE_TEMP=$home/tmp \
-    ANSIBLE_COLLECTIONS_PATH=$SRC/ansible ANSIBLE_STDOUT_CALLBACK=oneline \
-    ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=0 \
-    ansible localhost -c local -i localhost, -e ansible_python_interpreter=/usr/bin/python3 \
-      "${args[@]}" -m upgrader.fleet.upgrade -a "$*" 2>"$home/stderr" |
+  result=$(ANSIBLE_STDOUT_CALLBACK=oneline ANSIBLE_LOAD_CALLBACK_PLUGINS=1 \
+    bed_ansible ansible localhost "${args[@]}" -m upgrader.fleet.upgrade -a "$*" |
     sed -n 's/^localhost | [A-Z!]* => //p')
-  [ -n "$result" ] || { echo "fleet_module: no result; ansible said:" >&2; cat "$home/stderr" >&2; }
-  rm -rf -- "$home"
+  [ -n "$result" ] || { echo "fleet_module: no result; ansible said:" >&2; cat /run/bed-ansible.err >&2; }
   python3 -c 'import json, sys
 r = json.loads(sys.argv[1] or "{}")
 r.setdefault("failed", False)
@@ -495,23 +506,17 @@ for f in sys.argv[2:]:
 }
 
 # fleet_playbook INSTANCE...: the collection's rolling upgrade playbook
-# (upgrader.fleet.rolling_upgrade) over this bed alone, local connection,
-# by the bed's own ansible-playbook; its record (the fleet tests' JSON
-# callback) in /run/fleet-playbook.json; prints its exit status.
+# (upgrader.fleet.rolling_upgrade) over this bed alone, run by bed_ansible;
+# its record (the fleet tests' JSON callback) in /run/fleet-playbook.json;
+# prints its exit status.
 fleet_playbook() {
-  local home instances rc=0
-  command -v ansible-playbook >/dev/null || { echo "fleet_playbook: ansible-core is not installed" >&2; return 1; }
-  home=$(mktemp -d /tmp/fleet-playbook.XXXXXX)
+  local instances rc=0
   instances=$(printf '"%s",' "$@")
-  ANSIBLE_HOME=$home ANSIBLE_LOCAL_TEMP=$home/tmp ANSIBLE_REMOTE_TEMP=$home/tmp \
-    ANSIBLE_COLLECTIONS_PATH=$SRC/ansible ANSIBLE_STDOUT_CALLBACK=fleet_json \
+  ANSIBLE_STDOUT_CALLBACK=fleet_json \
     ANSIBLE_CALLBACK_PLUGINS=$SRC/tests/integration/fleet/callback_plugins \
-    ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=0 \
-    ansible-playbook -c local -i localhost, -e ansible_python_interpreter=/usr/bin/python3 \
-      -e "{\"upgrader_instances\": [${instances%,}]}" upgrader.fleet.rolling_upgrade \
-      >/run/fleet-playbook.json 2>"$home/stderr" || rc=$?
-  case $rc in 0 | 2) ;; *) echo "fleet_playbook: exit $rc; ansible said:" >&2; tail -n 20 "$home/stderr" >&2 ;; esac
-  rm -rf -- "$home"
+    bed_ansible ansible-playbook -e "{\"upgrader_instances\": [${instances%,}]}" \
+      upgrader.fleet.rolling_upgrade >/run/fleet-playbook.json || rc=$?
+  case $rc in 0 | 2) ;; *) echo "fleet_playbook: exit $rc; ansible said:" >&2; tail -n 20 /run/bed-ansible.err >&2 ;; esac
   echo "$rc"
 }
 # fleet_outcomes TASK: each instance's outcome in the last fleet_playbook's
