@@ -430,40 +430,41 @@ demo_healthy() {
 # With TIMES_FILE (bench/), writes "BEGIN_US END_US" there: the wall clock
 # around `systemctl start` alone, not the journal reads around it.
 upgrade_status() {
-  local before begin status deadline
+  local before begin statuses deadline
   before=$(exit_status_lines "$1")
   begin=${EPOCHREALTIME/./}
   systemctl start "upgrade@$1.service" >/dev/null 2>&1 || true
   [ -z "${2:-}" ] || echo "$begin ${EPOCHREALTIME/./}" >"$2"
   # A read of the journal can miss on a loaded machine (systemd 257's
   # journalctl skips a file it finds mid-growth as "truncated"): read
-  # again, up to 5 s, until this run's line shows.
+  # again, up to 5 s, until this run's line shows. One read a try: more
+  # lines than before say it is there (a read that missed an earlier line
+  # has fewer, and its last line is an earlier run's), the last is the
+  # status.
   deadline=$((SECONDS + 5))
   while :; do
-    if [ "$(exit_status_lines "$1")" != "$before" ]; then
-      status=$(last_exit_status "$1")
-      if [ -n "$status" ]; then
-        echo "$status"
-        return
-      fi
+    statuses=$(exit_statuses "$1")
+    if [ -n "$statuses" ] && [ "$(wc -l <<<"$statuses")" -gt "$before" ]; then
+      echo "${statuses##*$'\n'}"
+      return
     fi
     ((SECONDS < deadline)) || break
     sleep 0.1
   done
   echo none
 }
-exit_status_lines() {
+# exit_statuses NAME: the exit status of every run of upgrade@NAME this
+# boot, oldest first, one a line. Matched by the fields upgrader sends
+# itself, not by _SYSTEMD_UNIT, which journald cannot fill in for a line it
+# reads after the process has exited.
+exit_statuses() {
   journal -b -o cat SYSLOG_IDENTIFIER=upgrader "UPGRADER_INSTANCE=$1" |
-    grep -c '^exit status ' || true
+    sed -n 's/^exit status \([0-9]*\)$/\1/p'
 }
-
-# The exit status of the last run of upgrade@NAME. Matched by the fields
-# upgrader sends itself, not by _SYSTEMD_UNIT, which journald cannot fill in
-# for a line it reads after the process has exited.
-last_exit_status() {
-  journal -b -o cat SYSLOG_IDENTIFIER=upgrader "UPGRADER_INSTANCE=$1" |
-    sed -n 's/^exit status \([0-9]*\)$/\1/p' | tail -n 1
-}
+# How many runs of upgrade@NAME wrote their exit status this boot.
+exit_status_lines() { exit_statuses "$1" | wc -l; }
+# The exit status of the last run of upgrade@NAME.
+last_exit_status() { exit_statuses "$1" | tail -n 1; }
 
 # bed_ansible COMMAND [ARG]...: an Ansible command (ansible,
 # ansible-playbook) of this bed's own ansible-core, on this bed (local
