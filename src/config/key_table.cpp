@@ -225,6 +225,8 @@ const std::vector<KeySpec>& keySpecs() {
        scalar(field(health, &H::interval), parsePositiveTimeSpan)},
       {"Health", "TimeoutSec",
        scalar(field(health, &H::timeout), parsePositiveTimeSpan)},
+      {"Health", "RollbackTimeoutSec",
+       scalar(field(health, &H::rollbackTimeout), parsePositiveTimeSpan)},
       {"Health", "Successes",
        scalar(field(health, &H::successes), unsignedIn(1, kNoMax))},
 

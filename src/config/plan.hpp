@@ -180,7 +180,17 @@ struct HealthConfig {
   Duration settle = Duration::zero();
   Duration interval = std::chrono::milliseconds(500);
   Duration timeout = std::chrono::seconds(60);
+  /// How long the old release has to be healthy again after a rollback
+  /// (RollbackTimeoutSec=); unset, `timeout`.
+  std::optional<Duration> rollbackTimeout;
   unsigned successes = 1;
+
+  /// The same checks, with the time a rollback gives the old release.
+  HealthConfig forRollback() const {
+    HealthConfig old = *this;
+    old.timeout = rollbackTimeout.value_or(timeout);
+    return old;
+  }
 };
 
 /// Commands run at fixed points of the transaction ([Hooks]); each runs with

@@ -658,7 +658,13 @@ Status UpgradeTransaction::restoreOld(const Transaction& t) {
   }
   if (auto st = startUnitsSince(reverted); !st) return st;
   faultPoint("rollback-started");
-  if (auto st = fx_.health.waitHealthy(plan_.health, plan_.target.units); !st) {
+  // RollbackTimeoutSec=, not TimeoutSec=: giving up on the release that
+  // served before this run leaves the service down until the next run, so
+  // it may be given longer than a new release is (slow on a loaded
+  // machine, say, or replaying its journal).
+  if (auto st = fx_.health.waitHealthy(plan_.health.forRollback(),
+                                       plan_.target.units);
+      !st) {
     return st.error().withContext("the old release is not healthy");
   }
   faultPoint("rollback-checked");

@@ -207,6 +207,7 @@ TEST(ParsePlan, MapsEveryKeyToItsPlanField) {
       "SettleSec=0\n"
       "IntervalSec=250ms\n"
       "TimeoutSec=2min\n"
+      "RollbackTimeoutSec=5min\n"
       "Successes=3\n"
       "[Hooks]\n"
       "PreStop=stop-1\n"
@@ -264,6 +265,9 @@ TEST(ParsePlan, MapsEveryKeyToItsPlanField) {
   EXPECT_EQ(h.settle, Duration::zero());
   EXPECT_EQ(h.interval, milliseconds(250));
   EXPECT_EQ(h.timeout, minutes(2));
+  ASSERT_TRUE(h.rollbackTimeout);
+  EXPECT_EQ(*h.rollbackTimeout, minutes(5));
+  EXPECT_EQ(h.forRollback().timeout, minutes(5));
   EXPECT_EQ(h.successes, 3u);
 
   const auto& k = plan.hooks;
@@ -283,6 +287,12 @@ TEST(ParsePlan, LeavesPlanDefaultsForKeysNotGiven) {
   EXPECT_EQ(plan.install.keepReleases, defaults.install.keepReleases);
   EXPECT_EQ(plan.health.interval, defaults.health.interval);
   EXPECT_EQ(plan.hooks.timeout, defaults.hooks.timeout);
+}
+
+TEST(ParsePlan, GivesARollbackTheHealthTimeoutUnlessRollbackTimeoutIsSet) {
+  auto plan = parse(kMinimal + "[Health]\nTimeoutSec=90s\n");
+  EXPECT_FALSE(plan.health.rollbackTimeout);
+  EXPECT_EQ(plan.health.forRollback().timeout, seconds(90));
 }
 
 // --- systemd's assignment semantics.
@@ -436,6 +446,7 @@ TEST(ParsePlan, RefusesBadTimeSpansInEveryTimeKey) {
            {"Health", "SettleSec"},
            {"Health", "IntervalSec"},
            {"Health", "TimeoutSec"},
+           {"Health", "RollbackTimeoutSec"},
            {"Hooks", "TimeoutSec"}}) {
     SCOPED_TRACE(key);
     expectRefused(section, key + "=infinity", "must be finite");
@@ -452,6 +463,7 @@ TEST(ParsePlan, RefusesZeroForTimeoutsAndTheIntervalButNotForSettle) {
            {"Target", "StartTimeoutSec"},
            {"Health", "IntervalSec"},
            {"Health", "TimeoutSec"},
+           {"Health", "RollbackTimeoutSec"},
            {"Hooks", "TimeoutSec"}}) {
     SCOPED_TRACE(key);
     expectRefused(section, key + "=0", "must be greater than 0");

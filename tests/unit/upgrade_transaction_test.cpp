@@ -360,6 +360,25 @@ TEST_F(AnUpgrade, QuarantinesAnUnhealthyVersionAndBringsTheOldOneBack) {
   EXPECT_THAT(log_.events, ::testing::Contains("rolled-back"));
 }
 
+TEST_F(AnUpgrade, GivesTheOldReleaseRollbackTimeoutToBeHealthyAgain) {
+  plan_.health.timeout = std::chrono::seconds(10);
+  plan_.health.rollbackTimeout = std::chrono::minutes(2);
+  health_.script = {"GET /healthz: 500", ""};
+  EXPECT_EQ(apply().code, OutcomeCode::kRolledBack);
+  EXPECT_THAT(health_.timeouts,
+              ElementsAre(Duration(std::chrono::seconds(10)),
+                          Duration(std::chrono::minutes(2))));
+}
+
+TEST_F(AnUpgrade, GivesTheOldReleaseTimeoutWhenNoRollbackTimeoutIsSet) {
+  plan_.health.timeout = std::chrono::seconds(10);
+  health_.script = {"GET /healthz: 500", ""};
+  EXPECT_EQ(apply().code, OutcomeCode::kRolledBack);
+  EXPECT_THAT(health_.timeouts,
+              ElementsAre(Duration(std::chrono::seconds(10)),
+                          Duration(std::chrono::seconds(10))));
+}
+
 TEST_F(AnUpgrade, NeedsAnOperatorWhenTheOldVersionIsUnhealthyToo) {
   health_.script = {"new is sick", "old is sick"};
   Outcome out = apply();

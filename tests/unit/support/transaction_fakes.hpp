@@ -148,7 +148,10 @@ class FakeHealth : public HealthChecker {
  public:
   std::vector<std::string> script = {""};
   int calls = 0;
-  Status waitHealthy(const HealthConfig&, const std::vector<UnitName>&) override {
+  /// The time each call was given (TimeoutSec=, or RollbackTimeoutSec=).
+  std::vector<Duration> timeouts;
+  Status waitHealthy(const HealthConfig& config, const std::vector<UnitName>&) override {
+    timeouts.push_back(config.timeout);
     std::size_t i = std::min<std::size_t>(static_cast<std::size_t>(calls), script.size() - 1);
     ++calls;
     if (script[i].empty()) return okStatus();
