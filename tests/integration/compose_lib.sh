@@ -124,7 +124,9 @@ SH
 
 # kill_test_project: two_service_project in /srv/app, upgraded to 2 by
 # /etc/upgrader/demo.conf, with short health checks and a Migrate= hook
-# (so a rollback has a migration to undo). Releases 1 to 3 are the
+# (so a rollback has a migration to undo). The release a rollback brings
+# back has a minute: on a loaded machine, Compose has been seen to take
+# more than ten seconds to have the project up again. Releases 1 to 3 are the
 # scenario's to push.
 kill_test_project() {
   KILL_DIR=/srv/app
@@ -134,6 +136,7 @@ kill_test_project() {
 IntervalSec=300ms
 SettleSec=1s
 TimeoutSec=10s
+RollbackTimeoutSec=60s
 [Hooks]
 Migrate=true
 CONF

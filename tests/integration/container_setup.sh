@@ -59,6 +59,9 @@ HTTP=http://127.0.0.1:$DEMO_PORT/healthz
 ExpectJSON=status=ok
 IntervalSec=100ms
 TimeoutSec=${HEALTH_TIMEOUT:-6s}
+# The release a rollback brings back has longer: on a loaded machine it
+# may need more than TimeoutSec= to be back.
+RollbackTimeoutSec=30s
 Successes=${HEALTH_SUCCESSES:-2}
 SettleSec=${HEALTH_SETTLE:-1s}
 CONF

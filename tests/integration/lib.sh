@@ -329,6 +329,10 @@ HTTP=http://127.0.0.1:$DEMO_PORT/healthz
 ExpectJSON=status=ok
 IntervalSec=100ms
 TimeoutSec=8s
+# The release a rollback brings back has longer: on a loaded machine it
+# may need more than TimeoutSec= to be back (health_rollback.sh tests
+# the default).
+RollbackTimeoutSec=30s
 CONF
   config_changed
 }
@@ -406,6 +410,8 @@ HTTP=http://127.0.0.1:$DEMO_PORT/healthz
 ExpectJSON=status=ok
 IntervalSec=100ms
 TimeoutSec=8s
+# As symlink_demo_config's.
+RollbackTimeoutSec=30s
 Successes=3
 SettleSec=1s
 CONF

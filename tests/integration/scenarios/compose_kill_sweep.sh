@@ -23,7 +23,8 @@ two_service_release 2 test_service_v2 test_service_v2
 two_service_release 3 test_service_v3_http_500 test_service_v3
 # The health check's 10 s (kill_test_project): release 3's 500s fail it
 # only at its end, but a project on a loaded machine needs that long to
-# come up, and so does release 1 when a rollback brings it back.
+# come up; release 1, when a rollback brings it back, has a minute
+# (RollbackTimeoutSec=).
 kill_test_project
 
 SWEEP_WAIT=30
