@@ -126,8 +126,8 @@ SH
 # /etc/upgrader/demo.conf, with short health checks and a Migrate= hook
 # (so a rollback has a migration to undo). The release a rollback brings
 # back has a minute: on a loaded machine, Compose has been seen to take
-# more than ten seconds to have the project up again. Releases 1 to 3 are the
-# scenario's to push.
+# more than ten seconds to have the project up again. Releases 1 to 3 are
+# the scenario's to push.
 kill_test_project() {
   KILL_DIR=/srv/app
   two_service_project "$KILL_DIR"
