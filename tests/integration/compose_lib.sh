@@ -124,9 +124,11 @@ SH
 
 # kill_test_project: two_service_project in /srv/app, upgraded to 2 by
 # /etc/upgrader/demo.conf, with short health checks and a Migrate= hook
-# (so a rollback has a migration to undo). The release a rollback brings
-# back has a minute: on a loaded machine, Compose has been seen to take
-# more than ten seconds to have the project up again. Releases 1 to 3 are
+# (so a rollback has a migration to undo). On a loaded machine Compose
+# has been seen to take more than ten seconds to have the project up, so
+# a release has 30 s to be healthy and the one a rollback brings back a
+# minute; a scenario that upgrades to release 3 (answers 500, so it fails
+# only at the timeout) gives it 10 s (fail_fast_at_3). Releases 1 to 3 are
 # the scenario's to push.
 kill_test_project() {
   KILL_DIR=/srv/app
@@ -135,13 +137,20 @@ kill_test_project() {
   cat >>/etc/upgrader/demo.conf <<CONF
 IntervalSec=300ms
 SettleSec=1s
-TimeoutSec=10s
+TimeoutSec=30s
 RollbackTimeoutSec=60s
 [Hooks]
 Migrate=true
 CONF
   # upgrade@demo may write the project's directory from now on.
   systemctl daemon-reload
+}
+
+# fail_fast_at_3: the kill test project pinned to release 3, whose 500s
+# fail its health check at a timeout of 10 s.
+fail_fast_at_3() {
+  conf_set Container Version 3
+  conf_set Health TimeoutSec 10s
 }
 
 # The version both services serve; "" while they differ or are down.

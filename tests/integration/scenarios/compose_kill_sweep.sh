@@ -21,10 +21,9 @@ setup_docker
 two_service_release 1 test_service_v1 test_service_v1
 two_service_release 2 test_service_v2 test_service_v2
 two_service_release 3 test_service_v3_http_500 test_service_v3
-# The health check's 10 s (kill_test_project): release 3's 500s fail it
-# only at its end, but a project on a loaded machine needs that long to
-# come up; release 1, when a rollback brings it back, has a minute
-# (RollbackTimeoutSec=).
+# The health check's time (kill_test_project): 30 s for release 2, a
+# minute for release 1 when a rollback brings it back, 10 s for release 3,
+# whose 500s fail it only at its end.
 kill_test_project
 
 SWEEP_WAIT=30
@@ -37,6 +36,6 @@ echo "== 1 -> 2, which succeeds"
 sweep "upgrade" 2
 
 echo "== 1 -> 3, which answers 500 and is rolled back"
-conf_set Container Version 3
+fail_fast_at_3
 sweep "rollback" 1
 finish

@@ -47,7 +47,7 @@ for point in $APPLY_POINTS; do
   assert_eq "after '$point': upgraded to 2 in the end" 2 "$(project_version)"
 done
 
-conf_set Container Version 3
+fail_fast_at_3
 for point in $ROLLBACK_POINTS; do
   crash_then_apply "$point"
   assert_eq "after '$point': back on 1" 1 "$(project_version)"
