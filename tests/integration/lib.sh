@@ -26,9 +26,10 @@ DEMO_DIR=/opt/demo/bin
 DEMO_BIN=$DEMO_DIR/demo
 failures=0
 
-# A failed assertion says what the upgrader logged last, at that moment
-# (the first three failures: the journal's tail at the end may be long past
-# the step that failed).
+# A failed assertion says what the upgrader logged last, at that moment,
+# and what everything else did meanwhile: the units, the engines, Compose
+# (the first three failures: the journal's tail at the end may be long
+# past the step that failed).
 fail() {
   echo "FAIL: $*" >&2
   failures=$((failures + 1))
@@ -37,6 +38,9 @@ fail() {
     journalctl --sync 2>/dev/null || true
     journalctl -b --no-pager -q -o short-precise SYSLOG_IDENTIFIER=upgrader -n 20 2>/dev/null |
       sed 's/^/   /' >&2 || true
+    echo "   --- the rest of the journal's last lines:" >&2
+    journalctl -b --no-pager -q -o short-precise -n 200 2>/dev/null |
+      grep -v -e ' upgrader\[' | tail -n 30 | sed 's/^/   /' >&2 || true
   fi
 }
 
